@@ -1,0 +1,152 @@
+/* api - request handling shared by every resource: the request struct handlers receive, the
+ * route table type, JSON body parsing with strict validation, and replies. Handlers return an
+ * enum err_code; on failure the server sends the problem+json for it (api_problem_send), so no
+ * handler builds an error body. A request belongs to one thread; replies are queued once.
+ * Memory: api_body_json() returns a new jansson reference the caller decrefs; api_reply_json()
+ * steals its body. Strings from api_path_param()/api_query_param() are borrowed for the
+ * request's lifetime. */
+#ifndef PARAPET_API_H
+#define PARAPET_API_H
+
+#include "server/err.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct MHD_Connection;
+struct db_pool;
+struct config;
+struct api_req;
+
+typedef enum err_code (*api_handler_fn)(struct api_req *req, struct err *err);
+
+/* Least to most privileged; a route names the least role that may call it. */
+enum api_role {
+    API_ROLE_PUBLIC = 0, /* no credentials */
+    API_ROLE_INGEST,     /* an ingest key (pri_...) */
+    API_ROLE_VIEWER,
+    API_ROLE_DEVOPS,
+    API_ROLE_SECOPS,
+    API_ROLE_ADMIN,
+    API_ROLE_OWNER,
+};
+
+enum api_body { API_BODY_NONE = 0, API_BODY_JSON };
+
+/* Types of path and query parameters; a value that does not parse is a 404 (path) or 400
+ * (query), before any handler runs. */
+enum api_ptype { API_P_UUID = 1, API_P_INT, API_P_STR };
+
+struct api_qparam {
+    const char *name;
+    enum api_ptype type;
+};
+
+struct api_route {
+    const char *method;
+    const char *pattern; /* "/v1/accounts/{id:uuid}" */
+    api_handler_fn handler;
+    enum api_role role;
+    enum api_body body;
+    size_t max_body;                 /* 0 = the server default (PARAPET_MAX_BODY) */
+    const struct api_qparam *query;  /* NULL-terminated by name; NULL = none accepted */
+    const char *summary;             /* one line, also in the OpenAPI document */
+};
+
+extern const struct api_route api_routes[];
+extern const size_t api_routes_count;
+
+#define API_MAX_PARAMS 4
+#define API_MAX_QUERY 8
+
+struct api_param {
+    const char *name; /* borrowed from the pattern */
+    size_t name_len;
+    char value[256];
+};
+
+/* Shared, read-only after start-up (set by server/). */
+struct api_app {
+    struct db_pool *db;
+    const struct config *cfg;
+    const char *version;
+};
+
+struct api_req {
+    struct MHD_Connection *conn;
+    const struct api_app *app;
+    struct db_pool *db;
+    const struct api_route *route;
+    int route_index;
+    const char *method;
+    const char *path;
+    char request_id[72];
+    char tenant_id[40]; /* "" until authenticated */
+    struct api_param params[API_MAX_PARAMS];
+    unsigned nparams;
+    const char *body; /* NUL-terminated copy of the body, or NULL */
+    size_t body_len;
+    int status;       /* the status queued, 0 until then */
+    bool close_after; /* the body was not (fully) read: close the connection after replying */
+    bool replied;
+};
+
+/* Path parameter by name, or NULL when the route declares none. */
+const char *api_path_param(const struct api_req *req, const char *name);
+
+/* Query parameter by name (a declared one), or NULL when absent. */
+const char *api_query_param(const struct api_req *req, const char *name);
+
+/* Maximum nesting of arrays and objects in a request body. */
+#define API_JSON_MAX_DEPTH 32
+
+/* Parses the body as one JSON object: duplicate keys, invalid UTF-8, NUL, trailing garbage,
+ * nesting deeper than API_JSON_MAX_DEPTH and non-objects are ERR_INVALID naming the position. */
+enum err_code api_body_json(struct api_req *req, json_t **out, struct err *err);
+
+/* Parses text[len] as above (no request needed: unit-testable). */
+enum err_code api_json_parse(const char *text, size_t len, json_t **out, struct err *err);
+
+/* Declared fields of a JSON object, for api_json_check(). */
+enum api_ftype { API_F_STRING = 1, API_F_INT, API_F_BOOL, API_F_OBJECT, API_F_ARRAY, API_F_NUMBER };
+struct api_field {
+    const char *name;
+    enum api_ftype type;
+    bool required;
+    size_t max_len; /* strings: bytes; arrays: elements; 0 = no limit beyond the body cap */
+};
+
+/* Checks obj against fields (terminated by a NULL name): unknown fields, missing required ones,
+ * wrong types and over-long values are ERR_INVALID naming the field. */
+enum err_code api_json_check(json_t *obj, const struct api_field *fields, struct err *err);
+
+/* Replies; each returns ERR_OK once queued (or ERR_INTERNAL when MHD refused). */
+enum err_code api_reply_json(struct api_req *req, unsigned status, json_t *body /* stolen */);
+enum err_code api_reply_buf(struct api_req *req, unsigned status, const char *content_type,
+                            char *buf /* stolen, freed with free() */, size_t len);
+enum err_code api_reply_static(struct api_req *req, unsigned status, const char *content_type,
+                               const char *buf /* static */, size_t len);
+enum err_code api_reply_empty(struct api_req *req, unsigned status);
+
+/* Sends the RFC 9457 problem+json for err (api/problem.c, the only producer). allow: the Allow
+ * header for 405, else NULL. */
+void api_problem_send(struct api_req *req, const struct err *err, const char *allow);
+
+/* HTTP status for an error code (the table in api/problem.c). */
+unsigned api_problem_status(enum err_code code);
+
+/* Builds the problem document for err (new reference); NULL on NOMEM. */
+json_t *api_problem_json(const struct err *err, const char *instance, const char *request_id);
+
+/* Handlers (one file per resource). */
+enum err_code api_healthz(struct api_req *req, struct err *err);
+enum err_code api_readyz(struct api_req *req, struct err *err);
+enum err_code api_metrics(struct api_req *req, struct err *err);
+enum err_code api_openapi(struct api_req *req, struct err *err);
+
+/* The embedded OpenAPI document (build/gen/openapi.c). */
+extern const char api_openapi_doc[];
+extern const size_t api_openapi_doc_len;
+
+#endif

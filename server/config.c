@@ -1,0 +1,299 @@
+#include "server/config.h"
+
+#include "server/log.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+bool config_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+    char *end = NULL;
+    unsigned long v;
+
+    if (s == NULL || *s == '\0' || !isdigit((unsigned char)*s))
+        return false;
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+bool config_parse_cidr(const char *s, struct config_cidr *out)
+{
+    char addr[64];
+    const char *slash = strchr(s, '/');
+    size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+    unsigned long prefix;
+
+    if (alen == 0 || alen >= sizeof addr)
+        return false;
+    memcpy(addr, s, alen);
+    addr[alen] = '\0';
+    memset(out, 0, sizeof *out);
+    if (inet_pton(AF_INET, addr, out->addr) == 1)
+        out->family = AF_INET;
+    else if (inet_pton(AF_INET6, addr, out->addr) == 1)
+        out->family = AF_INET6;
+    else
+        return false;
+    if (slash == NULL) {
+        out->prefix = out->family == AF_INET ? 32 : 128;
+        return true;
+    }
+    if (!config_parse_uint(slash + 1, 0, out->family == AF_INET ? 32 : 128, &prefix))
+        return false;
+    out->prefix = (unsigned)prefix;
+    return true;
+}
+
+bool config_parse_cidr_list(const char *s, struct config_cidr *out, size_t max, size_t *count,
+                            char *bad, size_t badlen)
+{
+    const char *p = s;
+
+    *count = 0;
+    while (*p != '\0') {
+        char item[80];
+        size_t n = strcspn(p, ", ");
+        if (n == 0) {
+            p++;
+            continue;
+        }
+        if (n >= sizeof item || *count >= max) {
+            snprintf(bad, badlen, "%.*s", (int)(n > 60 ? 60 : n), p);
+            return false;
+        }
+        memcpy(item, p, n);
+        item[n] = '\0';
+        if (!config_parse_cidr(item, &out[*count])) {
+            snprintf(bad, badlen, "%s", item);
+            return false;
+        }
+        (*count)++;
+        p += n;
+    }
+    return true;
+}
+
+bool config_parse_listen(const char *s, char *host, size_t hostlen, uint16_t *port)
+{
+    const char *colon;
+    const char *h = s;
+    size_t hl;
+    unsigned long p;
+    unsigned char tmp[16];
+
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (close == NULL || close[1] != ':')
+            return false;
+        h = s + 1;
+        hl = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL)
+            return false;
+        hl = (size_t)(colon - s);
+    }
+    if (hl == 0 || hl >= hostlen)
+        return false;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    if (strcmp(host, "localhost") == 0)
+        snprintf(host, hostlen, "127.0.0.1");
+    if (inet_pton(AF_INET, host, tmp) != 1 && inet_pton(AF_INET6, host, tmp) != 1)
+        return false;
+    if (!config_parse_uint(colon + 1, 0, 65535, &p))
+        return false;
+    *port = (uint16_t)p;
+    return true;
+}
+
+static char *dup_env(const char *name)
+{
+    const char *v = getenv(name);
+    return (v != NULL && v[0] != '\0') ? strdup(v) : NULL;
+}
+
+struct uint_setting {
+    const char *name;
+    unsigned long min, max, def;
+    size_t offset; /* of an unsigned field in struct config */
+};
+
+static const struct uint_setting uint_settings[] = {
+    {"PARAPET_WORKERS", 0, 64, 2, offsetof(struct config, workers)},
+    {"PARAPET_CONN_LIMIT", 16, 100000, 1024, offsetof(struct config, conn_limit)},
+    {"PARAPET_PER_IP_LIMIT", 1, 100000, 256, offsetof(struct config, per_ip_limit)},
+    {"PARAPET_CONN_TIMEOUT", 1, 3600, 30, offsetof(struct config, conn_timeout)},
+    {"PARAPET_JOB_POLL_MS", 10, 60000, 500, offsetof(struct config, job_poll_ms)},
+    {"PARAPET_JOB_LEASE_S", 1, 86400, 300, offsetof(struct config, job_lease_s)},
+    {"PARAPET_HEARTBEAT_PERIOD_S", 1, 86400, 60, offsetof(struct config, heartbeat_period_s)},
+    {"PARAPET_RETENTION_DAYS", 1, 3650, 7, offsetof(struct config, retention_days)},
+};
+
+static unsigned load_secret_key(struct config *c, const char *v, FILE *errors)
+{
+    unsigned char buf[64];
+    size_t n = strlen(v);
+    int out;
+
+    /* 32 bytes are exactly 44 base64 characters with one '=' of padding. */
+    if (n != 44) {
+        fprintf(errors, "PARAPET_SECRET_KEY: expected base64 of 32 bytes (44 characters), got %zu "
+                        "characters\n",
+                n);
+        return 1;
+    }
+    /* EVP_DecodeBlock reads '=' anywhere as zero bits: accept the alphabet only, then one pad. */
+    if (strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") != 43) {
+        fprintf(errors, "PARAPET_SECRET_KEY: not valid base64 of 32 bytes\n");
+        return 1;
+    }
+    out = EVP_DecodeBlock(buf, (const unsigned char *)v, (int)n);
+    /* EVP_DecodeBlock counts padding as data: 44 chars -> 33 bytes, the last one a pad. */
+    if (out != 33 || v[43] != '=' || v[42] == '=') {
+        OPENSSL_cleanse(buf, sizeof buf);
+        fprintf(errors, "PARAPET_SECRET_KEY: not valid base64 of 32 bytes\n");
+        return 1;
+    }
+    memcpy(c->secret_key, buf, 32);
+    c->has_secret_key = true;
+    OPENSSL_cleanse(buf, sizeof buf);
+    return 0;
+}
+
+unsigned config_load(struct config *c, bool need_db, FILE *errors)
+{
+    unsigned bad = 0;
+    const char *v;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned long n;
+    enum log_level level = LOG_INFO;
+
+    memset(c, 0, sizeof *c);
+    c->database_url = dup_env("DATABASE_URL");
+    c->database_owner_url = dup_env("DATABASE_OWNER_URL");
+    if (c->database_owner_url == NULL && c->database_url != NULL)
+        c->database_owner_url = strdup(c->database_url);
+    if (need_db && c->database_url == NULL) {
+        fprintf(errors, "DATABASE_URL: required (a libpq URI such as "
+                        "postgresql://parapet@127.0.0.1:5432/parapet)\n");
+        bad++;
+    }
+
+    v = getenv("PARAPET_LISTEN");
+    if (v == NULL || v[0] == '\0')
+        v = "127.0.0.1:8080";
+    if (!config_parse_listen(v, c->listen_host, sizeof c->listen_host, &c->listen_port)) {
+        fprintf(errors, "PARAPET_LISTEN: expected host:port with a numeric host (e.g. "
+                        "127.0.0.1:8080 or [::1]:8080), got '%.64s'\n",
+                v);
+        bad++;
+    }
+
+    v = getenv("PARAPET_SECRET_KEY");
+    if (v != NULL && v[0] != '\0')
+        bad += load_secret_key(c, v, errors);
+
+    c->jwt_key = dup_env("PARAPET_JWT_KEY");
+
+    v = getenv("PARAPET_LOG_LEVEL");
+    if (v != NULL && v[0] != '\0' && !log_level_parse(v, &level)) {
+        fprintf(errors, "PARAPET_LOG_LEVEL: expected debug, info, warn or error, got '%.32s'\n",
+                v);
+        bad++;
+    }
+    c->log_level = (int)level;
+
+    v = getenv("PARAPET_EGRESS_ALLOW");
+    if (v != NULL && v[0] != '\0') {
+        char which[80];
+        if (!config_parse_cidr_list(v, c->egress_allow, CONFIG_MAX_CIDRS, &c->egress_allow_count,
+                                    which, sizeof which)) {
+            fprintf(errors, "PARAPET_EGRESS_ALLOW: '%s' is not a CIDR (e.g. 127.0.0.0/8), or "
+                            "more than %d ranges\n",
+                    which, CONFIG_MAX_CIDRS);
+            bad++;
+        }
+    }
+
+    c->http_threads = cores > 2 ? (unsigned)cores : 2;
+    v = getenv("PARAPET_HTTP_THREADS");
+    if (v != NULL && v[0] != '\0') {
+        if (config_parse_uint(v, 1, 256, &n)) {
+            c->http_threads = (unsigned)n;
+        } else {
+            fprintf(errors, "PARAPET_HTTP_THREADS: expected an integer 1-256, got '%.32s'\n", v);
+            bad++;
+        }
+    }
+
+    c->max_body = 1024 * 1024;
+    v = getenv("PARAPET_MAX_BODY");
+    if (v != NULL && v[0] != '\0') {
+        if (config_parse_uint(v, 1024, 64UL * 1024 * 1024, &n)) {
+            c->max_body = n;
+        } else {
+            fprintf(errors, "PARAPET_MAX_BODY: expected bytes between 1024 and 67108864, got "
+                            "'%.32s'\n",
+                    v);
+            bad++;
+        }
+    }
+
+    for (size_t i = 0; i < sizeof uint_settings / sizeof uint_settings[0]; i++) {
+        const struct uint_setting *s = &uint_settings[i];
+        unsigned *field = (unsigned *)((char *)c + s->offset);
+        *field = (unsigned)s->def;
+        v = getenv(s->name);
+        if (v == NULL || v[0] == '\0')
+            continue;
+        if (config_parse_uint(v, s->min, s->max, &n)) {
+            *field = (unsigned)n;
+        } else {
+            fprintf(errors, "%s: expected an integer %lu-%lu, got '%.32s'\n", s->name, s->min,
+                    s->max, v);
+            bad++;
+        }
+    }
+
+    c->migrate_on_start = true;
+    v = getenv("PARAPET_MIGRATE");
+    if (v != NULL && v[0] != '\0') {
+        if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0) {
+            c->migrate_on_start = true;
+        } else if (strcmp(v, "0") == 0 || strcmp(v, "false") == 0) {
+            c->migrate_on_start = false;
+        } else {
+            fprintf(errors, "PARAPET_MIGRATE: expected true or false, got '%.32s'\n", v);
+            bad++;
+        }
+    }
+    c->db_pool_extra = 2;
+    return bad;
+}
+
+void config_free(struct config *c)
+{
+    if (c == NULL)
+        return;
+    free(c->database_url);
+    free(c->database_owner_url);
+    if (c->jwt_key != NULL) {
+        OPENSSL_cleanse(c->jwt_key, strlen(c->jwt_key));
+        free(c->jwt_key);
+    }
+    OPENSSL_cleanse(c->secret_key, sizeof c->secret_key);
+    memset(c, 0, sizeof *c);
+}

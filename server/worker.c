@@ -1,0 +1,253 @@
+#include "server/worker.h"
+
+#include "server/log.h"
+#include "server/metrics.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct worker_job {
+    const struct config *cfg;
+    struct db_pool *db;
+    const struct db_job *job;
+    const char *worker;
+};
+
+/* A job kind: run() does the work; its writes go in tx, which also records the job's success,
+ * so effect and completion commit together. period() > 0 makes the kind periodic. */
+struct job_kind {
+    const char *kind;
+    enum err_code (*run)(const struct worker_job *wj, struct db_tx *tx, struct err *err);
+    unsigned (*period)(const struct config *cfg);
+};
+
+static enum err_code job_heartbeat(const struct worker_job *wj, struct db_tx *tx, struct err *err)
+{
+    return db_heartbeat_record(tx, wj->job->id, wj->worker, err);
+}
+
+static unsigned heartbeat_period(const struct config *cfg)
+{
+    return cfg->heartbeat_period_s;
+}
+
+static enum err_code job_retention(const struct worker_job *wj, struct db_tx *tx, struct err *err)
+{
+    long long deleted = 0;
+    enum err_code rc = db_retention_run(tx, wj->cfg->retention_days, &deleted, err);
+    if (rc == ERR_OK)
+        log_event(LOG_INFO, NULL, "job.retention", "{s:I, s:i}", "deleted", (json_int_t)deleted,
+                  "days", (int)wj->cfg->retention_days);
+    return rc;
+}
+
+static unsigned retention_period(const struct config *cfg)
+{
+    (void)cfg;
+    return 3600;
+}
+
+static const struct job_kind kinds[] = {
+    {"heartbeat", job_heartbeat, heartbeat_period},
+    {"retention", job_retention, retention_period},
+};
+
+struct worker_thread {
+    struct worker_pool *wp;
+    pthread_t tid;
+    char name[128];
+};
+
+struct worker_pool {
+    const struct config *cfg;
+    struct db_pool *db;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    atomic_bool stop;
+    unsigned nthreads;
+    struct worker_thread *threads; /* nthreads workers, then the scheduler */
+};
+
+static const struct job_kind *find_kind(const char *kind)
+{
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcmp(kinds[i].kind, kind) == 0)
+            return &kinds[i];
+    return NULL;
+}
+
+/* Sleeps up to ms unless asked to stop. */
+static void nap(struct worker_pool *wp, unsigned ms)
+{
+    struct timespec deadline;
+
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += ms / 1000;
+    deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&wp->mu);
+    while (!atomic_load(&wp->stop))
+        if (pthread_cond_timedwait(&wp->cv, &wp->mu, &deadline) != 0)
+            break;
+    pthread_mutex_unlock(&wp->mu);
+}
+
+static void run_job(struct worker_thread *t, struct db_job *job)
+{
+    struct worker_pool *wp = t->wp;
+    const struct job_kind *k = find_kind(job->kind);
+    struct worker_job wj = {wp->cfg, wp->db, job, t->name};
+    struct db_tx *tx = NULL;
+    struct err err;
+    enum err_code rc;
+    bool owned = false;
+    bool permanent = false;
+
+    err_clear(&err);
+    if (k == NULL) {
+        rc = err_set(&err, ERR_INVALID, "unknown job kind");
+        permanent = true;
+    } else if (job->attempts > job->max_attempts) {
+        /* Its lease ran out more times than it may be tried: a job that kills its worker. */
+        rc = err_set(&err, ERR_INTERNAL, "lease expired after %d attempts", job->max_attempts);
+        permanent = true;
+    } else {
+        rc = db_tx_system(wp->db, &tx, &err);
+        if (rc == ERR_OK)
+            rc = k->run(&wj, tx, &err);
+        if (rc == ERR_OK)
+            rc = db_job_succeed(tx, job->id, t->name, &owned, &err);
+        if (rc == ERR_OK) {
+            rc = db_tx_commit(tx, &err);
+            tx = NULL;
+        }
+        db_tx_rollback(tx);
+        permanent = rc == ERR_INVALID;
+    }
+    if (rc == ERR_OK) {
+        metrics_job_done("succeeded");
+        log_event(owned ? LOG_DEBUG : LOG_WARN, NULL, owned ? "job.succeeded" : "job.lease_lost",
+                  "{s:I, s:s, s:i}", "job_id", (json_int_t)job->id, "kind", job->kind,
+                  "attempt", job->attempts);
+        return;
+    }
+    metrics_job_done(permanent || job->attempts >= job->max_attempts ? "failed" : "retried");
+    log_event(LOG_WARN, NULL, "job.failed", "{s:I, s:s, s:i, s:s, s:b}", "job_id",
+              (json_int_t)job->id, "kind", job->kind, "attempt", job->attempts, "error",
+              err.detail, "permanent", permanent);
+    if (db_job_fail(wp->db, job->id, t->name, err.detail, permanent, &err) != ERR_OK)
+        log_event(LOG_WARN, NULL, "job.fail_unrecorded", "{s:I}", "job_id", (json_int_t)job->id);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker_thread *t = arg;
+    struct worker_pool *wp = t->wp;
+
+    while (!atomic_load(&wp->stop)) {
+        struct db_job job;
+        struct err err;
+        bool found = false;
+
+        if (db_job_claim(wp->db, t->name, wp->cfg->job_lease_s, &job, &found, &err) != ERR_OK ||
+            !found) {
+            nap(wp, wp->cfg->job_poll_ms);
+            continue;
+        }
+        run_job(t, &job);
+        db_job_clear(&job);
+    }
+    return NULL;
+}
+
+static void *scheduler_main(void *arg)
+{
+    struct worker_thread *t = arg;
+    struct worker_pool *wp = t->wp;
+
+    while (!atomic_load(&wp->stop)) {
+        struct db_tx *tx = NULL;
+        struct err err;
+        enum err_code rc = db_tx_system(wp->db, &tx, &err);
+
+        for (size_t i = 0; rc == ERR_OK && i < sizeof kinds / sizeof kinds[0]; i++) {
+            unsigned period = kinds[i].period ? kinds[i].period(wp->cfg) : 0;
+            bool created = false;
+            if (period == 0)
+                continue;
+            rc = db_job_enqueue_periodic(tx, kinds[i].kind, period, &created, &err);
+            if (rc == ERR_OK && created)
+                log_event(LOG_DEBUG, NULL, "job.scheduled", "{s:s}", "kind", kinds[i].kind);
+        }
+        if (rc == ERR_OK) {
+            rc = db_tx_commit(tx, &err);
+            tx = NULL;
+        }
+        db_tx_rollback(tx);
+        nap(wp, 1000);
+    }
+    return NULL;
+}
+
+enum err_code worker_start(const struct config *cfg, struct db_pool *db, const char *instance,
+                           struct worker_pool **out, struct err *err)
+{
+    struct worker_pool *wp = calloc(1, sizeof *wp);
+    pthread_condattr_t ca;
+
+    *out = NULL;
+    if (wp == NULL)
+        return err_set(err, ERR_NOMEM, "out of memory");
+    wp->cfg = cfg;
+    wp->db = db;
+    wp->threads = calloc(cfg->workers + 1, sizeof *wp->threads);
+    if (wp->threads == NULL) {
+        free(wp);
+        return err_set(err, ERR_NOMEM, "out of memory");
+    }
+    pthread_mutex_init(&wp->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&wp->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    for (unsigned i = 0; i <= cfg->workers; i++) {
+        struct worker_thread *t = &wp->threads[i];
+        bool sched = i == cfg->workers;
+        t->wp = wp;
+        if (sched)
+            snprintf(t->name, sizeof t->name, "%s/scheduler", instance);
+        else
+            snprintf(t->name, sizeof t->name, "%s/%u", instance, i);
+        if (pthread_create(&t->tid, NULL, sched ? scheduler_main : worker_main, t) != 0) {
+            worker_stop(wp);
+            return err_set(err, ERR_INTERNAL, "cannot start worker threads");
+        }
+        wp->nthreads = i + 1;
+    }
+    *out = wp;
+    return ERR_OK;
+}
+
+void worker_stop(struct worker_pool *wp)
+{
+    if (wp == NULL)
+        return;
+    pthread_mutex_lock(&wp->mu);
+    atomic_store(&wp->stop, true);
+    pthread_cond_broadcast(&wp->cv);
+    pthread_mutex_unlock(&wp->mu);
+    for (unsigned i = 0; i < wp->nthreads; i++)
+        pthread_join(wp->threads[i].tid, NULL);
+    pthread_cond_destroy(&wp->cv);
+    pthread_mutex_destroy(&wp->mu);
+    free(wp->threads);
+    free(wp);
+}
