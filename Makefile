@@ -65,9 +65,10 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS) $(TEST_LIBS)
 
-$(BUILD)/tests/integration/%: tests/integration/%.c $(SUPPORT_OBJ)
+# Integration tests may also call the library directly (e.g. db/ against the real database).
+$(BUILD)/tests/integration/%: tests/integration/%.c $(SUPPORT_OBJ) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJ) $(LDLIBS) $(TEST_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJ) $(LIB_OBJ) $(LDLIBS) $(TEST_LIBS)
 
 tests: $(BUILD)/parapet $(UNIT_BIN) $(INTEG_BIN)
 
