@@ -38,6 +38,7 @@ SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_LIBS := -lcmocka -lcurl
 
 .PHONY: all run test test-asan tests deps format clean bench
+.SECONDARY:
 all: $(BUILD)/parapet
 
 deps:
