@@ -1,0 +1,479 @@
+#!/usr/bin/env bash
+# Parapet HTTP benchmark, loopback only, one bounded run (about a minute). See bench/README.md.
+#
+# Measures, in this order and on 127.0.0.1:
+#   1. start-up to ready: exec of `parapet serve` -> first 200 from GET /readyz, the database
+#      already migrated; best (and median) of 5 runs, plus the server's own startup_ms log field
+#   2. idle RSS of the server (VmRSS, 1 s after it is ready)
+#   3. nginx serving a static file with the same body as GET /healthz (private instance)
+#   4. parapet GET /healthz, then VmHWM (peak RSS) of the server
+#   5. parapet GET /readyz (a short read-only database transaction per request), then VmHWM
+# Each HTTP target: wrk, 2 threads, 64 connections, 2 s warm-up (discarded), then 10 s --latency.
+# Fixed on purpose so that runs compare; results are noisy on small shared machines (README).
+#
+# It starts its own throwaway PostgreSQL (scripts/pg.sh, fsync off) and its own nginx, stops
+# every process it started by PID and removes its temporary directories on exit.
+# Results: a markdown block on stdout and in bench/results/latest.md.
+#
+# Environment: BIN (default build/parapet; a copy of it is run). PARAPET_HTTP_THREADS, PARAPET_WORKERS,
+# PARAPET_CONN_LIMIT, PARAPET_PER_IP_LIMIT pass through to the server if set.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+
+CONNS=64
+THREADS=2
+WARMUP_S=2
+DURATION_S=10
+STARTUP_RUNS=5
+STARTUP_TIMEOUT_S=10
+
+BIN=${BIN:-build/parapet}
+case "$BIN" in /*) ;; *) BIN="$top/$BIN" ;; esac
+
+say() { echo "bench: $*" >&2; }
+die() {
+    say "error: $*"
+    exit 1
+}
+
+[ -x "$BIN" ] || die "$BIN not found or not executable (run make first, or set BIN)"
+
+# ---------------------------------------------------------------------------------------------
+# Tools: wrk, nginx (nginx-light), curl and PostgreSQL; installed with apt-get when missing.
+pkgs=""
+command -v wrk >/dev/null 2>&1 || pkgs="$pkgs wrk"
+NGINX=$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)
+[ -x "$NGINX" ] || pkgs="$pkgs nginx-light"
+command -v curl >/dev/null 2>&1 || pkgs="$pkgs curl"
+if [ -n "$pkgs" ]; then
+    [ "$(id -u)" -eq 0 ] || die "missing packages:$pkgs (install them as root: apt-get install$pkgs)"
+    say "installing$pkgs"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # nginx-light's postinst starts the system nginx on port 80; that instance is not used here.
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+    NGINX=$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)
+fi
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v psql >/dev/null 2>&1; then
+    scripts/deps.sh
+fi
+
+# ---------------------------------------------------------------------------------------------
+# Clean-up: everything started here is stopped by its PID; temporary directories are removed.
+pg_dir=""
+work=""
+srv_pid=""
+nginx_pid=""
+pg_port="" srv_port="" nginx_port=""
+
+stop_pid() { # PID [grace seconds]: TERM, wait up to the grace period, then KILL
+    local pid=$1 grace=${2:-10} i
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < grace * 20; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    stop_pid "$srv_pid"
+    srv_pid=""
+    if [ -n "$nginx_pid" ]; then
+        kill -QUIT "$nginx_pid" 2>/dev/null || true # graceful shutdown of master and workers
+        stop_pid "$nginx_pid" 5
+        nginx_pid=""
+    fi
+    if [ -n "$pg_dir" ]; then
+        scripts/pg.sh stop "$pg_dir" >/dev/null 2>&1 || true
+        rm -rf "$pg_dir"
+    fi
+    [ -n "$work" ] && rm -rf "$work"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/parapet-bench.XXXXXX")
+pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/parapet-bench-pg.XXXXXX")
+
+# Run a private copy, so that a rebuild of $BIN during the run cannot change what is measured.
+bin_src=$BIN
+BIN="$work/parapet"
+cp "$bin_src" "$BIN"
+
+# Sets variable $1 to a port on 127.0.0.1 that nothing listens on (checked with a connect, not
+# reserved), below the usual ephemeral range and not handed out before in this run.
+used_ports=" "
+free_port() {
+    local p i
+    for ((i = 0; i < 200; i++)); do
+        p=$((20000 + RANDOM % 12000))
+        case "$used_ports" in *" $p "*) continue ;; esac
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            used_ports="$used_ports$p "
+            printf -v "$1" '%s' "$p"
+            return 0
+        fi
+    done
+    die "no free port found"
+}
+
+# A sleep of about 1 ms without forking: read with a timeout on a pipe that never has data.
+exec {nap_fd}<> <(:)
+nap() { read -r -t "${1:-0.001}" -u "$nap_fd" _ || true; }
+
+# 0 when GET $2 on 127.0.0.1:$1 answers 200; no fork (bash /dev/tcp).
+http_200() {
+    local port=$1 path=$2 line="" fd
+    { exec {fd}<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null || return 1
+    { printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$path" >&"$fd"; } 2>/dev/null || true
+    IFS= read -r -t 2 -u "$fd" line || true
+    exec {fd}>&-
+    [[ $line == "HTTP/1."?" 200"* ]]
+}
+
+proc_kb() { # PID FIELD -> kB value of FIELD in /proc/PID/status
+    awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"
+}
+mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL, roles, migrations.
+free_port pg_port
+say "PostgreSQL: private cluster in $pg_dir on 127.0.0.1:$pg_port (fsync off)"
+scripts/pg.sh init "$pg_dir" "$pg_port" trust fast
+scripts/pg.sh start "$pg_dir"
+scripts/pg.sh psql "$pg_dir" -d postgres -v owner_pw=x -v app_pw=x -v dbname=parapet \
+    <scripts/db-init.sql
+export DATABASE_URL="postgresql://parapet:x@127.0.0.1:$pg_port/parapet"
+export DATABASE_OWNER_URL="postgresql://parapet_owner:x@127.0.0.1:$pg_port/parapet"
+PARAPET_LOG_LEVEL=warn "$BIN" migrate >"$work/migrate.log" 2>&1 ||
+    { cat "$work/migrate.log" >&2; die "parapet migrate failed"; }
+
+free_port srv_port
+export PARAPET_LISTEN="127.0.0.1:$srv_port"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/jwt.pem" 2>/dev/null ||
+    die "cannot generate the JWT signing key"
+export PARAPET_JWT_KEY="$work/jwt.pem"
+
+# Starts `parapet serve` in the background (PID in srv_pid, log in $1) and waits for the first
+# 200 from /readyz, polling about every millisecond without forking (the poller shares the CPUs
+# with the server). Sets ready_ms (exec -> ready).
+start_server() {
+    local log=$1 level=$2 t0 t1 limit
+    t0=${EPOCHREALTIME/[.,]/}
+    limit=$((t0 + STARTUP_TIMEOUT_S * 1000000))
+    PARAPET_LOG_LEVEL=$level "$BIN" serve >"$log" 2>&1 &
+    srv_pid=$!
+    while ! http_200 "$srv_port" /readyz; do
+        if ! kill -0 "$srv_pid" 2>/dev/null; then
+            wait "$srv_pid" 2>/dev/null || true
+            srv_pid=""
+            tail -n 20 "$log" >&2
+            die "parapet serve exited before it was ready"
+        fi
+        if ((${EPOCHREALTIME/[.,]/} > limit)); then
+            tail -n 20 "$log" >&2
+            die "parapet serve not ready after ${STARTUP_TIMEOUT_S}s"
+        fi
+        nap 0.001
+    done
+    t1=${EPOCHREALTIME/[.,]/}
+    ready_ms=$(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.1f", d / 1000 }')
+}
+
+# ---------------------------------------------------------------------------------------------
+# 1. Start-up to ready, database already migrated (info level, to get the server.started line).
+say "start-up: $STARTUP_RUNS runs of exec -> first 200 from /readyz"
+startup_list=""
+logged_list=""
+for ((run = 1; run <= STARTUP_RUNS; run++)); do
+    start_server "$work/startup-$run.log" info
+    stop_pid "$srv_pid"
+    srv_pid=""
+    logged=$(grep -o '"event":"server.started".*' "$work/startup-$run.log" |
+        grep -o '"startup_ms":[0-9.eE+-]*' | head -n 1 | cut -d: -f2 || true)
+    logged=$(awk -v v="${logged:-nan}" 'BEGIN { if (v == "nan") print "n/a"; else printf "%.1f", v }')
+    startup_list="$startup_list $ready_ms"
+    logged_list="$logged_list $logged"
+    say "  run $run: ready after $ready_ms ms (server.started startup_ms=$logged)"
+done
+stats() { # best and median of a list of numbers
+    echo "$1" | tr ' ' '\n' | grep -E '^[0-9.]+$' | sort -g |
+        awk '{ v[NR] = $1 } END { if (NR == 0) { print "n/a n/a"; exit }
+              m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+              printf "%.1f %.1f\n", v[1], m }'
+}
+read -r startup_best startup_median <<<"$(stats "$startup_list")"
+read -r logged_best logged_median <<<"$(stats "$logged_list")"
+
+# ---------------------------------------------------------------------------------------------
+# 2. The server under test (warn level: no per-request log lines), idle RSS.
+start_server "$work/serve.log" warn
+[ "$(cat "/proc/$srv_pid/comm")" = "$(basename "$BIN" | cut -c1-15)" ] ||
+    die "PID $srv_pid is not $BIN"
+sleep 1
+idle_rss_kb=$(proc_kb "$srv_pid" VmRSS)
+srv_threads=$(proc_kb "$srv_pid" Threads)
+
+# The static file's body is the server's own /healthz body, byte for byte.
+mkdir -p "$work/nginx/www" "$work/nginx/tmp"
+curl -fsS -o "$work/nginx/www/healthz" "http://127.0.0.1:$srv_port/healthz"
+body_bytes=$(wc -c <"$work/nginx/www/healthz")
+[ "$(cat "$work/nginx/www/healthz")" = '{"status":"ok"}' ] ||
+    say "note: /healthz body is now $(cat "$work/nginx/www/healthz")"
+
+# ---------------------------------------------------------------------------------------------
+# 3. nginx: a private instance with its own config, prefix and pid file. Tuned to be a strong
+# baseline: the file's descriptor is cached (no open/fstat/close per request), the kernel spreads
+# connections over the workers (reuseport), keep-alive connections are never closed by nginx, and
+# sendfile stays off (nginx's built-in default; one writev is cheaper than writev + sendfile for a
+# 15-byte body).
+ncpu=$(nproc)
+free_port nginx_port
+chmod 755 "$work" "$work/nginx" "$work/nginx/www" # nginx workers run as nobody under root
+chmod 644 "$work/nginx/www/healthz"
+cat >"$work/nginx/nginx.conf" <<CONF
+worker_processes $ncpu;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    open_file_cache max=16 inactive=60s;
+    open_file_cache_valid 60s;
+    keepalive_requests 1000000;
+    keepalive_timeout 65;
+    client_body_temp_path $work/nginx/tmp/body;
+    proxy_temp_path $work/nginx/tmp/proxy;
+    fastcgi_temp_path $work/nginx/tmp/fastcgi;
+    uwsgi_temp_path $work/nginx/tmp/uwsgi;
+    scgi_temp_path $work/nginx/tmp/scgi;
+    server {
+        listen 127.0.0.1:$nginx_port reuseport;
+        root $work/nginx/www;
+        location = /healthz { default_type application/json; }
+    }
+}
+CONF
+"$NGINX" -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" \
+    -g 'daemon off;' >"$work/nginx/stdout.log" 2>&1 &
+nginx_pid=$!
+for ((i = 0; i < 500; i++)); do
+    http_200 "$nginx_port" /healthz && break
+    kill -0 "$nginx_pid" 2>/dev/null || { cat "$work/nginx/"*.log >&2; die "nginx did not start"; }
+    sleep 0.01
+done
+http_200 "$nginx_port" /healthz || { cat "$work/nginx/"*.log >&2; die "nginx not answering"; }
+nginx_body=$(curl -fsS "http://127.0.0.1:$nginx_port/healthz")
+[ "$nginx_body" = "$(cat "$work/nginx/www/healthz")" ] || die "nginx body differs from /healthz"
+resp_bytes() { curl -fsS -D - -o /dev/null "$1" | wc -c | awk -v b="$body_bytes" '{ print $1 + b }'; }
+nginx_resp_bytes=$(resp_bytes "http://127.0.0.1:$nginx_port/healthz")
+healthz_resp_bytes=$(resp_bytes "http://127.0.0.1:$srv_port/healthz")
+readyz_resp_bytes=$(curl -fsS -D - "http://127.0.0.1:$srv_port/readyz" | wc -c)
+
+# CPU accounting for each measured run, in clock ticks, to tell a clean run from a disturbed one
+# (wrk and the server share the CPUs): the machine's total (/proc/stat, all CPUs), the server's
+# and PostgreSQL's (utime + stime of their processes), wrk's (this shell's reaped-children time
+# from `times`; wrk is the only sizeable child reaped during a measured run), and every other
+# process's (utime + stime + reaped children's time, so short-lived processes such as a compiler
+# run are counted through their parent).
+machine_ticks() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= 9; i++) t += $i; print t; exit }' /proc/stat; }
+others_ticks() { # EXCLUDED_PID... -> CPU ticks of all other processes, with their reaped children
+    { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v ex=" $* " '
+        { pid = $1; line = $0; sub(/^.*\) /, "", line); split(line, f, " ")
+          if (index(ex, " " pid " ") == 0) t += f[12] + f[13] + f[14] + f[15] }
+        END { printf "%d\n", t }'
+}
+pids_ticks() { # PID... -> utime + stime of these processes
+    local pid line rest sum=0
+    for pid in "$@"; do
+        IFS= read -r line <"/proc/$pid/stat" 2>/dev/null || continue
+        rest=${line##*) }
+        # shellcheck disable=SC2086
+        set -- $rest
+        sum=$((sum + ${12} + ${13}))
+    done
+    echo "$sum"
+}
+pg_pids() { # the private cluster's postmaster and its children
+    local pm
+    pm=$(head -n 1 "$pg_dir/data/postmaster.pid" 2>/dev/null) || return 0
+    echo "$pm $(pgrep -P "$pm" | tr '\n' ' ')"
+}
+clk_tck=$(getconf CLK_TCK)
+children_ticks() { # VAR: user + system time of this shell's reaped children, in ticks
+    times >"$work/times" # in this shell: a $(...) subshell would count its own children
+    printf -v "$1" '%s' "$(awk -v hz="$clk_tck" 'NR == 2 {
+        t = 0
+        for (i = 1; i <= 2; i++) { split($i, a, "m"); t += a[1] * 60 + a[2] }
+        printf "%d\n", t * hz + 0.5 }' "$work/times")"
+}
+
+# Dies with the server's exit status and its last log lines (kept in bench/results/) if it is gone.
+server_alive() { # WHAT
+    local st=0
+    kill -0 "$srv_pid" 2>/dev/null && return 0
+    wait "$srv_pid" 2>/dev/null || st=$?
+    srv_pid=""
+    tail -n 20 "$work/serve.log" >&2
+    mkdir -p bench/results
+    cp "$work/serve.log" bench/results/serve-failed.log
+    say "server log: bench/results/serve-failed.log"
+    ((st != 0)) || say "status 0: it shut down cleanly, i.e. something sent it SIGTERM or SIGINT"
+    die "parapet exited during $1 (status $st$( ((st > 128)) && echo ", signal $((st - 128))"))"
+}
+
+# Called when wrk fails: says whether the server under test is still there.
+target_gone() { # NAME PHASE
+    if [ "$1" != nginx ]; then
+        server_alive "the /$1 $2"
+    fi
+    die "wrk failed during the $1 $2"
+}
+
+# wrk: warm-up, then the measured run against URL; SERVER_PIDS and DB_PIDS are space-separated
+# lists. Results go into R[NAME.rps|p50|p99|total|non2xx|sockerr|cpu_srv|cpu_db|cpu_wrk|
+# cpu_other] (CPU: percent of all CPUs during the measured run).
+declare -A R
+bench() { # NAME URL SERVER_PIDS [DB_PIDS]
+    local name=$1 url=$2 out="$work/wrk-$1.txt" m0 m1 s0 s1 d0 d1 w0 w1 o0 o1 k v
+    local -a spids dpids
+    read -r -a spids <<<"$3"
+    read -r -a dpids <<<"${4:-}"
+    say "wrk $name: $url (${WARMUP_S}s warm-up, ${DURATION_S}s measured)"
+    wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP_S}s" "$url" >/dev/null || target_gone "$name" warm-up
+    m0=$(machine_ticks) s0=$(pids_ticks "${spids[@]}") d0=$(pids_ticks "${dpids[@]}")
+    o0=$(others_ticks $$ "${spids[@]}" "${dpids[@]}")
+    children_ticks w0
+    wrk -t"$THREADS" -c"$CONNS" -d"${DURATION_S}s" --latency "$url" >"$out" ||
+        target_gone "$name" run
+    children_ticks w1 # first: the subshells below are reaped children too
+    m1=$(machine_ticks) s1=$(pids_ticks "${spids[@]}") d1=$(pids_ticks "${dpids[@]}")
+    o1=$(others_ticks $$ "${spids[@]}" "${dpids[@]}")
+    while read -r k v; do
+        R[$name.$k]=$v
+    done < <(awk -v tot=$((m1 - m0)) -v s=$((s1 - s0)) -v d=$((d1 - d0)) -v w=$((w1 - w0)) \
+        -v o=$((o1 - o0)) 'BEGIN { if (tot <= 0) tot = 1; if (o < 0) o = 0
+            printf "cpu_srv %.0f\ncpu_db %.0f\ncpu_wrk %.0f\ncpu_other %.0f\n",
+                   100 * s / tot, 100 * d / tot, 100 * w / tot, 100 * o / tot }')
+    while read -r k v; do
+        R[$name.$k]=$v
+    done < <(awk '
+        function ms(s,   n, u) {
+            n = s + 0; u = s; sub(/^[0-9.]+/, "", u)
+            if (u == "us") return n / 1000
+            if (u == "ms") return n
+            if (u == "s") return n * 1000
+            if (u == "m") return n * 60000
+            return -1
+        }
+        $1 == "50%" { p50 = ms($2) }
+        $1 == "99%" { p99 = ms($2) }
+        $1 == "Requests/sec:" { rps = $2 }
+        / requests in / { total = $1 }
+        /Non-2xx or 3xx responses:/ { non2xx = $NF }
+        /Socket errors:/ { gsub(/,/, ""); err = $4 + $6 + $8 + $10 }
+        END { printf "rps %.0f\np50 %.3f\np99 %.3f\ntotal %d\nnon2xx %d\nsockerr %d\n",
+                     rps, p50, p99, total, non2xx, err }' "$out")
+    say "  ${R[$name.rps]} req/s, p50 ${R[$name.p50]} ms, p99 ${R[$name.p99]} ms," \
+        "${R[$name.total]} requests, non-2xx ${R[$name.non2xx]}," \
+        "socket errors ${R[$name.sockerr]}; CPU: server ${R[$name.cpu_srv]}%," \
+        "PostgreSQL ${R[$name.cpu_db]}%, wrk ${R[$name.cpu_wrk]}%," \
+        "other processes ${R[$name.cpu_other]}%"
+}
+
+bench nginx "http://127.0.0.1:$nginx_port/healthz" "$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')"
+kill -QUIT "$nginx_pid" 2>/dev/null || true
+stop_pid "$nginx_pid" 5
+nginx_pid=""
+server_alive "the nginx run (idle)"
+
+# ---------------------------------------------------------------------------------------------
+# 4-5. parapet /healthz and /readyz, with the peak RSS after each.
+bench healthz "http://127.0.0.1:$srv_port/healthz" "$srv_pid" "$(pg_pids)"
+server_alive "the /healthz load"
+hwm_healthz_kb=$(proc_kb "$srv_pid" VmHWM)
+bench readyz "http://127.0.0.1:$srv_port/readyz" "$srv_pid" "$(pg_pids)"
+server_alive "the /readyz load"
+hwm_readyz_kb=$(proc_kb "$srv_pid" VmHWM)
+stop_pid "$srv_pid"
+srv_pid=""
+
+# ---------------------------------------------------------------------------------------------
+# Results.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+check() { # VALUE OP LIMIT -> met / MISSED
+    awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN {
+        ok = (op == "<") ? (v < l) : (v >= l); print ok ? "met" : "MISSED" }'
+}
+healthz_ratio=$(ratio "${R[healthz.rps]}" "${R[nginx.rps]}")
+readyz_ratio=$(ratio "${R[readyz.rps]}" "${R[nginx.rps]}")
+idle_mb=$(mb "$idle_rss_kb")
+hwm_healthz_mb=$(mb "$hwm_healthz_kb")
+hwm_readyz_mb=$(mb "$hwm_readyz_kb")
+model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+nginx_version=$("$NGINX" -v 2>&1 | sed 's/^nginx version: nginx\///')
+wrk_version=$( (wrk -v 2>&1 || true) | head -n 1 | awk '{ print $1 " " $2 }')
+pg_version=$(scripts/pg.sh psql "$pg_dir" -d postgres -Atc 'SHOW server_version' 2>/dev/null || echo "?")
+srv_version=$("$BIN" version 2>/dev/null || echo "?")
+http_threads=${PARAPET_HTTP_THREADS:-$((ncpu > 2 ? ncpu : 2))}
+workers=${PARAPET_WORKERS:-2}
+errors_note=""
+for t in nginx healthz readyz; do
+    n=${R[$t.non2xx]} s=${R[$t.sockerr]}
+    if [ "$n" != 0 ] || [ "$s" != 0 ]; then
+        errors_note="$errors_note
+- **$t had errors**: $n non-2xx responses, $s socket errors (see wrk output)."
+    fi
+    if [ "${R[$t.cpu_other]}" -ge 10 ]; then
+        errors_note="$errors_note
+- **$t was disturbed**: other processes used ${R[$t.cpu_other]}% of the CPUs during its run; run again on a quiet machine."
+    fi
+done
+
+row() { # LABEL NAME RATIO
+    local n=$2
+    echo "| $1 | ${R[$n.rps]} | ${R[$n.p50]} | ${R[$n.p99]} | $3 | ${R[$n.total]} |" \
+        "${R[$n.non2xx]} | ${R[$n.sockerr]} | ${R[$n.cpu_srv]} / ${R[$n.cpu_db]} / ${R[$n.cpu_wrk]} / ${R[$n.cpu_other]} |"
+}
+
+mkdir -p bench/results
+{
+    cat <<EOF
+### Parapet benchmark — $(date -u '+%Y-%m-%d %H:%M UTC')
+
+Machine: $ncpu CPU ($model), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, kernel $(uname -r).
+$srv_version (\`${bin_src#"$top"/}\`, $http_threads HTTP threads, $workers workers); nginx $nginx_version ($ncpu workers, access_log off, open_file_cache, reuseport, unlimited keep-alive requests); $wrk_version; PostgreSQL $pg_version (fsync off). All on 127.0.0.1, client and servers sharing the same CPUs.
+wrk: $THREADS threads, $CONNS connections, ${WARMUP_S} s warm-up then ${DURATION_S} s with \`--latency\`. Body $body_bytes bytes for both /healthz targets; whole responses (headers + body): nginx $nginx_resp_bytes B, parapet /healthz $healthz_resp_bytes B, /readyz $readyz_resp_bytes B.
+
+| target | requests/s | p50 ms | p99 ms | vs nginx (req/s) | requests | non-2xx | socket errors | CPU %: server / PostgreSQL / wrk / other processes |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|
+$(row "nginx static file (baseline)" nginx 1.00)
+$(row "parapet GET /healthz" healthz "$healthz_ratio")
+$(row "parapet GET /readyz (DB query)" readyz "$readyz_ratio")
+
+| measure | value | target | |
+|---|---:|---:|---|
+| /healthz throughput vs nginx | ${healthz_ratio}x | ≥ 0.8x | $(check "$healthz_ratio" ">=" 0.8) |
+| /healthz p99 at $CONNS connections | ${R[healthz.p99]} ms | < 5 ms | $(check "${R[healthz.p99]}" "<" 5) |
+| idle RSS (VmRSS, 1 s after ready) | $idle_mb MB | < 20 MB | $(check "$idle_mb" "<" 20) |
+| peak RSS under /healthz load (VmHWM) | $hwm_healthz_mb MB | < 64 MB | $(check "$hwm_healthz_mb" "<" 64) |
+| peak RSS after /readyz load too (VmHWM) | $hwm_readyz_mb MB | < 64 MB | $(check "$hwm_readyz_mb" "<" 64) |
+| start-up to ready, exec → first 200 /readyz (best of $STARTUP_RUNS; median $startup_median) | $startup_best ms | < 200 ms | $(check "$startup_best" "<" 200) |
+| start-up as logged, server.started startup_ms (best of $STARTUP_RUNS; median $logged_median) | $logged_best ms | < 200 ms | $(check "$logged_best" "<" 200) |
+
+Start-up runs (ms, exec → ready):$startup_list; logged startup_ms:$logged_list. Server threads at idle: $srv_threads. MB = 2^20 bytes.$errors_note
+EOF
+} >"$work/results.md"
+cp "$work/results.md" bench/results/latest.md
+cat "$work/results.md"
+say "written to bench/results/latest.md"
