@@ -11,7 +11,7 @@ WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
 WERROR   ?= -Werror
 CSTD     := -std=c11 -D_POSIX_C_SOURCE=200809L
 OPT      ?= -O2 -g
-PKGS     := libmicrohttpd libpq jansson libcrypto
+PKGS     := libmicrohttpd libpq jansson libcrypto libjwt libargon2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -23,9 +23,9 @@ CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover
 LDFLAGS  += -fsanitize=$(SANITIZE)
 endif
 
-LIB_SRC  := $(sort $(wildcard server/*.c api/*.c db/*.c))
+LIB_SRC  := $(sort $(wildcard server/*.c api/*.c db/*.c auth/*.c))
 LIB_SRC  := $(filter-out server/main.c,$(LIB_SRC))
-GEN_SRC  := $(BUILD)/gen/migrations.c $(BUILD)/gen/openapi.c
+GEN_SRC  := $(BUILD)/gen/migrations.c $(BUILD)/gen/openapi.c $(BUILD)/gen/common_passwords.c
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(GEN_SRC:%.c=%.o)
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))
 
@@ -61,6 +61,10 @@ $(BUILD)/gen/migrations.c: $(MIGRATIONS) scripts/embed-migrations.sh
 $(BUILD)/gen/openapi.c: api/openapi.json scripts/embed-file.sh
 	@mkdir -p $(dir $@)
 	scripts/embed-file.sh $@ api_openapi_doc api/openapi.json
+
+$(BUILD)/gen/common_passwords.c: auth/common-passwords.txt scripts/embed-file.sh
+	@mkdir -p $(dir $@)
+	scripts/embed-file.sh $@ password_common_list auth/common-passwords.txt
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)

@@ -16,6 +16,7 @@
 
 struct MHD_Connection;
 struct db_pool;
+struct db_tx;
 struct config;
 struct api_req;
 
@@ -66,11 +67,26 @@ struct api_param {
     char value[256];
 };
 
+struct jwt_keyring;
+
 /* Shared, read-only after start-up (set by server/). */
 struct api_app {
     struct db_pool *db;
     const struct config *cfg;
     const char *version;
+    struct jwt_keyring *jwt; /* signs and verifies access tokens */
+};
+
+enum api_actor { API_ACTOR_NONE = 0, API_ACTOR_USER, API_ACTOR_KEY };
+
+/* Who is calling, once authenticated (api/auth.c). */
+struct api_principal {
+    enum api_actor actor;
+    enum api_role role;
+    char tenant_id[40];
+    char user_id[40];    /* users */
+    char session_id[40]; /* users: the sign-in session */
+    char key_id[40];     /* API keys */
 };
 
 struct api_req {
@@ -83,12 +99,15 @@ struct api_req {
     const char *path;
     char request_id[72];
     char tenant_id[40]; /* "" until authenticated */
+    char source_ip[48]; /* the peer address */
+    struct api_principal who;
     struct api_param params[API_MAX_PARAMS];
     unsigned nparams;
     const char *body; /* NUL-terminated copy of the body, or NULL */
     size_t body_len;
     int status;       /* the status queued, 0 until then */
     bool close_after; /* the body was not (fully) read: close the connection after replying */
+    unsigned retry_after; /* seconds for a Retry-After header on 429/503, 0 = default */
     bool replied;
 };
 
@@ -139,11 +158,88 @@ unsigned api_problem_status(enum err_code code);
 /* Builds the problem document for err (new reference); NULL on NOMEM. */
 json_t *api_problem_json(const struct err *err, const char *instance, const char *request_id);
 
+/* ---- authentication and authorisation (api/auth.c) ---- */
+
+/* Name of a role ("viewer"), and back; false for an unknown name. */
+const char *api_role_name(enum api_role r);
+bool api_role_parse(const char *s, enum api_role *out);
+
+/* Authenticates the Authorization header value (may be NULL) into req->who and checks the
+ * route's role: ERR_UNAUTHENTICATED (401) or ERR_FORBIDDEN (403). Verified API keys and session
+ * states are cached for a few seconds, so most requests cost no database round trip. */
+enum err_code api_authenticate(struct api_req *req, const char *authorization, struct err *err);
+
+/* Forgets the cached state of a session (after sign-out) or of an API key (after revocation),
+ * so this instance refuses it at once; other instances within the cache lifetime. */
+void api_auth_forget_session(const char *session_id);
+void api_auth_forget_key(const char *key_id);
+void api_auth_forget_user(const char *user_id); /* every session of the user */
+
+/* Issues an access token and a new refresh token for a user session, inside tx (which must be
+ * scoped to the tenant); adds access_token, refresh_token, token_type, expires_in to resp. */
+enum err_code api_issue_tokens(struct api_req *req, struct db_tx *tx, const char *tenant_id,
+                               const char *user_id, const char *role, long long epoch,
+                               const char *session_id, json_t *resp, struct err *err);
+
+/* Appends an audit record for the calling principal inside tx. */
+enum err_code api_audit(struct api_req *req, struct db_tx *tx, const char *action,
+                        const char *target_type, const char *target_id, struct err *err);
+
+/* Opaque tokens "<kind>_<secret>_<tenant hex>" (80 characters): a new one, and the tenant of
+ * one (false when malformed). */
+void api_opaque_new(const char *kind, const char *tenant_id, char out[81]);
+bool api_opaque_parse(const char *tok, const char *kind, char tenant[37]);
+
+/* Lower-cases and checks an email address (printable ASCII, one '@', a dotted domain, at most
+ * 254 bytes); ERR_INVALID naming the field "email". */
+enum err_code api_email_normalise(const char *in, char out[256], struct err *err);
+
+/* A new random (v4) UUID string. */
+void api_uuid_new(char out[37]);
+
+/* SHA-256 of s. */
+void api_sha256(const char *s, size_t len, unsigned char out[32]);
+
+/* Reads ?limit= (default 50, 1..500) and ?cursor= (may be NULL). */
+enum err_code api_page(struct api_req *req, int *limit, const char **cursor, struct err *err);
+
+/* Replies {"items": items, "next_cursor": next or null}; steals items. */
+enum err_code api_reply_page(struct api_req *req, json_t *items, const char *next);
+
+/* A db/ list function: a page of limit items after cursor, and the next cursor ("" at the end). */
+typedef enum err_code (*api_list_fn)(struct db_tx *tx, int limit, const char *cursor,
+                                     json_t **items, char *next, size_t nextlen, struct err *err);
+enum api_cursor { API_CURSOR_UUID, API_CURSOR_INT };
+
+/* A whole list route: reads ?limit= and ?cursor= (checked as kind), runs list in the caller's
+ * tenant and replies with the page. */
+enum err_code api_reply_list(struct api_req *req, api_list_fn list, enum api_cursor kind,
+                             struct err *err);
+
+/* Makes the request act as a signed-in user (after sign-up, sign-in, refresh or an accepted
+ * invitation) for the audit trail and the request log. */
+void api_act_as_user(struct api_req *req, const char *tenant_id, const char *user_id,
+                     const char *role, const char *session_id);
+
 /* Handlers (one file per resource). */
 enum err_code api_healthz(struct api_req *req, struct err *err);
 enum err_code api_readyz(struct api_req *req, struct err *err);
 enum err_code api_metrics(struct api_req *req, struct err *err);
 enum err_code api_openapi(struct api_req *req, struct err *err);
+enum err_code api_signup(struct api_req *req, struct err *err);
+enum err_code api_login(struct api_req *req, struct err *err);
+enum err_code api_refresh(struct api_req *req, struct err *err);
+enum err_code api_logout(struct api_req *req, struct err *err);
+enum err_code api_me(struct api_req *req, struct err *err);
+enum err_code api_keys_list(struct api_req *req, struct err *err);
+enum err_code api_keys_create(struct api_req *req, struct err *err);
+enum err_code api_keys_delete(struct api_req *req, struct err *err);
+enum err_code api_audit_list(struct api_req *req, struct err *err);
+enum err_code api_users_list(struct api_req *req, struct err *err);
+enum err_code api_users_create(struct api_req *req, struct err *err);
+enum err_code api_users_update(struct api_req *req, struct err *err);
+enum err_code api_users_delete(struct api_req *req, struct err *err);
+enum err_code api_accept_invite(struct api_req *req, struct err *err);
 
 /* The embedded OpenAPI document (build/gen/openapi.c). */
 extern const char api_openapi_doc[];

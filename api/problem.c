@@ -93,8 +93,12 @@ void api_problem_send(struct api_req *req, const struct err *err, const char *al
     MHD_add_response_header(resp, "X-Request-Id", req->request_id);
     if (allow != NULL)
         MHD_add_response_header(resp, "Allow", allow);
-    if (err->code == ERR_UNAVAILABLE || err->code == ERR_NOMEM)
-        MHD_add_response_header(resp, "Retry-After", "1");
+    if (err->code == ERR_UNAVAILABLE || err->code == ERR_NOMEM ||
+        err->code == ERR_RATE_LIMITED) {
+        char retry[16];
+        snprintf(retry, sizeof retry, "%u", req->retry_after ? req->retry_after : 1);
+        MHD_add_response_header(resp, "Retry-After", retry);
+    }
     if (err->code == ERR_UNAUTHENTICATED)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
     if (req->close_after)

@@ -3,6 +3,12 @@
  * that the two agree. */
 #include "api/api.h"
 
+static const struct api_qparam page_query[] = {
+    {"limit", API_P_INT},
+    {"cursor", API_P_STR},
+    {NULL, 0},
+};
+
 const struct api_route api_routes[] = {
     {"GET", "/healthz", api_healthz, API_ROLE_PUBLIC, API_BODY_NONE, 0, NULL, "Liveness"},
     {"GET", "/readyz", api_readyz, API_ROLE_PUBLIC, API_BODY_NONE, 0, NULL,
@@ -11,6 +17,33 @@ const struct api_route api_routes[] = {
      "Prometheus metrics"},
     {"GET", "/v1/openapi.json", api_openapi, API_ROLE_PUBLIC, API_BODY_NONE, 0, NULL,
      "This API's OpenAPI 3.1 document"},
+    {"POST", "/v1/signup", api_signup, API_ROLE_PUBLIC, API_BODY_JSON, 0, NULL,
+     "Create an organization and its owner"},
+    {"POST", "/v1/auth/login", api_login, API_ROLE_PUBLIC, API_BODY_JSON, 0, NULL, "Sign in"},
+    {"POST", "/v1/auth/refresh", api_refresh, API_ROLE_PUBLIC, API_BODY_JSON, 0, NULL,
+     "Exchange a refresh token for new tokens"},
+    {"POST", "/v1/auth/logout", api_logout, API_ROLE_VIEWER, API_BODY_JSON, 0, NULL,
+     "Sign out this session, or all of the user's sessions"},
+    {"POST", "/v1/auth/accept-invite", api_accept_invite, API_ROLE_PUBLIC, API_BODY_JSON, 0, NULL,
+     "Set a password with an invitation and sign in"},
+    {"GET", "/v1/me", api_me, API_ROLE_VIEWER, API_BODY_NONE, 0, NULL,
+     "The caller: user, tenant and role"},
+    {"GET", "/v1/users", api_users_list, API_ROLE_ADMIN, API_BODY_NONE, 0, page_query,
+     "List the tenant's users"},
+    {"POST", "/v1/users", api_users_create, API_ROLE_ADMIN, API_BODY_JSON, 0, NULL,
+     "Invite a user with a role"},
+    {"PATCH", "/v1/users/{id:uuid}", api_users_update, API_ROLE_ADMIN, API_BODY_JSON, 0, NULL,
+     "Change a user's role or status"},
+    {"DELETE", "/v1/users/{id:uuid}", api_users_delete, API_ROLE_ADMIN, API_BODY_NONE, 0, NULL,
+     "Remove a user"},
+    {"GET", "/v1/api-keys", api_keys_list, API_ROLE_ADMIN, API_BODY_NONE, 0, page_query,
+     "List API keys"},
+    {"POST", "/v1/api-keys", api_keys_create, API_ROLE_ADMIN, API_BODY_JSON, 0, NULL,
+     "Create an API key (shown once)"},
+    {"DELETE", "/v1/api-keys/{id:uuid}", api_keys_delete, API_ROLE_ADMIN, API_BODY_NONE, 0, NULL,
+     "Revoke an API key"},
+    {"GET", "/v1/audit-log", api_audit_list, API_ROLE_ADMIN, API_BODY_NONE, 0, page_query,
+     "The tenant's audit log, newest first"},
 };
 
 const size_t api_routes_count = sizeof api_routes / sizeof api_routes[0];

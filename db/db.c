@@ -382,14 +382,26 @@ void db_tx_rollback(struct db_tx *tx)
 
 bool db_is_reachable(struct db_pool *p)
 {
-    static const struct db_stmt ping = {"db_ping", "SELECT 1", 0};
-    struct db_tx *tx = NULL;
+    struct db_conn *c = NULL;
     struct err err;
+    PGresult *r;
     bool ok;
 
-    if (db_tx_system(p, &tx, &err) != ERR_OK)
+    if (acquire(p, &c, &err) != ERR_OK)
         return false;
-    ok = db_run(tx, &ping, NULL, NULL, &err) == ERR_OK;
-    db_tx_rollback(tx);
+    /* One round trip, outside any transaction; a dead connection is reset and retried once. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (conn_ensure(p, c, &err) != ERR_OK) {
+            ok = false;
+            break;
+        }
+        r = PQexec(c->conn, "SELECT 1");
+        ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+        PQclear(r);
+        if (ok || PQstatus(c->conn) == CONNECTION_OK)
+            break;
+        conn_drop(c);
+    }
+    release(p, c, false);
     return ok;
 }

@@ -11,6 +11,7 @@
 
 #include "server/err.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -116,8 +117,154 @@ enum err_code db_heartbeat_record(struct db_tx *tx, int64_t job_id, const char *
 /* Seconds since the newest heartbeat, or -1 when there is none. */
 enum err_code db_heartbeat_age(struct db_pool *pool, double *age_s, struct err *err);
 
-/* Retention job: deletes finished jobs and heartbeats older than days; *deleted gets the count. */
+/* Retention job: deletes finished jobs and heartbeats older than days (and stale sign-in
+ * failures); *deleted gets the count. */
 enum err_code db_retention_run(struct db_tx *tx, unsigned days, long long *deleted,
                                struct err *err);
+
+/* ---- tenancy (db/tenancy.c): tenants, users, sessions, refresh tokens, API keys, audit ---- */
+
+#define DB_ID_LEN 37 /* a UUID string and its NUL */
+
+struct db_login {
+    char tenant_id[DB_ID_LEN];
+    char user_id[DB_ID_LEN];
+    char role[16];
+    char status[16];
+    long long token_epoch;
+    char password_hash[160]; /* "" when none is set (invited) */
+};
+
+/* Creates a tenant (in a transaction scoped to that tenant). A taken slug is ERR_CONFLICT. */
+enum err_code db_tenant_create(struct db_tx *tx, const char *tenant_id, const char *name,
+                               const char *slug, struct err *err);
+
+/* Creates a user; a second user with the same email in the tenant is ERR_CONFLICT.
+ * password_hash may be NULL (an invited user). */
+enum err_code db_user_create(struct db_tx *tx, const char *tenant_id, const char *user_id,
+                             const char *email, const char *password_hash, const char *role,
+                             const char *status, struct err *err);
+
+/* Accounts for a normalised email (at most 2; slug narrows to one organisation; may be NULL),
+ * through the auth_login_candidates() function: usable in a system transaction. */
+enum err_code db_login_candidates(struct db_tx *tx, const char *email, const char *slug,
+                                  struct db_login out[2], int *n, struct err *err);
+
+/* Records a successful sign-in time. */
+enum err_code db_user_touch_login(struct db_tx *tx, const char *user_id, struct err *err);
+
+/* The user and tenant as JSON ({id, email, role, status, created_at, last_login_at} and
+ * {id, name, slug, created_at}); *user / *tenant are new references, NULL when not found. */
+enum err_code db_user_json(struct db_tx *tx, const char *user_id, json_t **user, struct err *err);
+enum err_code db_tenant_json(struct db_tx *tx, const char *tenant_id, json_t **tenant,
+                             struct err *err);
+
+/* Sessions and refresh tokens. hash is the SHA-256 of the token (32 bytes). */
+enum err_code db_session_create(struct db_tx *tx, const char *tenant_id, const char *session_id,
+                                const char *user_id, struct err *err);
+enum err_code db_refresh_insert(struct db_tx *tx, const char *tenant_id,
+                                const unsigned char hash[32], const char *session_id,
+                                const char *user_id, unsigned ttl_s, struct err *err);
+
+struct db_refresh {
+    char session_id[DB_ID_LEN];
+    char user_id[DB_ID_LEN];
+    bool used;            /* already exchanged once: a replay */
+    bool expired;
+    bool session_revoked;
+    bool user_active;
+    char role[16];
+    long long token_epoch;
+};
+
+/* Locks and reads the refresh token (FOR UPDATE): *found=false when unknown. */
+enum err_code db_refresh_take(struct db_tx *tx, const unsigned char hash[32],
+                              struct db_refresh *out, bool *found, struct err *err);
+enum err_code db_refresh_mark_used(struct db_tx *tx, const unsigned char hash[32],
+                                   struct err *err);
+enum err_code db_session_revoke(struct db_tx *tx, const char *session_id, const char *reason,
+                                struct err *err);
+
+/* Raises the user's token epoch and revokes all their sessions: earlier tokens stop working. */
+enum err_code db_user_revoke_all(struct db_tx *tx, const char *user_id, const char *reason,
+                                 struct err *err);
+
+struct db_session_state {
+    bool valid; /* session exists, not revoked, user active */
+    long long token_epoch;
+    char role[16];
+};
+enum err_code db_session_state(struct db_tx *tx, const char *session_id, const char *user_id,
+                               struct db_session_state *out, struct err *err);
+
+/* Users: list (keyset on user_id), update role and/or status (NULL leaves it), delete. The
+ * JSON forms are as db_user_json(). *found=false when no such user in the tenant. */
+enum err_code db_user_list(struct db_tx *tx, int limit, const char *after, json_t **items,
+                           char *next, size_t nextlen, struct err *err);
+enum err_code db_user_update(struct db_tx *tx, const char *user_id, const char *role,
+                             const char *status, json_t **out, struct err *err);
+enum err_code db_user_delete(struct db_tx *tx, const char *user_id, bool *found,
+                             struct err *err);
+/* The user's role ("" when no such user) and how many active owners the tenant has. */
+enum err_code db_user_role(struct db_tx *tx, const char *user_id, char role[16],
+                           long long *owners, struct err *err);
+
+/* Invitations: create a one-time token (hash) for an invited user; take one (locking it):
+ * *found=false when unknown, used or expired; then set the password and activate. */
+enum err_code db_invite_create(struct db_tx *tx, const char *tenant_id,
+                               const unsigned char hash[32], const char *user_id, unsigned ttl_s,
+                               struct err *err);
+enum err_code db_invite_take(struct db_tx *tx, const unsigned char hash[32], char user_id[37],
+                             char role[16], bool *found, struct err *err);
+enum err_code db_user_activate(struct db_tx *tx, const char *user_id, const char *password_hash,
+                               struct err *err);
+
+/* API keys. */
+enum err_code db_apikey_create(struct db_tx *tx, const char *tenant_id, const char *key_id,
+                               const char *name, const char *kind, const char *role,
+                               const char *prefix, const unsigned char hash[32],
+                               const char *created_by, json_t **out, struct err *err);
+enum err_code db_apikey_list(struct db_tx *tx, int limit, const char *after_key, json_t **items,
+                             char *next, size_t nextlen, struct err *err);
+/* Revokes; *found=false when no such (unrevoked) key in the tenant. */
+enum err_code db_apikey_revoke(struct db_tx *tx, const char *key_id, bool *found,
+                               struct err *err);
+
+struct db_apikey {
+    char key_id[DB_ID_LEN];
+    char kind[16];
+    char role[16];
+};
+/* Finds a live key by hash and records its use (last_used_at, at most once a minute).
+ * *found=false when unknown or revoked. */
+enum err_code db_apikey_use(struct db_tx *tx, const unsigned char hash[32], struct db_apikey *out,
+                            bool *found, struct err *err);
+
+/* Audit log: append (every state-changing call, in its own transaction) and list. */
+struct db_audit {
+    const char *actor_type; /* user | api_key | system */
+    const char *actor_id;   /* may be NULL */
+    const char *actor_role; /* may be NULL */
+    const char *action;     /* "api_key.create" */
+    const char *target_type;
+    const char *target_id;
+    const char *source_ip; /* may be NULL */
+    const char *request_id;
+};
+enum err_code db_audit_append(struct db_tx *tx, const char *tenant_id, const struct db_audit *a,
+                              struct err *err);
+enum err_code db_audit_list(struct db_tx *tx, int limit, const char *before_id, json_t **items,
+                            char *next, size_t nextlen, struct err *err);
+
+/* Sign-in throttling: failures in the last window_s for each key hash (32 bytes each), and the
+ * seconds until the oldest of them leaves the window. */
+enum err_code db_auth_failures(struct db_tx *tx, const unsigned char account[32],
+                               const unsigned char source[32], unsigned window_s,
+                               long long *account_n, long long *source_n, long long *retry_s,
+                               struct err *err);
+enum err_code db_auth_failure_record(struct db_tx *tx, const unsigned char account[32],
+                                     const unsigned char source[32], struct err *err);
+enum err_code db_auth_failures_clear(struct db_tx *tx, const unsigned char account[32],
+                                     struct err *err);
 
 #endif

@@ -252,18 +252,23 @@ static const struct db_stmt retention_jobs_stmt = {
 static const struct db_stmt retention_heartbeats_stmt = {
     "retention_heartbeats",
     "DELETE FROM heartbeats WHERE ran_at < now() - make_interval(days => $1::int)", 1};
+/* Sign-in failures matter for 15 minutes; a day is plenty. */
+static const struct db_stmt retention_auth_failures_stmt = {
+    "retention_auth_failures",
+    "DELETE FROM auth_failures WHERE at < now() - make_interval(days => least($1::int, 1))", 1};
 
 enum err_code db_retention_run(struct db_tx *tx, unsigned days, long long *deleted,
                                struct err *err)
 {
     char d[16];
     const char *params[1] = {d};
-    const struct db_stmt *stmts[2] = {&retention_jobs_stmt, &retention_heartbeats_stmt};
+    const struct db_stmt *stmts[] = {&retention_jobs_stmt, &retention_heartbeats_stmt,
+                                     &retention_auth_failures_stmt};
     enum err_code rc = ERR_OK;
 
     *deleted = 0;
     snprintf(d, sizeof d, "%u", days);
-    for (size_t i = 0; i < 2 && rc == ERR_OK; i++) {
+    for (size_t i = 0; i < sizeof stmts / sizeof stmts[0] && rc == ERR_OK; i++) {
         PGresult *r = NULL;
         rc = db_run(tx, stmts[i], params, &r, err);
         if (rc == ERR_OK)

@@ -46,7 +46,7 @@ if [ ${#integ[@]} -gt 0 ]; then
     pgdir=$(mktemp -d /tmp/parapet-pg.XXXXXX)
     cleanup() {
         scripts/pg.sh stop "$pgdir" >/dev/null 2>&1 || true
-        rm -rf "$pgdir"
+        rm -rf "$pgdir" "${keydir:-}"
     }
     trap cleanup EXIT
     port=""
@@ -62,6 +62,9 @@ if [ ${#integ[@]} -gt 0 ]; then
     scripts/pg.sh start "$pgdir" || exit 1
     scripts/pg.sh psql "$pgdir" -d postgres -v owner_pw=unused -v app_pw=unused \
         -v dbname=parapet <scripts/db-init.sql || exit 1
+    keydir=$(mktemp -d /tmp/parapet-key.XXXXXX)
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$keydir/jwt.pem" 2>/dev/null
+    export PARAPET_JWT_KEY="$keydir/jwt.pem"
     export PARAPET_BIN="$root/$build/parapet"
     export PARAPET_TEST_PG_PORT=$port
     export PARAPET_TEST_PG_DIR=$pgdir

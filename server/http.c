@@ -30,6 +30,7 @@ struct http_server {
     const struct api_app *app;
     uint16_t port;
     atomic_uint in_flight;
+    atomic_bool stopping; /* refuse new connections (see http_stop) */
 };
 
 struct http_ctx {
@@ -272,11 +273,41 @@ static void begin(struct http_server *s, struct http_ctx *ctx, struct MHD_Connec
         }
     }
     if (req->route->role != API_ROLE_PUBLIC) {
-        /* Authentication arrives with the tenancy work (issue 3); until then no credential can
-         * be valid, so nothing past this line is reachable without one. */
-        fail(ctx, ERR_UNAUTHENTICATED, NULL, "valid credentials are required");
-        return;
+        struct err err;
+        enum err_code rc;
+
+        err_clear(&err);
+        log_bind_request(req->request_id);
+        rc = api_authenticate(
+            req, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+            &err);
+        log_bind_request(NULL);
+        if (rc != ERR_OK) {
+            if (rc == ERR_INTERNAL)
+                snprintf(err.detail, sizeof err.detail, "internal error");
+            fail(ctx, rc, NULL, "%s", err.detail);
+            if (err.field[0] != '\0')
+                snprintf(ctx->pending_err.field, sizeof ctx->pending_err.field, "%s", err.field);
+            return;
+        }
     }
+}
+
+static void peer_address(struct MHD_Connection *conn, char *out, size_t n)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+    out[0] = '\0';
+    if (sa == NULL)
+        return;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)n);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)n);
 }
 
 static bool append_body(struct http_ctx *ctx, const char *data, size_t n)
@@ -355,6 +386,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         ctx->req.method = ctx->method;
         ctx->req.path = url;
         ctx->req.route_index = -1;
+        peer_address(conn, ctx->req.source_ip, sizeof ctx->req.source_ip);
         begin(s, ctx, conn, url);
         return MHD_YES;
     }
@@ -438,6 +470,17 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     atomic_fetch_sub(&s->in_flight, 1);
 }
 
+/* Once stopping, new connections are closed as soon as they are accepted. (libmicrohttpd
+ * 0.9.75's MHD_quiesce_daemon races its own epoll workers over the listen socket and can abort
+ * the process, so we do not use it.) */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    struct http_server *s = cls;
+    (void)addr;
+    (void)addrlen;
+    return atomic_load(&s->stopping) ? MHD_NO : MHD_YES;
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[256];
@@ -479,7 +522,7 @@ enum err_code http_start(const struct config *cfg, const struct api_app *app,
     }
     (void)sslen;
     s->daemon = MHD_start_daemon(
-        flags, cfg->listen_port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+        flags, cfg->listen_port, accept_policy, s, on_request, s, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, cfg->http_threads,
         MHD_OPTION_CONNECTION_LIMIT, cfg->conn_limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         cfg->per_ip_limit, MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout,
@@ -505,15 +548,12 @@ uint16_t http_port(const struct http_server *s)
 
 unsigned http_stop(struct http_server *s, unsigned drain_ms)
 {
-    MHD_socket lsock;
     unsigned left;
     unsigned waited = 0;
 
     if (s == NULL)
         return 0;
-    lsock = MHD_quiesce_daemon(s->daemon);
-    if (lsock != MHD_INVALID_SOCKET)
-        close(lsock);
+    atomic_store(&s->stopping, true);
     while ((left = atomic_load(&s->in_flight)) > 0 && waited < drain_ms) {
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);

@@ -20,8 +20,9 @@ enum err_code http_start(const struct config *cfg, const struct api_app *app,
 /* The port actually bound (useful with port 0). */
 uint16_t http_port(const struct http_server *s);
 
-/* Stops accepting, waits up to drain_ms for requests in flight to finish, then stops and frees.
- * NULL-safe. Returns the number of requests still in flight when it gave up (0 = clean). */
+/* Stops accepting (new connections are closed at once), waits up to drain_ms for requests in
+ * flight to finish, then stops and frees. NULL-safe. Returns the number of requests still in
+ * flight when it gave up (0 = clean). */
 unsigned http_stop(struct http_server *s, unsigned drain_ms);
 
 /* Checks a client-supplied X-Request-Id: 1-64 characters of [A-Za-z0-9._:-]. */

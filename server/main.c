@@ -1,6 +1,7 @@
 /* parapet - the process: reads the configuration, migrates, serves HTTP and runs workers, and
  * stops cleanly on SIGINT or SIGTERM. */
 #include "api/api.h"
+#include "auth/jwt.h"
 #include "db/db.h"
 #include "server/config.h"
 #include "server/http.h"
@@ -120,7 +121,7 @@ static int cmd_serve(enum role role)
     struct db_pool *db = NULL;
     struct http_server *http = NULL;
     struct worker_pool *workers = NULL;
-    struct api_app app;
+    struct api_app app = {0};
     struct migrate_retry retry = {0};
     pthread_t retry_tid;
     bool retrying = false;
@@ -164,6 +165,19 @@ static int cmd_serve(enum role role)
     if (db == NULL)
         goto out;
     app = (struct api_app){.db = db, .cfg = &cfg, .version = PARAPET_VERSION};
+    if (role != ROLE_WORKER) {
+        if (cfg.jwt_key == NULL) {
+            fprintf(stderr, "parapet: PARAPET_JWT_KEY: required to serve the API (a PEM EC P-256 "
+                            "private key, or its path)\n");
+            status = 2;
+            goto out;
+        }
+        if (jwt_keyring_load(cfg.jwt_key, &app.jwt, &err) != ERR_OK) {
+            fprintf(stderr, "parapet: PARAPET_JWT_KEY: %s\n", err.detail);
+            status = 2;
+            goto out;
+        }
+    }
     if (role != ROLE_WORKER && http_start(&cfg, &app, &http, &err) != ERR_OK) {
         fprintf(stderr, "parapet: %s\n", err.detail);
         goto out;
@@ -196,6 +210,7 @@ out:
         pthread_join(retry_tid, NULL);
     }
     db_pool_free(db);
+    jwt_keyring_free(app.jwt);
     metrics_free();
     if (status == 0)
         log_event(LOG_INFO, NULL, "server.stopped", NULL);
