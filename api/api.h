@@ -230,6 +230,7 @@ enum err_code api_signup(struct api_req *req, struct err *err);
 enum err_code api_login(struct api_req *req, struct err *err);
 enum err_code api_refresh(struct api_req *req, struct err *err);
 enum err_code api_logout(struct api_req *req, struct err *err);
+enum err_code api_password_change(struct api_req *req, struct err *err);
 enum err_code api_me(struct api_req *req, struct err *err);
 enum err_code api_keys_list(struct api_req *req, struct err *err);
 enum err_code api_keys_create(struct api_req *req, struct err *err);

@@ -24,6 +24,8 @@ const struct api_route api_routes[] = {
      "Exchange a refresh token for new tokens"},
     {"POST", "/v1/auth/logout", api_logout, API_ROLE_VIEWER, API_BODY_JSON, 0, NULL,
      "Sign out this session, or all of the user's sessions"},
+    {"POST", "/v1/auth/password", api_password_change, API_ROLE_VIEWER, API_BODY_JSON, 0, NULL,
+     "Change the caller's password (ends every other session)"},
     {"POST", "/v1/auth/accept-invite", api_accept_invite, API_ROLE_PUBLIC, API_BODY_JSON, 0, NULL,
      "Set a password with an invitation and sign in"},
     {"GET", "/v1/me", api_me, API_ROLE_VIEWER, API_BODY_NONE, 0, NULL,

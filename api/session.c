@@ -163,6 +163,38 @@ static const struct api_field login_fields[] = {
     {NULL, 0, false, 0},
 };
 
+/* Throttling keys: the account (normalised email) and the source address, hashed. */
+static void throttle_keys(const struct api_req *req, const char *email, unsigned char acct[32],
+                          unsigned char src[32])
+{
+    char key[300];
+    snprintf(key, sizeof key, "account:%s", email);
+    api_sha256(key, strlen(key), acct);
+    snprintf(key, sizeof key, "source:%s", req->source_ip);
+    api_sha256(key, strlen(key), src);
+}
+
+/* ERR_RATE_LIMITED (with Retry-After) after THROTTLE_MAX failures of either key in the window. */
+static enum err_code throttle_check(struct api_req *req, const unsigned char acct[32],
+                                    const unsigned char src[32], struct err *err)
+{
+    struct db_tx *tx = NULL;
+    long long acct_n = 0, src_n = 0, retry = 0;
+    enum err_code rc = db_tx_system(req->db, &tx, err);
+
+    if (rc != ERR_OK)
+        return rc;
+    rc = db_auth_failures(tx, acct, src, THROTTLE_WINDOW_S, &acct_n, &src_n, &retry, err);
+    db_tx_rollback(tx);
+    if (rc != ERR_OK)
+        return rc;
+    if (acct_n >= THROTTLE_MAX || src_n >= THROTTLE_MAX) {
+        req->retry_after = retry > 0 ? (unsigned)retry : 1;
+        return err_set(err, ERR_RATE_LIMITED, "too many failed attempts: try again later");
+    }
+    return ERR_OK;
+}
+
 static enum err_code record_failure(struct api_req *req, const unsigned char acct[32],
                                     const unsigned char src[32], struct err *err)
 {
@@ -184,11 +216,10 @@ enum err_code api_login(struct api_req *req, struct err *err)
     json_t *body = NULL, *resp = NULL;
     struct db_tx *tx = NULL;
     struct db_login cand[2];
-    char email[256], key[300], session_id[37];
+    char email[256], session_id[37];
     unsigned char acct[32], src[32];
     const char *pw, *org;
     size_t pwlen;
-    long long acct_n = 0, src_n = 0, retry = 0;
     int n = 0;
     enum err_code rc;
     bool ok;
@@ -207,26 +238,17 @@ enum err_code api_login(struct api_req *req, struct err *err)
     pwlen = json_string_length(json_object_get(body, "password"));
     org = json_string_value(json_object_get(body, "organization"));
 
-    snprintf(key, sizeof key, "account:%s", email);
-    api_sha256(key, strlen(key), acct);
-    snprintf(key, sizeof key, "source:%s", req->source_ip);
-    api_sha256(key, strlen(key), src);
-
-    rc = db_tx_system(req->db, &tx, err);
+    throttle_keys(req, email, acct, src);
+    rc = throttle_check(req, acct, src, err);
     if (rc != ERR_OK)
         goto out;
-    rc = db_auth_failures(tx, acct, src, THROTTLE_WINDOW_S, &acct_n, &src_n, &retry, err);
-    if (rc == ERR_OK && acct_n < THROTTLE_MAX && src_n < THROTTLE_MAX)
+    rc = db_tx_system(req->db, &tx, err);
+    if (rc == ERR_OK)
         rc = db_login_candidates(tx, email, org, cand, &n, err);
     db_tx_rollback(tx);
     tx = NULL;
     if (rc != ERR_OK)
         goto out;
-    if (acct_n >= THROTTLE_MAX || src_n >= THROTTLE_MAX) {
-        req->retry_after = retry > 0 ? (unsigned)retry : 1;
-        rc = err_set(err, ERR_RATE_LIMITED, "too many failed sign-ins: try again later");
-        goto out;
-    }
     if (n > 1) {
         /* The same address in several organisations: say which. */
         rc = err_set_field(err, ERR_INVALID, "organization",
@@ -355,6 +377,92 @@ enum err_code api_refresh(struct api_req *req, struct err *err)
         resp = NULL;
     }
 out:
+    db_tx_rollback(tx);
+    json_decref(resp);
+    json_decref(body);
+    return rc;
+}
+
+static const struct api_field password_fields[] = {
+    {"current_password", API_F_STRING, true, 1024},
+    {"new_password", API_F_STRING, true, 1024},
+    {NULL, 0, false, 0},
+};
+
+/* Changing the password ends every session of the user (earlier tokens stop working) and
+ * returns tokens for a new one. A wrong current password counts as a failed sign-in. */
+enum err_code api_password_change(struct api_req *req, struct err *err)
+{
+    json_t *body = NULL, *resp = NULL;
+    struct db_tx *tx = NULL;
+    char stored[160], email[256], hash[160], session_id[37];
+    unsigned char acct[32], src[32];
+    const char *cur, *pw;
+    size_t curlen, pwlen;
+    long long epoch = 0;
+    enum err_code rc;
+
+    hash[0] = stored[0] = '\0';
+    if (req->who.actor != API_ACTOR_USER)
+        return err_set(err, ERR_INVALID, "only a user has a password");
+    rc = api_body_json(req, &body, err);
+    if (rc == ERR_OK)
+        rc = api_json_check(body, password_fields, err);
+    if (rc == ERR_OK)
+        rc = db_tx_tenant(req->db, req->who.tenant_id, &tx, err);
+    if (rc == ERR_OK)
+        rc = db_user_secret(tx, req->who.user_id, stored, email, err);
+    db_tx_rollback(tx);
+    tx = NULL;
+    if (rc != ERR_OK)
+        goto out;
+    throttle_keys(req, email, acct, src);
+    rc = throttle_check(req, acct, src, err);
+    if (rc != ERR_OK)
+        goto out;
+    cur = json_string_value(json_object_get(body, "current_password"));
+    curlen = json_string_length(json_object_get(body, "current_password"));
+    if (stored[0] == '\0' || !password_verify(stored, cur, curlen)) {
+        rc = record_failure(req, acct, src, err);
+        if (rc == ERR_OK)
+            rc = err_set_field(err, ERR_FORBIDDEN, "current_password",
+                               "the current password is wrong");
+        goto out;
+    }
+    pw = json_string_value(json_object_get(body, "new_password"));
+    pwlen = json_string_length(json_object_get(body, "new_password"));
+    rc = password_check_policy(pw, pwlen, email, err);
+    if (rc != ERR_OK) {
+        snprintf(err->field, sizeof err->field, "new_password");
+        goto out;
+    }
+    rc = password_hash(pw, pwlen, hash, sizeof hash, err);
+    if (rc != ERR_OK)
+        goto out;
+    api_uuid_new(session_id);
+    resp = json_object();
+    rc = db_tx_tenant(req->db, req->who.tenant_id, &tx, err);
+    if (rc == ERR_OK)
+        rc = db_user_set_password(tx, req->who.user_id, hash, false, &epoch, err);
+    if (rc == ERR_OK)
+        rc = db_session_create(tx, req->who.tenant_id, session_id, req->who.user_id, err);
+    if (rc == ERR_OK)
+        rc = api_issue_tokens(req, tx, req->who.tenant_id, req->who.user_id,
+                              api_role_name(req->who.role), epoch, session_id, resp, err);
+    if (rc == ERR_OK)
+        rc = api_audit(req, tx, "auth.password_change", "user", req->who.user_id, err);
+    if (rc != ERR_OK)
+        goto out;
+    rc = db_tx_commit(tx, err);
+    tx = NULL;
+    api_auth_forget_user(req->who.user_id);
+    if (rc == ERR_OK) {
+        rc = api_reply_json(req, 200, resp);
+        resp = NULL;
+    }
+out:
+    OPENSSL_cleanse(stored, sizeof stored);
+    OPENSSL_cleanse(hash, sizeof hash);
     db_tx_rollback(tx);
     json_decref(resp);
     json_decref(body);

@@ -220,6 +220,7 @@ enum err_code api_accept_invite(struct api_req *req, struct err *err)
     unsigned char h[32];
     const char *tok, *pw;
     size_t pwlen;
+    long long epoch = 0;
     bool found = false;
     enum err_code rc;
 
@@ -254,12 +255,11 @@ enum err_code api_accept_invite(struct api_req *req, struct err *err)
     api_uuid_new(session_id);
     api_act_as_user(req, tenant, user_id, role, session_id);
     resp = json_object();
-    rc = db_user_activate(tx, user_id, hash, err);
+    rc = db_user_set_password(tx, user_id, hash, true, &epoch, err);
     if (rc == ERR_OK)
         rc = db_session_create(tx, tenant, session_id, user_id, err);
-    /* Activation raised the epoch from 0 to 1. */
     if (rc == ERR_OK)
-        rc = api_issue_tokens(req, tx, tenant, user_id, role, 1, session_id, resp, err);
+        rc = api_issue_tokens(req, tx, tenant, user_id, role, epoch, session_id, resp, err);
     if (rc == ERR_OK)
         rc = api_audit(req, tx, "user.accept_invite", "user", user_id, err);
     if (rc != ERR_OK)

@@ -216,8 +216,16 @@ enum err_code db_invite_create(struct db_tx *tx, const char *tenant_id,
                                struct err *err);
 enum err_code db_invite_take(struct db_tx *tx, const unsigned char hash[32], char user_id[37],
                              char role[16], bool *found, struct err *err);
-enum err_code db_user_activate(struct db_tx *tx, const char *user_id, const char *password_hash,
-                               struct err *err);
+/* Sets a new password hash (and activates an invited user when activate): every session of the
+ * user is revoked and the token epoch raised, so earlier tokens stop working; *epoch gets the
+ * new epoch for the tokens issued next. */
+enum err_code db_user_set_password(struct db_tx *tx, const char *user_id,
+                                   const char *password_hash, bool activate, long long *epoch,
+                                   struct err *err);
+
+/* The user's stored password hash ("" when none) and email. */
+enum err_code db_user_secret(struct db_tx *tx, const char *user_id, char hash[160],
+                             char email[256], struct err *err);
 
 /* API keys. */
 enum err_code db_apikey_create(struct db_tx *tx, const char *tenant_id, const char *key_id,

@@ -611,15 +611,48 @@ enum err_code db_invite_take(struct db_tx *tx, const unsigned char hash[32], cha
     return rc;
 }
 
-static const struct db_stmt user_activate_stmt = {
-    "user_activate",
-    "UPDATE users SET password_hash = $2, status = 'active', token_epoch = token_epoch + 1,"
-    "       updated_at = now() WHERE user_id = $1",
-    2};
+static const struct db_stmt user_set_password_stmt = {
+    "user_set_password",
+    "UPDATE users SET password_hash = $2, token_epoch = token_epoch + 1, updated_at = now(),"
+    "       status = CASE WHEN $3::bool THEN 'active' ELSE status END"
+    " WHERE user_id = $1 RETURNING token_epoch",
+    3};
 
-enum err_code db_user_activate(struct db_tx *tx, const char *user_id, const char *password_hash,
-                               struct err *err)
+enum err_code db_user_set_password(struct db_tx *tx, const char *user_id,
+                                   const char *password_hash, bool activate, long long *epoch,
+                                   struct err *err)
 {
-    const char *p[2] = {user_id, password_hash};
-    return exec_count(tx, &user_activate_stmt, p, NULL, err);
+    const char *p[3] = {user_id, password_hash, activate ? "true" : "false"};
+    const char *rp[2] = {user_id, "password changed"};
+    PGresult *r = NULL;
+    enum err_code rc;
+
+    rc = exec_count(tx, &revoke_all_sessions_stmt, rp, NULL, err);
+    if (rc == ERR_OK)
+        rc = db_run(tx, &user_set_password_stmt, p, &r, err);
+    if (rc == ERR_OK && PQntuples(r) != 1)
+        rc = err_set(err, ERR_NOT_FOUND, "no such user");
+    if (rc == ERR_OK)
+        *epoch = ll(r, 0, 0);
+    PQclear(r);
+    return rc;
+}
+
+static const struct db_stmt user_secret_stmt = {
+    "user_secret", "SELECT coalesce(password_hash, ''), email FROM users WHERE user_id = $1", 1};
+
+enum err_code db_user_secret(struct db_tx *tx, const char *user_id, char hash[160],
+                             char email[256], struct err *err)
+{
+    const char *p[1] = {user_id};
+    PGresult *r = NULL;
+    enum err_code rc = db_run(tx, &user_secret_stmt, p, &r, err);
+
+    hash[0] = email[0] = '\0';
+    if (rc == ERR_OK && PQntuples(r) == 1) {
+        copy(hash, 160, PQgetvalue(r, 0, 0));
+        copy(email, 256, PQgetvalue(r, 0, 1));
+    }
+    PQclear(r);
+    return rc;
 }

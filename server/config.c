@@ -207,6 +207,7 @@ unsigned config_load(struct config *c, bool need_db, FILE *errors)
         bad += load_secret_key(c, v, errors);
 
     c->jwt_key = dup_env("PARAPET_JWT_KEY");
+    c->jwt_key_previous = dup_env("PARAPET_JWT_KEY_PREVIOUS");
 
     v = getenv("PARAPET_LOG_LEVEL");
     if (v != NULL && v[0] != '\0' && !log_level_parse(v, &level)) {
@@ -293,6 +294,10 @@ void config_free(struct config *c)
     if (c->jwt_key != NULL) {
         OPENSSL_cleanse(c->jwt_key, strlen(c->jwt_key));
         free(c->jwt_key);
+    }
+    if (c->jwt_key_previous != NULL) {
+        OPENSSL_cleanse(c->jwt_key_previous, strlen(c->jwt_key_previous));
+        free(c->jwt_key_previous);
     }
     OPENSSL_cleanse(c->secret_key, sizeof c->secret_key);
     memset(c, 0, sizeof *c);

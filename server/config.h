@@ -26,6 +26,7 @@ struct config {
     bool has_secret_key;
     unsigned char secret_key[32]; /* PARAPET_SECRET_KEY, base64 of 32 bytes */
     char *jwt_key;                /* PARAPET_JWT_KEY: a PEM value or a path to one */
+    char *jwt_key_previous;       /* PARAPET_JWT_KEY_PREVIOUS: verify-only, during rotation */
     int log_level;                /* enum log_level */
     struct config_cidr egress_allow[CONFIG_MAX_CIDRS];
     size_t egress_allow_count;

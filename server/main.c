@@ -177,6 +177,13 @@ static int cmd_serve(enum role role)
             status = 2;
             goto out;
         }
+        /* Key rotation: tokens signed by the previous key stay valid until they expire. */
+        if (cfg.jwt_key_previous != NULL &&
+            jwt_keyring_add_verify_key(app.jwt, cfg.jwt_key_previous, &err) != ERR_OK) {
+            fprintf(stderr, "parapet: PARAPET_JWT_KEY_PREVIOUS: %s\n", err.detail);
+            status = 2;
+            goto out;
+        }
     }
     if (role != ROLE_WORKER && http_start(&cfg, &app, &http, &err) != ERR_OK) {
         fprintf(stderr, "parapet: %s\n", err.detail);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static struct h_server srv;
 static char db[64];
@@ -634,6 +635,78 @@ static void test_invited_users_set_a_password_and_admins_manage_roles(void **sta
     json_decref(admtok);
 }
 
+static void test_password_change_ends_every_earlier_session(void **state)
+{
+    json_t *s1 = NULL, *s2 = NULL, *changed = NULL;
+    char a1[1024], a2[1024], body[256];
+    (void)state;
+
+    assert_int_equal(h_sql_exec(admin_url, "TRUNCATE auth_failures", false), 0);
+    assert_int_equal(login("bob@bravo.example", password, &s1), 200);
+    assert_int_equal(login("bob@bravo.example", password, &s2), 200);
+    snprintf(a1, sizeof a1, "%s", str(s1, "access_token"));
+    snprintf(a2, sizeof a2, "%s", str(s2, "access_token"));
+    snprintf(body, sizeof body, "{\"current_password\":\"wrong wrong wrong\","
+                                "\"new_password\":\"a different long one\"}");
+    assert_int_equal(call("POST", "/v1/auth/password", a1, body, NULL), 403);
+    snprintf(body, sizeof body, "{\"current_password\":\"%s\",\"new_password\":\"short\"}",
+             password);
+    assert_int_equal(call("POST", "/v1/auth/password", a1, body, NULL), 400);
+    snprintf(body, sizeof body,
+             "{\"current_password\":\"%s\",\"new_password\":\"a different long one\"}",
+             password);
+    assert_int_equal(call("POST", "/v1/auth/password", a1, body, &changed), 200);
+    assert_int_equal(call("GET", "/v1/me", a1, NULL, NULL), 401);
+    assert_int_equal(call("GET", "/v1/me", a2, NULL, NULL), 401);
+    assert_int_equal(call("GET", "/v1/me", str(changed, "access_token"), NULL, NULL), 200);
+    assert_int_equal(login("bob@bravo.example", password, NULL), 401);
+    assert_int_equal(login("bob@bravo.example", "a different long one", NULL), 200);
+    /* Put it back for the tests after this one. */
+    snprintf(body, sizeof body,
+             "{\"current_password\":\"a different long one\",\"new_password\":\"%s\"}",
+             password);
+    assert_int_equal(call("POST", "/v1/auth/password", str(changed, "access_token"), body, NULL),
+                     200);
+    json_decref(s1);
+    json_decref(s2);
+    json_decref(changed);
+    assert_int_equal(h_sql_exec(admin_url, "TRUNCATE auth_failures", false), 0);
+}
+
+static void test_signing_key_rotation_keeps_earlier_tokens_valid(void **state)
+{
+    char k2[64], env_key[200], env_prev[600], path[256];
+    const char *rotated[] = {env_key, env_prev, NULL};
+    const char *only_new[] = {env_key, NULL};
+    struct h_server s;
+    char *old_base;
+    (void)state;
+
+    snprintf(k2, sizeof k2, "/tmp/parapet-test-key-%d.pem", (int)getpid());
+    snprintf(path, sizeof path, "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256"
+                                " -out %s 2>/dev/null", k2);
+    assert_int_equal(system(path), 0);
+    snprintf(env_key, sizeof env_key, "PARAPET_JWT_KEY=%s", k2);
+    snprintf(env_prev, sizeof env_prev, "PARAPET_JWT_KEY_PREVIOUS=%s", getenv("PARAPET_JWT_KEY"));
+    old_base = strdup(srv.base);
+
+    /* New key signing, old key still verifying: ta's token (old key) works. */
+    assert_int_equal(h_server_start(&s, db, "api", rotated), 0);
+    snprintf(srv.base, sizeof srv.base, "%s", s.base);
+    assert_int_equal(call("GET", "/v1/me", ta.access, NULL, NULL), 200);
+    assert_int_equal(h_server_stop(&s, 10000), 0);
+
+    /* The old key retired: its tokens are refused. */
+    assert_int_equal(h_server_start(&s, db, "api", only_new), 0);
+    snprintf(srv.base, sizeof srv.base, "%s", s.base);
+    assert_int_equal(call("GET", "/v1/me", ta.access, NULL, NULL), 401);
+    assert_int_equal(h_server_stop(&s, 10000), 0);
+
+    snprintf(srv.base, sizeof srv.base, "%s", old_base);
+    free(old_base);
+    unlink(k2);
+}
+
 static void test_throttling_after_ten_failures(void **state)
 {
     json_t *r = NULL;
@@ -676,6 +749,8 @@ int main(void)
         cmocka_unit_test(test_lists_show_only_the_callers_tenant),
         cmocka_unit_test(test_role_matrix_over_every_route),
         cmocka_unit_test(test_every_tenant_table_forces_row_level_security),
+        cmocka_unit_test(test_password_change_ends_every_earlier_session),
+        cmocka_unit_test(test_signing_key_rotation_keeps_earlier_tokens_valid),
         cmocka_unit_test(test_throttling_after_ten_failures),
     };
     return cmocka_run_group_tests_name("integration/auth", tests, setup, teardown);
