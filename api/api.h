@@ -241,6 +241,11 @@ enum err_code api_users_create(struct api_req *req, struct err *err);
 enum err_code api_users_update(struct api_req *req, struct err *err);
 enum err_code api_users_delete(struct api_req *req, struct err *err);
 enum err_code api_accept_invite(struct api_req *req, struct err *err);
+enum err_code api_accounts_create(struct api_req *req, struct err *err);
+enum err_code api_accounts_list(struct api_req *req, struct err *err);
+enum err_code api_accounts_get(struct api_req *req, struct err *err);
+enum err_code api_accounts_template(struct api_req *req, struct err *err);
+enum err_code api_accounts_delete(struct api_req *req, struct err *err);
 
 /* The embedded OpenAPI document (build/gen/openapi.c). */
 extern const char api_openapi_doc[];

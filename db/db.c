@@ -405,3 +405,72 @@ bool db_is_reachable(struct db_pool *p)
     release(p, c, false);
     return ok;
 }
+
+/* ---- shared query helpers (db_int.h) ---- */
+
+enum err_code db_exec_count(struct db_tx *tx, const struct db_stmt *st,
+                                const char *const *params, long long *affected, struct err *err)
+{
+    PGresult *r = NULL;
+    enum err_code rc = db_run(tx, st, params, &r, err);
+    if (rc == ERR_OK && affected != NULL)
+        *affected = strtoll(PQcmdTuples(r), NULL, 10);
+    PQclear(r);
+    return rc;
+}
+
+/* Runs st, which returns one row holding one JSON text, into *out (NULL when no row). */
+enum err_code db_exec_json(struct db_tx *tx, const struct db_stmt *st,
+                               const char *const *params, json_t **out, struct err *err)
+{
+    PGresult *r = NULL;
+    enum err_code rc;
+
+    *out = NULL;
+    rc = db_run(tx, st, params, &r, err);
+    if (rc == ERR_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
+        *out = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+        if (*out == NULL)
+            rc = err_set(err, ERR_NOMEM, "out of memory");
+    }
+    PQclear(r);
+    return rc;
+}
+
+enum err_code db_list_json(struct db_tx *tx, const struct db_stmt *st, int limit,
+                               const char *after, json_t **items, char *next, size_t nextlen,
+                               struct err *err)
+{
+    char lim[16];
+    const char *p[2] = {lim, after};
+    PGresult *r = NULL;
+    enum err_code rc;
+    int n;
+
+    next[0] = '\0';
+    *items = json_array();
+    if (*items == NULL)
+        return err_set(err, ERR_NOMEM, "out of memory");
+    snprintf(lim, sizeof lim, "%d", limit + 1); /* one more tells whether a next page exists */
+    rc = db_run(tx, st, p, &r, err);
+    if (rc != ERR_OK)
+        goto out;
+    n = PQntuples(r);
+    for (int i = 0; i < n && i < limit; i++) {
+        json_t *v = json_loads(PQgetvalue(r, i, 0), 0, NULL);
+        if (v == NULL || json_array_append_new(*items, v) != 0) {
+            rc = err_set(err, ERR_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+    if (n > limit)
+        snprintf(next, nextlen, "%s", PQgetvalue(r, limit - 1, 1));
+out:
+    PQclear(r);
+    if (rc != ERR_OK) {
+        json_decref(*items);
+        *items = NULL;
+    }
+    return rc;
+}
+

@@ -248,6 +248,23 @@ struct db_apikey {
 enum err_code db_apikey_use(struct db_tx *tx, const unsigned char hash[32], struct db_apikey *out,
                             bool *found, struct err *err);
 
+/* ---- cloud accounts (db/accounts.c) ---- */
+
+/* Creates an account (status pending); regions_json is a JSON array of region names. The same
+ * AWS account twice in a tenant is ERR_CONFLICT. *out: the account as JSON (new reference). */
+enum err_code db_account_create(struct db_tx *tx, const char *tenant_id, const char *account_id,
+                                const char *aws_account_id, const char *name,
+                                const char *regions_json, const char *external_id, json_t **out,
+                                struct err *err);
+/* The account as JSON, or *out = NULL when there is no such account in the tenant. */
+enum err_code db_account_get(struct db_tx *tx, const char *account_id, json_t **out,
+                             struct err *err);
+enum err_code db_account_list(struct db_tx *tx, int limit, const char *after, json_t **items,
+                              char *next, size_t nextlen, struct err *err);
+/* Deletes the account and, through foreign keys, everything that belongs to it. */
+enum err_code db_account_delete(struct db_tx *tx, const char *account_id, bool *found,
+                                struct err *err);
+
 /* Audit log: append (every state-changing call, in its own transaction) and list. */
 struct db_audit {
     const char *actor_type; /* user | api_key | system */

@@ -23,6 +23,25 @@ enum err_code db_run(struct db_tx *tx, const struct db_stmt *st, const char *con
 /* Maps a failed result into err (logging the server message, not returning it). */
 enum err_code db_result_error(PGconn *conn, PGresult *res, const char *what, struct err *err);
 
+/* RFC 3339 UTC text of a timestamptz column, in SQL (NULL stays NULL). */
+#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+/* Runs st; *affected (may be NULL) gets the number of rows it changed. */
+enum err_code db_exec_count(struct db_tx *tx, const struct db_stmt *st, const char *const *params,
+                            long long *affected, struct err *err);
+
+/* Runs st, which returns at most one row holding one JSON text, into *out (a new reference;
+ * NULL when there is no row). */
+enum err_code db_exec_json(struct db_tx *tx, const struct db_stmt *st, const char *const *params,
+                           json_t **out, struct err *err);
+
+/* Runs st with ($1 = limit + 1, $2 = cursor) for a keyset page: each row is (JSON text, cursor
+ * value). *items is a new array of at most limit items; next gets the cursor of the last item
+ * when a further page exists, else "". */
+enum err_code db_list_json(struct db_tx *tx, const struct db_stmt *st, int limit,
+                           const char *after, json_t **items, char *next, size_t nextlen,
+                           struct err *err);
+
 /* Migrations embedded at build time from migrations/NNNN_name.sql (scripts/embed.sh), in
  * ascending version order. */
 struct db_migration {

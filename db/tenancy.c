@@ -4,8 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* RFC 3339 UTC text of a timestamptz column (NULL stays NULL). */
-#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 #define USER_JSON                                                                               \
     "json_build_object('id', user_id, 'email', email, 'role', role, 'status', status,"          \
@@ -39,35 +37,6 @@ static bool flag(const PGresult *r, int row, int col)
     return PQgetvalue(r, row, col)[0] == 't';
 }
 
-static enum err_code exec_count(struct db_tx *tx, const struct db_stmt *st,
-                                const char *const *params, long long *affected, struct err *err)
-{
-    PGresult *r = NULL;
-    enum err_code rc = db_run(tx, st, params, &r, err);
-    if (rc == ERR_OK && affected != NULL)
-        *affected = strtoll(PQcmdTuples(r), NULL, 10);
-    PQclear(r);
-    return rc;
-}
-
-/* Runs st, which returns one row holding one JSON text, into *out (NULL when no row). */
-static enum err_code exec_json(struct db_tx *tx, const struct db_stmt *st,
-                               const char *const *params, json_t **out, struct err *err)
-{
-    PGresult *r = NULL;
-    enum err_code rc;
-
-    *out = NULL;
-    rc = db_run(tx, st, params, &r, err);
-    if (rc == ERR_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
-        *out = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
-        if (*out == NULL)
-            rc = err_set(err, ERR_NOMEM, "out of memory");
-    }
-    PQclear(r);
-    return rc;
-}
-
 static const struct db_stmt tenant_create_stmt = {
     "tenant_create", "INSERT INTO tenants (tenant_id, name, slug) VALUES ($1, $2, $3)", 3};
 
@@ -75,7 +44,7 @@ enum err_code db_tenant_create(struct db_tx *tx, const char *tenant_id, const ch
                                const char *slug, struct err *err)
 {
     const char *p[3] = {tenant_id, name, slug};
-    enum err_code rc = exec_count(tx, &tenant_create_stmt, p, NULL, err);
+    enum err_code rc = db_exec_count(tx, &tenant_create_stmt, p, NULL, err);
     if (rc == ERR_CONFLICT)
         return err_set_field(err, ERR_CONFLICT, "organization",
                              "an organization with this name already exists");
@@ -93,7 +62,7 @@ enum err_code db_user_create(struct db_tx *tx, const char *tenant_id, const char
                              const char *status, struct err *err)
 {
     const char *p[6] = {tenant_id, user_id, email, password_hash, role, status};
-    enum err_code rc = exec_count(tx, &user_create_stmt, p, NULL, err);
+    enum err_code rc = db_exec_count(tx, &user_create_stmt, p, NULL, err);
     if (rc == ERR_CONFLICT)
         return err_set_field(err, ERR_CONFLICT, "email", "a user with this email already exists");
     return rc;
@@ -133,7 +102,7 @@ static const struct db_stmt touch_login_stmt = {
 enum err_code db_user_touch_login(struct db_tx *tx, const char *user_id, struct err *err)
 {
     const char *p[1] = {user_id};
-    return exec_count(tx, &touch_login_stmt, p, NULL, err);
+    return db_exec_count(tx, &touch_login_stmt, p, NULL, err);
 }
 
 enum err_code db_user_json(struct db_tx *tx, const char *user_id, json_t **user, struct err *err)
@@ -141,7 +110,7 @@ enum err_code db_user_json(struct db_tx *tx, const char *user_id, json_t **user,
     static const struct db_stmt user_json_stmt = {
         "user_json", "SELECT " USER_JSON " FROM users WHERE user_id = $1", 1};
     const char *p[1] = {user_id};
-    return exec_json(tx, &user_json_stmt, p, user, err);
+    return db_exec_json(tx, &user_json_stmt, p, user, err);
 }
 
 static const struct db_stmt tenant_json_stmt = {
@@ -154,7 +123,7 @@ enum err_code db_tenant_json(struct db_tx *tx, const char *tenant_id, json_t **t
                              struct err *err)
 {
     const char *p[1] = {tenant_id};
-    return exec_json(tx, &tenant_json_stmt, p, tenant, err);
+    return db_exec_json(tx, &tenant_json_stmt, p, tenant, err);
 }
 
 static const struct db_stmt session_create_stmt = {
@@ -165,7 +134,7 @@ enum err_code db_session_create(struct db_tx *tx, const char *tenant_id, const c
                                 const char *user_id, struct err *err)
 {
     const char *p[3] = {tenant_id, session_id, user_id};
-    return exec_count(tx, &session_create_stmt, p, NULL, err);
+    return db_exec_count(tx, &session_create_stmt, p, NULL, err);
 }
 
 static const struct db_stmt refresh_insert_stmt = {
@@ -183,7 +152,7 @@ enum err_code db_refresh_insert(struct db_tx *tx, const char *tenant_id,
 
     hex32(hash, h);
     snprintf(ttl, sizeof ttl, "%u", ttl_s);
-    return exec_count(tx, &refresh_insert_stmt, p, NULL, err);
+    return db_exec_count(tx, &refresh_insert_stmt, p, NULL, err);
 }
 
 static const struct db_stmt refresh_take_stmt = {
@@ -234,7 +203,7 @@ enum err_code db_refresh_mark_used(struct db_tx *tx, const unsigned char hash[32
     char h[67];
     const char *p[1] = {h};
     hex32(hash, h);
-    return exec_count(tx, &refresh_used_stmt, p, NULL, err);
+    return db_exec_count(tx, &refresh_used_stmt, p, NULL, err);
 }
 
 static const struct db_stmt session_revoke_stmt = {
@@ -247,7 +216,7 @@ enum err_code db_session_revoke(struct db_tx *tx, const char *session_id, const 
                                 struct err *err)
 {
     const char *p[2] = {session_id, reason};
-    return exec_count(tx, &session_revoke_stmt, p, NULL, err);
+    return db_exec_count(tx, &session_revoke_stmt, p, NULL, err);
 }
 
 static const struct db_stmt revoke_all_sessions_stmt = {
@@ -263,9 +232,9 @@ enum err_code db_user_revoke_all(struct db_tx *tx, const char *user_id, const ch
                                  struct err *err)
 {
     const char *p[2] = {user_id, reason};
-    enum err_code rc = exec_count(tx, &revoke_all_sessions_stmt, p, NULL, err);
+    enum err_code rc = db_exec_count(tx, &revoke_all_sessions_stmt, p, NULL, err);
     if (rc == ERR_OK)
-        rc = exec_count(tx, &bump_epoch_stmt, p, NULL, err);
+        rc = db_exec_count(tx, &bump_epoch_stmt, p, NULL, err);
     return rc;
 }
 
@@ -311,7 +280,7 @@ enum err_code db_apikey_create(struct db_tx *tx, const char *tenant_id, const ch
     char h[67];
     const char *p[8] = {tenant_id, key_id, name, kind, role, prefix, h, created_by};
     hex32(hash, h);
-    return exec_json(tx, &apikey_create_stmt, p, out, err);
+    return db_exec_json(tx, &apikey_create_stmt, p, out, err);
 }
 
 /* Keyset pagination on key_id (UUIDs sort stably). */
@@ -324,47 +293,10 @@ static const struct db_stmt apikey_list_stmt = {
     " ORDER BY key_id LIMIT $1::int",
     2};
 
-static enum err_code list_json(struct db_tx *tx, const struct db_stmt *st, int limit,
-                               const char *after, json_t **items, char *next, size_t nextlen,
-                               struct err *err)
-{
-    char lim[16];
-    const char *p[2] = {lim, after};
-    PGresult *r = NULL;
-    enum err_code rc;
-    int n;
-
-    next[0] = '\0';
-    *items = json_array();
-    if (*items == NULL)
-        return err_set(err, ERR_NOMEM, "out of memory");
-    snprintf(lim, sizeof lim, "%d", limit + 1); /* one more tells whether a next page exists */
-    rc = db_run(tx, st, p, &r, err);
-    if (rc != ERR_OK)
-        goto out;
-    n = PQntuples(r);
-    for (int i = 0; i < n && i < limit; i++) {
-        json_t *v = json_loads(PQgetvalue(r, i, 0), 0, NULL);
-        if (v == NULL || json_array_append_new(*items, v) != 0) {
-            rc = err_set(err, ERR_NOMEM, "out of memory");
-            goto out;
-        }
-    }
-    if (n > limit)
-        copy(next, nextlen, PQgetvalue(r, limit - 1, 1));
-out:
-    PQclear(r);
-    if (rc != ERR_OK) {
-        json_decref(*items);
-        *items = NULL;
-    }
-    return rc;
-}
-
 enum err_code db_apikey_list(struct db_tx *tx, int limit, const char *after_key, json_t **items,
                              char *next, size_t nextlen, struct err *err)
 {
-    return list_json(tx, &apikey_list_stmt, limit, after_key, items, next, nextlen, err);
+    return db_list_json(tx, &apikey_list_stmt, limit, after_key, items, next, nextlen, err);
 }
 
 static const struct db_stmt apikey_revoke_stmt = {
@@ -376,7 +308,7 @@ enum err_code db_apikey_revoke(struct db_tx *tx, const char *key_id, bool *found
 {
     const char *p[1] = {key_id};
     long long n = 0;
-    enum err_code rc = exec_count(tx, &apikey_revoke_stmt, p, &n, err);
+    enum err_code rc = db_exec_count(tx, &apikey_revoke_stmt, p, &n, err);
     *found = n == 1;
     return rc;
 }
@@ -429,7 +361,7 @@ enum err_code db_audit_append(struct db_tx *tx, const char *tenant_id, const str
                         a->actor_role, a->action,     a->target_type,
                         a->target_id,  a->source_ip && a->source_ip[0] ? a->source_ip : NULL,
                         a->request_id};
-    return exec_count(tx, &audit_append_stmt, p, NULL, err);
+    return db_exec_count(tx, &audit_append_stmt, p, NULL, err);
 }
 
 static const struct db_stmt audit_list_stmt = {
@@ -446,7 +378,7 @@ static const struct db_stmt audit_list_stmt = {
 enum err_code db_audit_list(struct db_tx *tx, int limit, const char *before_id, json_t **items,
                             char *next, size_t nextlen, struct err *err)
 {
-    return list_json(tx, &audit_list_stmt, limit, before_id, items, next, nextlen, err);
+    return db_list_json(tx, &audit_list_stmt, limit, before_id, items, next, nextlen, err);
 }
 
 static const struct db_stmt failures_stmt = {
@@ -493,7 +425,7 @@ enum err_code db_auth_failure_record(struct db_tx *tx, const unsigned char accou
     const char *p[2] = {a, s};
     hex32(account, a);
     hex32(source, s);
-    return exec_count(tx, &failure_record_stmt, p, NULL, err);
+    return db_exec_count(tx, &failure_record_stmt, p, NULL, err);
 }
 
 static const struct db_stmt failures_clear_stmt = {
@@ -505,7 +437,7 @@ enum err_code db_auth_failures_clear(struct db_tx *tx, const unsigned char accou
     char a[67];
     const char *p[1] = {a};
     hex32(account, a);
-    return exec_count(tx, &failures_clear_stmt, p, NULL, err);
+    return db_exec_count(tx, &failures_clear_stmt, p, NULL, err);
 }
 
 static const struct db_stmt user_list_stmt = {
@@ -517,7 +449,7 @@ static const struct db_stmt user_list_stmt = {
 enum err_code db_user_list(struct db_tx *tx, int limit, const char *after, json_t **items,
                            char *next, size_t nextlen, struct err *err)
 {
-    return list_json(tx, &user_list_stmt, limit, after, items, next, nextlen, err);
+    return db_list_json(tx, &user_list_stmt, limit, after, items, next, nextlen, err);
 }
 
 static const struct db_stmt user_update_stmt = {
@@ -530,7 +462,7 @@ enum err_code db_user_update(struct db_tx *tx, const char *user_id, const char *
                              const char *status, json_t **out, struct err *err)
 {
     const char *p[3] = {user_id, role, status};
-    return exec_json(tx, &user_update_stmt, p, out, err);
+    return db_exec_json(tx, &user_update_stmt, p, out, err);
 }
 
 static const struct db_stmt user_delete_stmt = {
@@ -541,7 +473,7 @@ enum err_code db_user_delete(struct db_tx *tx, const char *user_id, bool *found,
 {
     const char *p[1] = {user_id};
     long long n = 0;
-    enum err_code rc = exec_count(tx, &user_delete_stmt, p, &n, err);
+    enum err_code rc = db_exec_count(tx, &user_delete_stmt, p, &n, err);
     *found = n == 1;
     return rc;
 }
@@ -580,7 +512,7 @@ enum err_code db_invite_create(struct db_tx *tx, const char *tenant_id,
     const char *p[4] = {tenant_id, h, user_id, ttl};
     hex32(hash, h);
     snprintf(ttl, sizeof ttl, "%u", ttl_s);
-    return exec_count(tx, &invite_create_stmt, p, NULL, err);
+    return db_exec_count(tx, &invite_create_stmt, p, NULL, err);
 }
 
 static const struct db_stmt invite_take_stmt = {
@@ -627,7 +559,7 @@ enum err_code db_user_set_password(struct db_tx *tx, const char *user_id,
     PGresult *r = NULL;
     enum err_code rc;
 
-    rc = exec_count(tx, &revoke_all_sessions_stmt, rp, NULL, err);
+    rc = db_exec_count(tx, &revoke_all_sessions_stmt, rp, NULL, err);
     if (rc == ERR_OK)
         rc = db_run(tx, &user_set_password_stmt, p, &r, err);
     if (rc == ERR_OK && PQntuples(r) != 1)

@@ -209,6 +209,24 @@ unsigned config_load(struct config *c, bool need_db, FILE *errors)
     c->jwt_key = dup_env("PARAPET_JWT_KEY");
     c->jwt_key_previous = dup_env("PARAPET_JWT_KEY_PREVIOUS");
 
+    v = getenv("PARAPET_AWS_ACCOUNT_ID");
+    if (v != NULL && v[0] != '\0') {
+        if (strlen(v) == 12 && strspn(v, "0123456789") == 12) {
+            memcpy(c->aws_account_id, v, 13);
+        } else {
+            fprintf(errors, "PARAPET_AWS_ACCOUNT_ID: expected a 12-digit AWS account id, got "
+                            "'%.32s'\n",
+                    v);
+            bad++;
+        }
+    }
+    c->template_url = dup_env("PARAPET_TEMPLATE_URL");
+    if (c->template_url != NULL &&
+        (strncmp(c->template_url, "https://", 8) != 0 || strlen(c->template_url) > 1024)) {
+        fprintf(errors, "PARAPET_TEMPLATE_URL: expected an https URL of at most 1024 characters\n");
+        bad++;
+    }
+
     v = getenv("PARAPET_LOG_LEVEL");
     if (v != NULL && v[0] != '\0' && !log_level_parse(v, &level)) {
         fprintf(errors, "PARAPET_LOG_LEVEL: expected debug, info, warn or error, got '%.32s'\n",
@@ -295,6 +313,7 @@ void config_free(struct config *c)
         OPENSSL_cleanse(c->jwt_key, strlen(c->jwt_key));
         free(c->jwt_key);
     }
+    free(c->template_url);
     if (c->jwt_key_previous != NULL) {
         OPENSSL_cleanse(c->jwt_key_previous, strlen(c->jwt_key_previous));
         free(c->jwt_key_previous);

@@ -27,6 +27,8 @@ struct config {
     unsigned char secret_key[32]; /* PARAPET_SECRET_KEY, base64 of 32 bytes */
     char *jwt_key;                /* PARAPET_JWT_KEY: a PEM value or a path to one */
     char *jwt_key_previous;       /* PARAPET_JWT_KEY_PREVIOUS: verify-only, during rotation */
+    char aws_account_id[13];      /* PARAPET_AWS_ACCOUNT_ID: the account customers' roles trust */
+    char *template_url;           /* PARAPET_TEMPLATE_URL: the hosted onboarding template (https) */
     int log_level;                /* enum log_level */
     struct config_cidr egress_allow[CONFIG_MAX_CIDRS];
     size_t egress_allow_count;

@@ -36,7 +36,8 @@ static const char password[] = "correct horse battery staple";
 
 static int setup(void **state)
 {
-    static const char *const env[] = {"PARAPET_WORKERS=1", NULL};
+    static const char *const env[] = {"PARAPET_WORKERS=1", "PARAPET_AWS_ACCOUNT_ID=111122223333",
+                                      NULL};
     (void)state;
     h_db_new("auth", db);
     h_db_admin_url(db, admin_url, sizeof admin_url);
@@ -420,6 +421,20 @@ static void make_user(char id[40])
     json_decref(r);
 }
 
+static void make_account(char id[40])
+{
+    static unsigned n;
+    char body[200];
+    json_t *r = NULL;
+    snprintf(body, sizeof body,
+             "{\"provider\":\"aws\",\"aws_account_id\":\"%012u\",\"name\":\"x\","
+             "\"regions\":[\"us-east-1\"]}",
+             100000u + n++);
+    assert_int_equal(call("POST", "/v1/accounts", ta.access, body, &r), 201);
+    snprintf(id, 40, "%s", str(r, "id"));
+    json_decref(r);
+}
+
 /* Every route with an id: how to make tenant A's object, and a valid body for it. */
 static const struct {
     const char *method;
@@ -430,6 +445,9 @@ static const struct {
     {"DELETE", "/v1/api-keys/{id:uuid}", make_api_key, NULL},
     {"PATCH", "/v1/users/{id:uuid}", make_user, "{\"role\":\"devops\"}"},
     {"DELETE", "/v1/users/{id:uuid}", make_user, NULL},
+    {"GET", "/v1/accounts/{id:uuid}", make_account, NULL},
+    {"DELETE", "/v1/accounts/{id:uuid}", make_account, NULL},
+    {"GET", "/v1/accounts/{id:uuid}/template", make_account, NULL},
 };
 
 static void fill(const char *pattern, const char *id, char *out, size_t n)
