@@ -11,7 +11,7 @@ WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
 WERROR   ?= -Werror
 CSTD     := -std=c11 -D_POSIX_C_SOURCE=200809L
 OPT      ?= -O2 -g
-PKGS     := libmicrohttpd libpq jansson libcrypto libjwt libargon2
+PKGS     := libmicrohttpd libpq jansson libcrypto libjwt libargon2 libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -23,7 +23,7 @@ CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover
 LDFLAGS  += -fsanitize=$(SANITIZE)
 endif
 
-LIB_SRC  := $(sort $(wildcard server/*.c api/*.c db/*.c auth/*.c cloud/*.c))
+LIB_SRC  := $(sort $(wildcard server/*.c api/*.c db/*.c auth/*.c cloud/*.c net/*.c))
 LIB_SRC  := $(filter-out server/main.c,$(LIB_SRC))
 GEN_SRC  := $(BUILD)/gen/migrations.c $(BUILD)/gen/openapi.c $(BUILD)/gen/common_passwords.c
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(GEN_SRC:%.c=%.o)
@@ -33,6 +33,8 @@ UNIT_SRC := $(sort $(wildcard tests/unit/*/*_test.c))
 UNIT_BIN := $(UNIT_SRC:%.c=$(BUILD)/%)
 INTEG_SRC := $(sort $(wildcard tests/integration/*_test.c))
 INTEG_BIN := $(INTEG_SRC:%.c=$(BUILD)/%)
+SUPPORT_BIN_SRC := $(sort $(wildcard tests/support/*.c))
+SUPPORT_BIN := $(SUPPORT_BIN_SRC:%.c=$(BUILD)/%)
 SUPPORT_SRC := tests/integration/harness.c
 SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_LIBS := -lcmocka -lcurl
@@ -75,7 +77,12 @@ $(BUILD)/tests/integration/%: tests/integration/%.c $(SUPPORT_OBJ) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJ) $(LIB_OBJ) $(LDLIBS) $(TEST_LIBS)
 
-tests: $(BUILD)/parapet $(UNIT_BIN) $(INTEG_BIN)
+# Fakes of outside services (AWS, webhook receivers) that integration tests start.
+$(BUILD)/tests/support/%: tests/support/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
+
+tests: $(BUILD)/parapet $(UNIT_BIN) $(INTEG_BIN) $(SUPPORT_BIN)
 
 # `make test` installs what is missing, builds, and runs unit then integration tests against a
 # throwaway PostgreSQL cluster; it prints one summary line per suite and fails on any failure.

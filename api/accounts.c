@@ -3,6 +3,7 @@
  * ignored, never stored. */
 #include "api/api.h"
 
+#include "cloud/aws.h"
 #include "cloud/cloud.h"
 #include "db/db.h"
 #include "server/config.h"
@@ -195,4 +196,154 @@ enum err_code api_accounts_delete(struct api_req *req, struct err *err)
     if (rc != ERR_OK)
         return rc;
     return api_reply_empty(req, 204);
+}
+
+#define CONNECT_MIN_GAP_S 5
+
+static const struct api_field connect_fields[] = {
+    {"role_arn", API_F_STRING, true, 2048},
+    {"external_id", API_F_STRING, false, 1224}, /* accepted and ignored: ours is sent */
+    {NULL, 0, false, 0},
+};
+
+/* Records the outcome of a connect attempt in its own transaction. */
+static enum err_code record(struct api_req *req, const char *id, const char *status,
+                            const char *role_arn, const char *last_error, json_t **out,
+                            struct err *err)
+{
+    struct db_tx *tx = NULL;
+    struct err ignore;
+    enum err_code rc = db_tx_tenant(req->db, req->who.tenant_id, &tx, &ignore);
+
+    if (rc == ERR_OK)
+        rc = db_account_set_status(tx, id, status, role_arn, last_error, out, &ignore);
+    if (rc == ERR_OK)
+        rc = api_audit(req, tx, strcmp(status, "active") == 0 ? "account.connect"
+                                                               : "account.connect_failed",
+                       "account", id, &ignore);
+    if (rc == ERR_OK) {
+        rc = db_tx_commit(tx, &ignore);
+        tx = NULL;
+    }
+    db_tx_rollback(tx);
+    if (rc != ERR_OK)
+        return err_set(err, rc, "%s", ignore.detail);
+    return ERR_OK;
+}
+
+/* Verifies that Parapet can assume the role with the account's external ID, that the role
+ * refuses Parapet without it (a role that does not is open to the confused deputy), and that the
+ * assumed identity is in the account; then the account is active. */
+enum err_code api_accounts_connect(struct api_req *req, struct err *err)
+{
+    const char *id = api_path_param(req, "id");
+    json_t *body = NULL, *account = NULL, *updated = NULL;
+    struct db_tx *tx = NULL;
+    struct cloud_creds parapet = {0}, role = {0}, open_role = {0};
+    char arn_account[13], caller_account[13], aws_error[64], msg[512], session[64];
+    const char *arn, *region, *ext, *aws_id;
+    bool allowed = false;
+    enum err_code rc;
+
+    rc = api_body_json(req, &body, err);
+    if (rc == ERR_OK)
+        rc = api_json_check(body, connect_fields, err);
+    if (rc != ERR_OK)
+        goto out;
+    arn = json_string_value(json_object_get(body, "role_arn"));
+    rc = cloud_role_arn_parse(arn, arn_account, err);
+    if (rc != ERR_OK)
+        goto out;
+    rc = load(req, &account, err);
+    if (rc != ERR_OK)
+        goto out;
+    aws_id = json_string_value(json_object_get(account, "aws_account_id"));
+    if (strcmp(arn_account, aws_id) != 0) {
+        rc = err_set_field(err, ERR_UNPROCESSABLE, "role_arn",
+                           "the role is in AWS account %s, not in this account's %s",
+                           arn_account, aws_id);
+        goto out;
+    }
+    rc = db_tx_tenant(req->db, req->who.tenant_id, &tx, err);
+    if (rc == ERR_OK)
+        rc = db_account_connect_begin(tx, id, CONNECT_MIN_GAP_S, &allowed, err);
+    if (rc == ERR_OK) {
+        rc = db_tx_commit(tx, err);
+        tx = NULL;
+    }
+    if (rc != ERR_OK)
+        goto out;
+    if (!allowed) {
+        req->retry_after = CONNECT_MIN_GAP_S;
+        rc = err_set(err, ERR_RATE_LIMITED, "a connect attempt for this account is recent: wait");
+        goto out;
+    }
+    rc = cloud_creds_from_env(&parapet, err);
+    if (rc != ERR_OK)
+        goto out;
+    region = json_string_value(json_array_get(json_object_get(account, "regions"), 0));
+    ext = json_string_value(json_object_get(account, "external_id"));
+    snprintf(session, sizeof session, "parapet-connect-%.8s", id);
+
+    rc = cloud_sts_assume_role(&parapet, region, arn, ext, session, &role, aws_error, err);
+    if (rc == ERR_UPSTREAM) {
+        snprintf(msg, sizeof msg,
+                 "AWS refused AssumeRole (%s): check that the role exists and trusts AWS account "
+                 "%s with the condition StringEquals sts:ExternalId = %s",
+                 aws_error, req->app->cfg->aws_account_id, ext);
+        rc = record(req, id, "pending", NULL, msg, &updated, err);
+        if (rc == ERR_OK)
+            rc = err_set_field(err, ERR_UNPROCESSABLE, "role_arn", "%s", msg);
+        goto out;
+    }
+    if (rc != ERR_OK) {
+        record(req, id, json_string_value(json_object_get(account, "status")), NULL,
+               "AWS STS could not be reached", &updated, err);
+        rc = err_set(err, ERR_UNAVAILABLE, "AWS could not be reached; try again shortly");
+        goto out;
+    }
+    rc = cloud_sts_assume_role(&parapet, region, arn, NULL, session, &open_role, aws_error, err);
+    if (rc == ERR_OK) {
+        snprintf(msg, sizeof msg,
+                 "the role can be assumed without the external ID, so anyone's Parapet "
+                 "account could be tricked into using it: add the condition StringEquals "
+                 "sts:ExternalId = %s to its trust policy (the template has it)",
+                 ext);
+        rc = record(req, id, "error", NULL, msg, &updated, err);
+        if (rc == ERR_OK)
+            rc = err_set_field(err, ERR_UNPROCESSABLE, "role_arn", "%s", msg);
+        goto out;
+    }
+    if (rc != ERR_UPSTREAM) {
+        rc = err_set(err, ERR_UNAVAILABLE, "AWS could not be reached; try again shortly");
+        goto out;
+    }
+    rc = cloud_sts_caller_account(&role, region, caller_account, aws_error, err);
+    if (rc == ERR_OK && strcmp(caller_account, aws_id) != 0) {
+        snprintf(msg, sizeof msg, "the assumed role reports AWS account %s, not %s",
+                 caller_account, aws_id);
+        rc = record(req, id, "error", NULL, msg, &updated, err);
+        if (rc == ERR_OK)
+            rc = err_set_field(err, ERR_UNPROCESSABLE, "role_arn", "%s", msg);
+        goto out;
+    }
+    if (rc != ERR_OK) {
+        rc = err_set(err, rc == ERR_UPSTREAM ? ERR_UNPROCESSABLE : ERR_UNAVAILABLE,
+                     "AWS refused GetCallerIdentity for the assumed role (%s)", aws_error);
+        goto out;
+    }
+    rc = record(req, id, "active", arn, NULL, &updated, err);
+    if (rc == ERR_OK) {
+        rc = api_reply_json(req, 200, updated);
+        updated = NULL;
+    }
+out:
+    cloud_creds_clear(&parapet);
+    cloud_creds_clear(&role);
+    cloud_creds_clear(&open_role);
+    db_tx_rollback(tx);
+    json_decref(updated);
+    json_decref(account);
+    json_decref(body);
+    return rc;
 }

@@ -246,6 +246,7 @@ enum err_code api_accounts_list(struct api_req *req, struct err *err);
 enum err_code api_accounts_get(struct api_req *req, struct err *err);
 enum err_code api_accounts_template(struct api_req *req, struct err *err);
 enum err_code api_accounts_delete(struct api_req *req, struct err *err);
+enum err_code api_accounts_connect(struct api_req *req, struct err *err);
 
 /* The embedded OpenAPI document (build/gen/openapi.c). */
 extern const char api_openapi_doc[];

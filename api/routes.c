@@ -52,6 +52,8 @@ const struct api_route api_routes[] = {
      "A cloud account"},
     {"DELETE", "/v1/accounts/{id:uuid}", api_accounts_delete, API_ROLE_ADMIN, API_BODY_NONE, 0,
      NULL, "Remove a cloud account and its data"},
+    {"POST", "/v1/accounts/{id:uuid}/connect", api_accounts_connect, API_ROLE_ADMIN, API_BODY_JSON,
+     0, NULL, "Verify the account's role (with and without the external ID) and activate it"},
     {"GET", "/v1/accounts/{id:uuid}/template", api_accounts_template, API_ROLE_VIEWER,
      API_BODY_NONE, 0, NULL, "The CloudFormation template for the account's role"},
     {"GET", "/v1/audit-log", api_audit_list, API_ROLE_ADMIN, API_BODY_NONE, 0, page_query,

@@ -64,3 +64,40 @@ enum err_code db_account_delete(struct db_tx *tx, const char *account_id, bool *
     *found = n == 1;
     return rc;
 }
+
+static const struct db_stmt connect_begin_stmt = {
+    "account_connect_begin",
+    "UPDATE cloud_accounts SET connect_attempted_at = now()"
+    " WHERE account_id = $1 AND (connect_attempted_at IS NULL"
+    "       OR connect_attempted_at < now() - make_interval(secs => $2::int))",
+    2};
+
+enum err_code db_account_connect_begin(struct db_tx *tx, const char *account_id,
+                                       unsigned min_gap_s, bool *allowed, struct err *err)
+{
+    char gap[16];
+    const char *p[2] = {account_id, gap};
+    long long n = 0;
+    enum err_code rc;
+
+    snprintf(gap, sizeof gap, "%u", min_gap_s);
+    rc = db_exec_count(tx, &connect_begin_stmt, p, &n, err);
+    *allowed = n == 1;
+    return rc;
+}
+
+static const struct db_stmt set_status_stmt = {
+    "account_set_status",
+    "UPDATE cloud_accounts SET status = $2, last_error = $4, updated_at = now(),"
+    "       role_arn = CASE WHEN $2 = 'active' THEN $3 ELSE role_arn END,"
+    "       connected_at = CASE WHEN $2 = 'active' THEN now() ELSE connected_at END"
+    " WHERE account_id = $1 RETURNING " ACCOUNT_JSON,
+    4};
+
+enum err_code db_account_set_status(struct db_tx *tx, const char *account_id, const char *status,
+                                    const char *role_arn, const char *last_error, json_t **out,
+                                    struct err *err)
+{
+    const char *p[4] = {account_id, status, role_arn, last_error};
+    return db_exec_json(tx, &set_status_stmt, p, out, err);
+}

@@ -261,6 +261,14 @@ enum err_code db_account_get(struct db_tx *tx, const char *account_id, json_t **
                              struct err *err);
 enum err_code db_account_list(struct db_tx *tx, int limit, const char *after, json_t **items,
                               char *next, size_t nextlen, struct err *err);
+/* Claims a connect attempt: false (*allowed) when one started within the last min_gap_s. */
+enum err_code db_account_connect_begin(struct db_tx *tx, const char *account_id,
+                                       unsigned min_gap_s, bool *allowed, struct err *err);
+/* Records a connect outcome: status, and role_arn and connected_at when status is active;
+ * last_error (NULL clears it). *out: the account as JSON. */
+enum err_code db_account_set_status(struct db_tx *tx, const char *account_id, const char *status,
+                                    const char *role_arn, const char *last_error, json_t **out,
+                                    struct err *err);
 /* Deletes the account and, through foreign keys, everything that belongs to it. */
 enum err_code db_account_delete(struct db_tx *tx, const char *account_id, bool *found,
                                 struct err *err);

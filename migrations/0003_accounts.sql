@@ -17,6 +17,7 @@ CREATE TABLE cloud_accounts (
     created_at     timestamptz NOT NULL DEFAULT now(),
     updated_at     timestamptz NOT NULL DEFAULT now(),
     connected_at   timestamptz,
+    connect_attempted_at timestamptz, -- throttles connect attempts (no AWS storms)
     PRIMARY KEY (tenant_id, account_id),
     UNIQUE (tenant_id, aws_account_id),
     UNIQUE (tenant_id, external_id)

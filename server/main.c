@@ -3,6 +3,7 @@
 #include "api/api.h"
 #include "auth/jwt.h"
 #include "db/db.h"
+#include "net/net.h"
 #include "server/config.h"
 #include "server/http.h"
 #include "server/log.h"
@@ -137,6 +138,7 @@ static int cmd_serve(enum role role)
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    net_init(); /* before any thread */
 
     if ((status = load_config(&cfg)) != 0)
         return status;
