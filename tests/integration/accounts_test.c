@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static struct h_server srv;
 static char db[64];
@@ -212,6 +213,199 @@ static void test_list_get_and_delete(void **state)
     json_decref(page);
 }
 
+/* Creates an account for aws_id and writes its id and external ID. */
+static void add_account(const char *aws_id, char id[40], char ext[80])
+{
+    char body[256];
+    json_t *a = NULL;
+    snprintf(body, sizeof body,
+             "{\"provider\":\"aws\",\"aws_account_id\":\"%s\",\"name\":\"c\","
+             "\"regions\":[\"eu-west-1\"]}",
+             aws_id);
+    assert_int_equal(call("POST", "/v1/accounts", body, &a), 201);
+    snprintf(id, 40, "%s", str(a, "id"));
+    snprintf(ext, 80, "%s", str(a, "external_id"));
+    json_decref(a);
+}
+
+static long connect_as(const struct h_server *s, const char *id, const char *arn, json_t **out)
+{
+    char body[256], path[128];
+    struct h_server saved = srv;
+    long st;
+    snprintf(body, sizeof body, "{\"role_arn\":\"%s\"}", arn);
+    snprintf(path, sizeof path, "/v1/accounts/%s/connect", id);
+    srv = *s;
+    st = call("POST", path, body, out);
+    srv = saved;
+    return st;
+}
+
+static const char parapet_key[] = "AKIAPARAPETTEST00001";
+static const char parapet_secret[] = "parapetTestSecret/0123456789abcdefghijklm";
+
+static void test_connect_verifies_the_role_with_and_without_the_external_id(void **state)
+{
+    char ok_id[40], ok_ext[80], wrong_id[40], wrong_ext[80], open_id[40], open_ext[80];
+    char other_id[40], other_ext[80];
+    char cfg_path[64], log_path[64], cfg[2048], endpoint[128], key_env[64], secret_env[96];
+    const char *env[6];
+    struct h_fake_aws fake;
+    struct h_server api;
+    json_t *r = NULL;
+    char *log, *server_log;
+    FILE *f;
+    (void)state;
+
+    add_account("210000000001", ok_id, ok_ext);
+    add_account("210000000002", wrong_id, wrong_ext);
+    add_account("210000000003", open_id, open_ext);
+    add_account("210000000005", other_id, other_ext);
+    snprintf(cfg, sizeof cfg,
+             "credentials %s %s\naccount 111122223333\n"
+             "role arn:aws:iam::210000000001:role/ParapetSecurityReadOnly %s\n"
+             "role arn:aws:iam::210000000002:role/ParapetSecurityReadOnly not-the-right-one-12345\n"
+             "role arn:aws:iam::210000000003:role/ParapetSecurityReadOnly -\n",
+             parapet_key, parapet_secret, ok_ext);
+    snprintf(cfg_path, sizeof cfg_path, "/tmp/parapet-fake-aws-%d.conf", (int)getpid());
+    snprintf(log_path, sizeof log_path, "/tmp/parapet-fake-aws-%d.log", (int)getpid());
+    f = fopen(cfg_path, "w");
+    assert_non_null(f);
+    fputs(cfg, f);
+    fclose(f);
+    unlink(log_path);
+    assert_int_equal(h_fake_aws_start(&fake, cfg_path, log_path), 0);
+
+    snprintf(endpoint, sizeof endpoint, "AWS_ENDPOINT_URL_STS=%s", fake.base);
+    snprintf(key_env, sizeof key_env, "AWS_ACCESS_KEY_ID=%s", parapet_key);
+    snprintf(secret_env, sizeof secret_env, "AWS_SECRET_ACCESS_KEY=%s", parapet_secret);
+    env[0] = endpoint;
+    env[1] = key_env;
+    env[2] = secret_env;
+    env[3] = "PARAPET_AWS_ACCOUNT_ID=111122223333";
+    env[4] = NULL;
+    assert_int_equal(h_server_start(&api, db, "api", env), 0);
+
+    /* The role trusts us with this account's external ID and refuses us without it. */
+    assert_int_equal(
+        connect_as(&api, ok_id, "arn:aws:iam::210000000001:role/ParapetSecurityReadOnly", &r),
+        200);
+    assert_string_equal(str(r, "status"), "active");
+    assert_string_equal(str(r, "role_arn"), "arn:aws:iam::210000000001:role/ParapetSecurityReadOnly");
+    json_decref(r);
+
+    /* A trust policy with another external ID: AWS says AccessDenied; the account stays pending. */
+    assert_int_equal(
+        connect_as(&api, wrong_id, "arn:aws:iam::210000000002:role/ParapetSecurityReadOnly", &r),
+        422);
+    assert_non_null(strstr(str(r, "detail"), "AccessDenied"));
+    assert_non_null(strstr(str(r, "detail"), wrong_ext)); /* says which ID to put there */
+    json_decref(r);
+    {
+        char path[128];
+        snprintf(path, sizeof path, "/v1/accounts/%s", wrong_id);
+        assert_int_equal(call("GET", path, NULL, &r), 200);
+        assert_string_equal(str(r, "status"), "pending");
+        assert_non_null(strstr(str(r, "last_error"), "AccessDenied"));
+        json_decref(r);
+    }
+
+    /* A role without the external-ID condition is refused: the confused deputy. */
+    assert_int_equal(
+        connect_as(&api, open_id, "arn:aws:iam::210000000003:role/ParapetSecurityReadOnly", &r),
+        422);
+    assert_non_null(strstr(str(r, "detail"), "without the external ID"));
+    json_decref(r);
+
+    /* Another account's role, another partition, garbage: refused before any AWS call. */
+    assert_int_equal(
+        connect_as(&api, other_id, "arn:aws:iam::999999999999:role/ParapetSecurityReadOnly", &r),
+        422);
+    assert_string_equal(str(json_array_get(json_object_get(r, "errors"), 0), "field"), "role_arn");
+    json_decref(r);
+    assert_int_equal(connect_as(&api, other_id, "arn:aws-cn:iam::210000000005:role/P", NULL), 422);
+    assert_int_equal(connect_as(&api, other_id, "arn:aws:iam::210000000005:user/P", NULL), 400);
+    assert_int_equal(connect_as(&api, other_id, "not an arn", NULL), 400);
+
+    /* Repeated attempts on one account are throttled: no AWS storm. */
+    assert_int_equal(
+        connect_as(&api, wrong_id, "arn:aws:iam::210000000002:role/ParapetSecurityReadOnly", NULL),
+        429);
+
+    assert_int_equal(h_server_stop(&api, 10000), 0);
+    assert_int_equal(h_fake_aws_stop(&fake, 5000), 0);
+
+    /* What AWS saw: for the good account, AssumeRole with and without the ID, then
+     * GetCallerIdentity; never the secret. */
+    log = h_read_file(log_path);
+    assert_non_null(log);
+    assert_non_null(strstr(log, "\"external_id_present\":false"));
+    assert_non_null(strstr(log, "GetCallerIdentity"));
+    assert_null(strstr(log, parapet_secret));
+    free(log);
+    server_log = h_read_file(api.log_path);
+    assert_non_null(server_log);
+    assert_null(strstr(server_log, parapet_secret));
+    assert_null(strstr(server_log, "Signature="));
+    free(server_log);
+    unlink(cfg_path);
+    unlink(log_path);
+}
+
+static void test_throttled_sts_is_retried_and_unreachable_sts_is_503(void **state)
+{
+    char id[40], ext[80], id2[40], ext2[80];
+    char cfg_path[64], cfg[1024], endpoint[128], key_env[64], secret_env[96];
+    const char *env[5];
+    struct h_fake_aws fake;
+    struct h_server api;
+    json_t *r = NULL;
+    FILE *f;
+    (void)state;
+
+    add_account("220000000001", id, ext);
+    add_account("220000000002", id2, ext2);
+    snprintf(cfg, sizeof cfg,
+             "credentials %s %s\naccount 111122223333\nthrottle 2\n"
+             "role arn:aws:iam::220000000001:role/ParapetSecurityReadOnly %s\n",
+             parapet_key, parapet_secret, ext);
+    snprintf(cfg_path, sizeof cfg_path, "/tmp/parapet-fake-aws-t-%d.conf", (int)getpid());
+    f = fopen(cfg_path, "w");
+    assert_non_null(f);
+    fputs(cfg, f);
+    fclose(f);
+    assert_int_equal(h_fake_aws_start(&fake, cfg_path, NULL), 0);
+    snprintf(endpoint, sizeof endpoint, "AWS_ENDPOINT_URL=%s", fake.base);
+    snprintf(key_env, sizeof key_env, "AWS_ACCESS_KEY_ID=%s", parapet_key);
+    snprintf(secret_env, sizeof secret_env, "AWS_SECRET_ACCESS_KEY=%s", parapet_secret);
+    env[0] = endpoint;
+    env[1] = key_env;
+    env[2] = secret_env;
+    env[3] = "PARAPET_AWS_ACCOUNT_ID=111122223333";
+    env[4] = NULL;
+    assert_int_equal(h_server_start(&api, db, "api", env), 0);
+    assert_int_equal(
+        connect_as(&api, id, "arn:aws:iam::220000000001:role/ParapetSecurityReadOnly", &r), 200);
+    assert_string_equal(str(r, "status"), "active");
+    json_decref(r);
+    assert_int_equal(h_fake_aws_stop(&fake, 5000), 0);
+
+    /* AWS gone: 503, nothing activated, the reason recorded. */
+    assert_int_equal(
+        connect_as(&api, id2, "arn:aws:iam::220000000002:role/ParapetSecurityReadOnly", &r), 503);
+    json_decref(r);
+    {
+        char path[128];
+        snprintf(path, sizeof path, "/v1/accounts/%s", id2);
+        assert_int_equal(call("GET", path, NULL, &r), 200);
+        assert_string_equal(str(r, "status"), "pending");
+        assert_non_null(strstr(str(r, "last_error"), "could not be reached"));
+        json_decref(r);
+    }
+    assert_int_equal(h_server_stop(&api, 10000), 0);
+    unlink(cfg_path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -220,6 +414,8 @@ int main(void)
         cmocka_unit_test(test_bad_accounts_are_refused_naming_the_field),
         cmocka_unit_test(test_the_same_aws_account_twice_is_409),
         cmocka_unit_test(test_list_get_and_delete),
+        cmocka_unit_test(test_connect_verifies_the_role_with_and_without_the_external_id),
+        cmocka_unit_test(test_throttled_sts_is_retried_and_unreachable_sts_is_503),
     };
     return cmocka_run_group_tests_name("integration/accounts", tests, setup, teardown);
 }

@@ -523,3 +523,103 @@ char *h_read_file(const char *path)
         buf[len] = '\0';
     return buf;
 }
+
+/* Path of the fake: FAKE_AWS_BIN, else beside the server binary under tests/support/. */
+static void fake_aws_path(char *out, size_t n)
+{
+    const char *bin = getenv("FAKE_AWS_BIN");
+    const char *slash;
+
+    if (bin != NULL && bin[0] != '\0') {
+        snprintf(out, n, "%s", bin);
+        return;
+    }
+    bin = env_req("PARAPET_BIN");
+    slash = strrchr(bin, '/');
+    if (slash == NULL)
+        snprintf(out, n, "tests/support/fake_aws");
+    else
+        snprintf(out, n, "%.*s/tests/support/fake_aws", (int)(slash - bin), bin);
+}
+
+int h_fake_aws_start(struct h_fake_aws *f, const char *config, const char *log)
+{
+    char bin[1024], line[64];
+    const char *argv[8];
+    char **envp;
+    int pipefd[2];
+    size_t n = 0, got = 0;
+    long long deadline;
+    unsigned long port;
+    char *end = NULL;
+
+    memset(f, 0, sizeof *f);
+    fake_aws_path(bin, sizeof bin);
+    argv[n++] = bin;
+    argv[n++] = "--port";
+    argv[n++] = "0";
+    if (config != NULL) {
+        argv[n++] = "--config";
+        argv[n++] = config;
+    }
+    if (log != NULL) {
+        argv[n++] = "--log";
+        argv[n++] = log;
+    }
+    argv[n] = NULL;
+    if (pipe(pipefd) != 0)
+        die("%s", "pipe failed");
+    envp = child_env(NULL, NULL, NULL);
+    f->pid = fork();
+    if (f->pid < 0)
+        die("%s", "fork failed");
+    if (f->pid == 0) {
+        dup2(pipefd[1], 1);
+        close(pipefd[0]);
+        close(pipefd[1]);
+        execve(bin, (char *const *)(uintptr_t)argv, envp);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    free_env(envp);
+    /* The first stdout line is "port=N", written once the fake accepts connections. */
+    deadline = h_now_ms() + 10000;
+    while (got + 1 < sizeof line && memchr(line, '\n', got) == NULL) {
+        struct pollfd pfd = {pipefd[0], POLLIN, 0};
+        long long left = deadline - h_now_ms();
+        ssize_t r;
+        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+            break;
+        r = read(pipefd[0], line + got, sizeof line - got - 1);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(pipefd[0]);
+    line[got] = '\0';
+    port = strncmp(line, "port=", 5) == 0 ? strtoul(line + 5, &end, 10) : 0;
+    if (port == 0 || port > 65535 || *end != '\n') {
+        fprintf(stderr, "harness: %s did not start (first output \"%s\")\n", bin, line);
+        if (f->pid > 0) {
+            kill(f->pid, SIGKILL);
+            waitpid(f->pid, NULL, 0);
+        }
+        f->pid = 0;
+        return -1;
+    }
+    f->port = (uint16_t)port;
+    snprintf(f->base, sizeof f->base, "http://127.0.0.1:%u", f->port);
+    return 0;
+}
+
+int h_fake_aws_stop(struct h_fake_aws *f, int timeout_ms)
+{
+    struct h_server s;
+    int rc;
+
+    memset(&s, 0, sizeof s);
+    s.pid = f->pid;
+    rc = h_server_stop(&s, timeout_ms);
+    f->pid = 0;
+    return rc;
+}

@@ -89,4 +89,20 @@ void h_sleep_ms(int ms);
 /* Whole contents of a file, malloc'd (NULL when unreadable). */
 char *h_read_file(const char *path);
 
+/* A strict fake of AWS STS (tests/support/fake_aws) run as a child process. */
+struct h_fake_aws {
+    pid_t pid;
+    uint16_t port;
+    char base[64]; /* "http://127.0.0.1:PORT" */
+};
+
+/* Starts the fake (FAKE_AWS_BIN, else "<dir of PARAPET_BIN>/tests/support/fake_aws") with
+ * --port 0, --config config (may be NULL) and --log log (may be NULL), and waits up to 10 s for
+ * its "port=N" line. Its stderr is the test's. Returns 0, or -1 when it did not come up. */
+int h_fake_aws_start(struct h_fake_aws *f, const char *config, const char *log);
+
+/* Sends SIGTERM and waits up to timeout_ms; returns the exit status, or -1 if it had to be
+ * killed (or was not running). */
+int h_fake_aws_stop(struct h_fake_aws *f, int timeout_ms);
+
 #endif
