@@ -174,6 +174,7 @@ enum err_code api_authenticate(struct api_req *req, const char *authorization, s
 void api_auth_forget_session(const char *session_id);
 void api_auth_forget_key(const char *key_id);
 void api_auth_forget_user(const char *user_id); /* every session of the user */
+void api_me_forget_user(const char *user_id);   /* the cached GET /v1/me answer */
 
 /* Issues an access token and a new refresh token for a user session, inside tx (which must be
  * scoped to the tenant); adds access_token, refresh_token, token_type, expires_in to resp. */

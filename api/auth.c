@@ -212,6 +212,7 @@ void api_auth_forget_user(const char *user_id)
         if (strcmp(session_cache[i].user_id, user_id) == 0)
             session_cache[i].expires = 0;
     pthread_mutex_unlock(&cache_mu);
+    api_me_forget_user(user_id);
 }
 
 void api_auth_forget_key(const char *key_id)

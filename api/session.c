@@ -6,10 +6,12 @@
 #include "server/log.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define THROTTLE_WINDOW_S (15 * 60)
 #define THROTTLE_MAX 10
@@ -516,7 +518,47 @@ out:
     return rc;
 }
 
-enum err_code api_me(struct api_req *req, struct err *err)
+/* "Who am I" is read on every page of the dashboard and by every automation run: its answer is
+ * cached per principal and role for ME_TTL_MS (direct-mapped; a collision costs a lookup), and
+ * forgotten at once when the user changes (api_auth_forget_user). */
+#define ME_TTL_MS 5000
+#define ME_SLOTS 1024
+
+struct me_entry {
+    char key[96]; /* actor id + role */
+    char user_id[40];
+    long long expires;
+    char *text;
+    size_t len;
+};
+
+static pthread_mutex_t me_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct me_entry me_cache[ME_SLOTS];
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static size_t me_slot(const char *key)
+{
+    unsigned char h[32];
+    api_sha256(key, strlen(key), h);
+    return ((size_t)h[0] | (size_t)h[1] << 8) % ME_SLOTS;
+}
+
+void api_me_forget_user(const char *user_id)
+{
+    pthread_mutex_lock(&me_mu);
+    for (size_t i = 0; i < ME_SLOTS; i++)
+        if (strcmp(me_cache[i].user_id, user_id) == 0)
+            me_cache[i].expires = 0;
+    pthread_mutex_unlock(&me_mu);
+}
+
+static enum err_code me_build(struct api_req *req, char **text, struct err *err)
 {
     json_t *tenant = NULL, *user = NULL, *resp;
     struct db_tx *tx = NULL;
@@ -539,7 +581,54 @@ enum err_code api_me(struct api_req *req, struct err *err)
                      req->who.actor == API_ACTOR_KEY ? "api_key" : "jwt");
     if (resp != NULL && req->who.actor == API_ACTOR_KEY)
         json_object_set_new(resp, "api_key", json_pack("{s:s}", "id", req->who.key_id));
-    if (resp == NULL)
+    *text = resp ? json_dumps(resp, JSON_COMPACT) : NULL;
+    json_decref(resp);
+    if (*text == NULL)
         return err_set(err, ERR_NOMEM, "out of memory");
-    return api_reply_json(req, 200, resp);
+    return ERR_OK;
+}
+
+enum err_code api_me(struct api_req *req, struct err *err)
+{
+    char key[96], *text = NULL, *copy;
+    struct me_entry *e;
+    size_t slot, len;
+    enum err_code rc;
+
+    snprintf(key, sizeof key, "%s/%s",
+             req->who.actor == API_ACTOR_KEY ? req->who.key_id : req->who.user_id,
+             api_role_name(req->who.role));
+    slot = me_slot(key);
+    pthread_mutex_lock(&me_mu);
+    e = &me_cache[slot];
+    if (e->text != NULL && e->expires > now_ms() && strcmp(e->key, key) == 0) {
+        copy = malloc(e->len);
+        if (copy != NULL)
+            memcpy(copy, e->text, e->len);
+        len = e->len;
+        pthread_mutex_unlock(&me_mu);
+        if (copy == NULL)
+            return err_set(err, ERR_NOMEM, "out of memory");
+        return api_reply_buf(req, 200, "application/json", copy, len);
+    }
+    pthread_mutex_unlock(&me_mu);
+
+    rc = me_build(req, &text, err);
+    if (rc != ERR_OK)
+        return rc;
+    len = strlen(text);
+    copy = malloc(len);
+    if (copy != NULL) {
+        memcpy(copy, text, len);
+        pthread_mutex_lock(&me_mu);
+        e = &me_cache[slot];
+        free(e->text);
+        snprintf(e->key, sizeof e->key, "%s", key);
+        snprintf(e->user_id, sizeof e->user_id, "%s", req->who.user_id);
+        e->text = copy;
+        e->len = len;
+        e->expires = now_ms() + ME_TTL_MS;
+        pthread_mutex_unlock(&me_mu);
+    }
+    return api_reply_buf(req, 200, "application/json", text, len);
 }

@@ -1,9 +1,10 @@
 /* jwt - access tokens: compact JWS (RFC 7515) signed ES256 (ECDSA P-256 with SHA-256, RFC 7518
- * 3.4), made and checked with libjwt 1.10 behind a strict wrapper. libjwt 1.10 trusts the token's
- * own "alg" (an HS256 token keyed with our public PEM passes its jwt_decode, and "none" passes
- * when no key is given) and checks no claims, so jwt_verify() whitelists the header itself before
- * libjwt sees the token, and checks every claim afterwards. Signatures are JWS raw R||S (64
- * bytes), which is what libjwt 1.10 emits and accepts; a DER signature is rejected.
+ * 3.4). Tokens are made with libjwt 1.10. libjwt 1.10 trusts the token's own "alg" (an HS256
+ * token keyed with our public PEM passes its jwt_decode, and "none" passes when no key is given),
+ * checks no claims and re-parses the key's PEM on every jwt_decode (about 0.4 ms under a global
+ * OpenSSL lock), so jwt_verify() does not use it: it whitelists the header itself, verifies the
+ * ES256 signature with OpenSSL against the key parsed once at load, and checks every claim.
+ * Signatures are JWS raw R||S (64 bytes), which is what libjwt 1.10 emits; DER is rejected.
  *
  * Ownership: jwt_keyring_load() returns a keyring the caller frees with jwt_keyring_free(), which
  * wipes the key material. jwt_sign() returns a token the caller free()s.
