@@ -59,10 +59,7 @@ enum err_code db_account_delete(struct db_tx *tx, const char *account_id, bool *
                                 struct err *err)
 {
     const char *p[1] = {account_id};
-    long long n = 0;
-    enum err_code rc = db_exec_count(tx, &delete_stmt, p, &n, err);
-    *found = n == 1;
-    return rc;
+    return db_exec_found(tx, &delete_stmt, p, found, err);
 }
 
 static const struct db_stmt connect_begin_stmt = {

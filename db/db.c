@@ -474,3 +474,12 @@ out:
     return rc;
 }
 
+
+enum err_code db_exec_found(struct db_tx *tx, const struct db_stmt *st, const char *const *params,
+                            bool *found, struct err *err)
+{
+    long long n = 0;
+    enum err_code rc = db_exec_count(tx, st, params, &n, err);
+    *found = n == 1;
+    return rc;
+}

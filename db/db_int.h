@@ -30,6 +30,10 @@ enum err_code db_result_error(PGconn *conn, PGresult *res, const char *what, str
 enum err_code db_exec_count(struct db_tx *tx, const struct db_stmt *st, const char *const *params,
                             long long *affected, struct err *err);
 
+/* Runs st, which changes at most one row; *found tells whether it did. */
+enum err_code db_exec_found(struct db_tx *tx, const struct db_stmt *st, const char *const *params,
+                            bool *found, struct err *err);
+
 /* Runs st, which returns at most one row holding one JSON text, into *out (a new reference;
  * NULL when there is no row). */
 enum err_code db_exec_json(struct db_tx *tx, const struct db_stmt *st, const char *const *params,

@@ -307,10 +307,7 @@ enum err_code db_apikey_revoke(struct db_tx *tx, const char *key_id, bool *found
                                struct err *err)
 {
     const char *p[1] = {key_id};
-    long long n = 0;
-    enum err_code rc = db_exec_count(tx, &apikey_revoke_stmt, p, &n, err);
-    *found = n == 1;
-    return rc;
+    return db_exec_found(tx, &apikey_revoke_stmt, p, found, err);
 }
 
 /* One statement validates the key and records its use; last_used_at moves at most once a
@@ -472,10 +469,7 @@ enum err_code db_user_delete(struct db_tx *tx, const char *user_id, bool *found,
                              struct err *err)
 {
     const char *p[1] = {user_id};
-    long long n = 0;
-    enum err_code rc = db_exec_count(tx, &user_delete_stmt, p, &n, err);
-    *found = n == 1;
-    return rc;
+    return db_exec_found(tx, &user_delete_stmt, p, found, err);
 }
 
 static const struct db_stmt user_role_stmt = {
