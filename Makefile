@@ -87,6 +87,7 @@ tests: $(BUILD)/parapet $(UNIT_BIN) $(INTEG_BIN) $(SUPPORT_BIN)
 # `make test` installs what is missing, builds, and runs unit then integration tests against a
 # throwaway PostgreSQL cluster; it prints one summary line per suite and fails on any failure.
 test: deps
+	@scripts/lint.sh
 	@$(MAKE) --no-print-directory tests
 	@scripts/test.sh $(BUILD)
 
