@@ -278,7 +278,7 @@ enum err_code api_accounts_connect(struct api_req *req, struct err *err)
         rc = err_set(err, ERR_RATE_LIMITED, "a connect attempt for this account is recent: wait");
         goto out;
     }
-    rc = cloud_creds_from_env(&parapet, err);
+    rc = cloud_creds_default(&parapet, NULL, err);
     if (rc != ERR_OK)
         goto out;
     region = json_string_value(json_array_get(json_object_get(account, "regions"), 0));

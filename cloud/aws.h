@@ -27,6 +27,18 @@ struct cloud_creds {
 enum err_code cloud_creds_from_env(struct cloud_creds *out, struct err *err);
 void cloud_creds_clear(struct cloud_creds *c); /* wipes; NULL-safe */
 
+/* Parapet's own identity from the AWS SDKs' default chain, first that works: the environment
+ * (as cloud_creds_from_env), the container credentials endpoint (AWS_CONTAINER_CREDENTIALS_
+ * RELATIVE_URI, else _FULL_URI: https, or http to loopback, 169.254.170.2 or 169.254.170.23 only;
+ * Authorization from AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, else _TOKEN), then EC2 instance
+ * metadata IMDSv2 (AWS_EC2_METADATA_SERVICE_ENDPOINT, default http://169.254.169.254; skipped
+ * when AWS_EC2_METADATA_DISABLED=true). A configured source that fails is logged (no secrets)
+ * and the next one tried; each network source has 2 s in all. source[16] (may be NULL) gets
+ * "env", "container" or "imds"; out->expires comes from the answer's Expiration. Blocks;
+ * thread-safe while nobody changes the environment. ERR_UNAVAILABLE when no source works,
+ * ERR_NOMEM. Free with cloud_creds_clear(). */
+enum err_code cloud_creds_default(struct cloud_creds *out, char source[16], struct err *err);
+
 /* The endpoint URL for service ("sts") in region: AWS_ENDPOINT_URL_<SERVICE>, else
  * AWS_ENDPOINT_URL, else https://<service>.<region>.amazonaws.com. Caller frees. */
 char *cloud_endpoint(const char *service, const char *region);

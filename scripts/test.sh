@@ -36,6 +36,11 @@ run_suite() {
     rm -f "$out"
 }
 
+# No test may reach a real AWS endpoint or instance metadata service: only loopback fakes.
+export AWS_EC2_METADATA_DISABLED=true
+unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_CONTAINER_CREDENTIALS_FULL_URI \
+    AWS_CONTAINER_CREDENTIALS_RELATIVE_URI AWS_ENDPOINT_URL AWS_ENDPOINT_URL_STS
+
 shopt -s nullglob
 for bin in "$build"/tests/unit/*/*_test; do
     run_suite unit "$bin"

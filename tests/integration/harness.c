@@ -161,6 +161,8 @@ static char **child_env(const char *db, const char *listen, const char *const *e
     if (listen != NULL && asprintf(&envp[n], "PARAPET_LISTEN=%s", listen) > 0)
         n++;
     envp[n++] = strdup("PARAPET_LOG_LEVEL=info");
+    /* Tests never reach for a real instance metadata service (169.254.169.254): only loopback. */
+    envp[n++] = strdup("AWS_EC2_METADATA_DISABLED=true");
     envp[n++] = strdup("PARAPET_HTTP_THREADS=4");
     for (const char *const *e = extra; e != NULL && *e != NULL && n < 62; e++) {
         /* A later setting of the same name replaces the earlier one. */
@@ -613,6 +615,90 @@ int h_fake_aws_start(struct h_fake_aws *f, const char *config, const char *log)
 }
 
 int h_fake_aws_stop(struct h_fake_aws *f, int timeout_ms)
+{
+    struct h_server s;
+    int rc;
+
+    memset(&s, 0, sizeof s);
+    s.pid = f->pid;
+    rc = h_server_stop(&s, timeout_ms);
+    f->pid = 0;
+    return rc;
+}
+
+int h_fake_metadata_start(struct h_fake_metadata *f, const char *const *args)
+{
+    char bin[1024], line[64];
+    const char *argv[32];
+    const char *pb = env_req("PARAPET_BIN");
+    const char *slash = strrchr(pb, '/');
+    char **envp;
+    int pipefd[2];
+    size_t n = 0, got = 0;
+    long long deadline;
+    unsigned long port;
+    char *end = NULL;
+
+    memset(f, 0, sizeof *f);
+    if (slash == NULL)
+        snprintf(bin, sizeof bin, "tests/support/fake_metadata");
+    else
+        snprintf(bin, sizeof bin, "%.*s/tests/support/fake_metadata", (int)(slash - pb), pb);
+    argv[n++] = bin;
+    argv[n++] = "--port";
+    argv[n++] = "0";
+    for (const char *const *a = args; a != NULL && *a != NULL; a++) {
+        if (n + 1 >= sizeof argv / sizeof argv[0])
+            die("%s", "h_fake_metadata_start: too many arguments");
+        argv[n++] = *a;
+    }
+    argv[n] = NULL;
+    if (pipe(pipefd) != 0)
+        die("%s", "pipe failed");
+    envp = child_env(NULL, NULL, NULL);
+    f->pid = fork();
+    if (f->pid < 0)
+        die("%s", "fork failed");
+    if (f->pid == 0) {
+        dup2(pipefd[1], 1);
+        close(pipefd[0]);
+        close(pipefd[1]);
+        execve(bin, (char *const *)(uintptr_t)argv, envp);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    free_env(envp);
+    /* The first stdout line is "port=N", written once the fake accepts connections. */
+    deadline = h_now_ms() + 10000;
+    while (got + 1 < sizeof line && memchr(line, '\n', got) == NULL) {
+        struct pollfd pfd = {pipefd[0], POLLIN, 0};
+        long long left = deadline - h_now_ms();
+        ssize_t r;
+        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+            break;
+        r = read(pipefd[0], line + got, sizeof line - got - 1);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(pipefd[0]);
+    line[got] = '\0';
+    port = strncmp(line, "port=", 5) == 0 ? strtoul(line + 5, &end, 10) : 0;
+    if (port == 0 || port > 65535 || *end != '\n') {
+        fprintf(stderr, "harness: %s did not start (first output \"%s\")\n", bin, line);
+        if (f->pid > 0) {
+            kill(f->pid, SIGKILL);
+            waitpid(f->pid, NULL, 0);
+        }
+        f->pid = 0;
+        return -1;
+    }
+    f->port = (uint16_t)port;
+    snprintf(f->base, sizeof f->base, "http://127.0.0.1:%u", f->port);
+    return 0;
+}
+
+int h_fake_metadata_stop(struct h_fake_metadata *f, int timeout_ms)
 {
     struct h_server s;
     int rc;

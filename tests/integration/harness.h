@@ -105,4 +105,21 @@ int h_fake_aws_start(struct h_fake_aws *f, const char *config, const char *log);
  * killed (or was not running). */
 int h_fake_aws_stop(struct h_fake_aws *f, int timeout_ms);
 
+/* A strict fake of the container credentials endpoint and IMDSv2 (tests/support/fake_metadata)
+ * run as a child process. */
+struct h_fake_metadata {
+    pid_t pid;
+    uint16_t port;
+    char base[64]; /* "http://127.0.0.1:PORT" */
+};
+
+/* Starts the fake ("<dir of PARAPET_BIN>/tests/support/fake_metadata") with --port 0 and args
+ * (NULL-terminated "--name", "value" pairs, may be NULL), and waits up to 10 s for its "port=N"
+ * line. Its stderr is the test's. Returns 0, or -1 when it did not come up. */
+int h_fake_metadata_start(struct h_fake_metadata *f, const char *const *args);
+
+/* Sends SIGTERM and waits up to timeout_ms; returns the exit status, or -1 if it had to be
+ * killed (or was not running). */
+int h_fake_metadata_stop(struct h_fake_metadata *f, int timeout_ms);
+
 #endif
