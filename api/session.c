@@ -370,6 +370,8 @@ enum err_code api_refresh(struct api_req *req, struct err *err)
     if (rc == ERR_OK)
         rc = api_issue_tokens(req, tx, tenant, r.user_id, r.role, r.token_epoch, r.session_id,
                               resp, err);
+    if (rc == ERR_OK)
+        rc = api_audit(req, tx, "auth.refresh", "session", r.session_id, err);
     if (rc != ERR_OK)
         goto out;
     rc = db_tx_commit(tx, err);

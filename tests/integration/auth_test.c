@@ -376,7 +376,7 @@ static void test_api_keys_authenticate_with_their_role_and_revoke_at_once(void *
 static void test_audit_log_records_state_changes_with_source_and_request_id(void **state)
 {
     json_t *r = NULL, *items;
-    bool signup_seen = false, key_seen = false;
+    bool signup_seen = false, key_seen = false, refresh_seen = false, login_seen = false;
     (void)state;
 
     assert_int_equal(call("GET", "/v1/audit-log?limit=500", ta.access, NULL, &r), 200);
@@ -388,10 +388,14 @@ static void test_audit_log_records_state_changes_with_source_and_request_id(void
             signup_seen = true;
         if (strcmp(str(it, "action"), "api_key.create") == 0)
             key_seen = true;
+        if (strcmp(str(it, "action"), "auth.refresh") == 0)
+            refresh_seen = true;
+        if (strcmp(str(it, "action"), "auth.login") == 0)
+            login_seen = true;
         assert_string_equal(str(it, "source_ip"), "127.0.0.1");
         assert_true(strlen(str(it, "request_id")) > 0);
     }
-    assert_true(signup_seen && key_seen);
+    assert_true(signup_seen && key_seen && refresh_seen && login_seen);
     json_decref(r);
     /* Append-only: the application role cannot rewrite history. */
     {
