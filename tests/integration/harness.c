@@ -526,10 +526,11 @@ char *h_read_file(const char *path)
     return buf;
 }
 
-/* Path of the fake: FAKE_AWS_BIN, else beside the server binary under tests/support/. */
-static void fake_aws_path(char *out, size_t n)
+/* Path of a fake: override (an environment variable naming the binary) when set, else beside
+ * the server binary under tests/support/. */
+static void fake_path(const char *override, const char *name, char *out, size_t n)
 {
-    const char *bin = getenv("FAKE_AWS_BIN");
+    const char *bin = override ? getenv(override) : NULL;
     const char *slash;
 
     if (bin != NULL && bin[0] != '\0') {
@@ -539,24 +540,88 @@ static void fake_aws_path(char *out, size_t n)
     bin = env_req("PARAPET_BIN");
     slash = strrchr(bin, '/');
     if (slash == NULL)
-        snprintf(out, n, "tests/support/fake_aws");
+        snprintf(out, n, "tests/support/%s", name);
     else
-        snprintf(out, n, "%.*s/tests/support/fake_aws", (int)(slash - bin), bin);
+        snprintf(out, n, "%.*s/tests/support/%s", (int)(slash - bin), bin, name);
 }
 
-int h_fake_aws_start(struct h_fake_aws *f, const char *config, const char *log)
+/* Starts a fake (argv[0] is its path; argv includes "--port 0") and reads the "port=N" line it
+ * prints once it accepts connections (10 s at most). Returns 0, or -1 when it did not start. */
+static int start_fake(const char *const *argv, pid_t *pid, uint16_t *port_out, char base[64])
 {
-    char bin[1024], line[64];
-    const char *argv[8];
+    char line[64];
     char **envp;
     int pipefd[2];
-    size_t n = 0, got = 0;
+    size_t got = 0;
     long long deadline;
     unsigned long port;
     char *end = NULL;
 
+    if (pipe(pipefd) != 0)
+        die("%s", "pipe failed");
+    envp = child_env(NULL, NULL, NULL);
+    *pid = fork();
+    if (*pid < 0)
+        die("%s", "fork failed");
+    if (*pid == 0) {
+        dup2(pipefd[1], 1);
+        close(pipefd[0]);
+        close(pipefd[1]);
+        execve(argv[0], (char *const *)(uintptr_t)argv, envp);
+        _exit(127);
+    }
+    close(pipefd[1]);
+    free_env(envp);
+    deadline = h_now_ms() + 10000;
+    while (got + 1 < sizeof line && memchr(line, '\n', got) == NULL) {
+        struct pollfd pfd = {pipefd[0], POLLIN, 0};
+        long long left = deadline - h_now_ms();
+        ssize_t r;
+        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+            break;
+        r = read(pipefd[0], line + got, sizeof line - got - 1);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(pipefd[0]);
+    line[got] = '\0';
+    port = strncmp(line, "port=", 5) == 0 ? strtoul(line + 5, &end, 10) : 0;
+    if (port == 0 || port > 65535 || *end != '\n') {
+        fprintf(stderr, "harness: %s did not start (first output \"%s\")\n", argv[0], line);
+        if (*pid > 0) {
+            kill(*pid, SIGKILL);
+            waitpid(*pid, NULL, 0);
+        }
+        *pid = 0;
+        return -1;
+    }
+    *port_out = (uint16_t)port;
+    snprintf(base, 64, "http://127.0.0.1:%u", *port_out);
+    return 0;
+}
+
+/* SIGTERM to a fake and its exit status (see h_server_stop). */
+static int stop_fake(pid_t *pid, int timeout_ms)
+{
+    struct h_server s;
+    int rc;
+
+    memset(&s, 0, sizeof s);
+    s.pid = *pid;
+    rc = h_server_stop(&s, timeout_ms);
+    *pid = 0;
+    return rc;
+}
+
+int h_fake_aws_start(struct h_fake_aws *f, const char *config, const char *log)
+{
+    char bin[1024];
+    const char *argv[8];
+    size_t n = 0;
+
     memset(f, 0, sizeof *f);
-    fake_aws_path(bin, sizeof bin);
+    fake_path("FAKE_AWS_BIN", "fake_aws", bin, sizeof bin);
     argv[n++] = bin;
     argv[n++] = "--port";
     argv[n++] = "0";
@@ -569,81 +634,22 @@ int h_fake_aws_start(struct h_fake_aws *f, const char *config, const char *log)
         argv[n++] = log;
     }
     argv[n] = NULL;
-    if (pipe(pipefd) != 0)
-        die("%s", "pipe failed");
-    envp = child_env(NULL, NULL, NULL);
-    f->pid = fork();
-    if (f->pid < 0)
-        die("%s", "fork failed");
-    if (f->pid == 0) {
-        dup2(pipefd[1], 1);
-        close(pipefd[0]);
-        close(pipefd[1]);
-        execve(bin, (char *const *)(uintptr_t)argv, envp);
-        _exit(127);
-    }
-    close(pipefd[1]);
-    free_env(envp);
-    /* The first stdout line is "port=N", written once the fake accepts connections. */
-    deadline = h_now_ms() + 10000;
-    while (got + 1 < sizeof line && memchr(line, '\n', got) == NULL) {
-        struct pollfd pfd = {pipefd[0], POLLIN, 0};
-        long long left = deadline - h_now_ms();
-        ssize_t r;
-        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
-            break;
-        r = read(pipefd[0], line + got, sizeof line - got - 1);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(pipefd[0]);
-    line[got] = '\0';
-    port = strncmp(line, "port=", 5) == 0 ? strtoul(line + 5, &end, 10) : 0;
-    if (port == 0 || port > 65535 || *end != '\n') {
-        fprintf(stderr, "harness: %s did not start (first output \"%s\")\n", bin, line);
-        if (f->pid > 0) {
-            kill(f->pid, SIGKILL);
-            waitpid(f->pid, NULL, 0);
-        }
-        f->pid = 0;
-        return -1;
-    }
-    f->port = (uint16_t)port;
-    snprintf(f->base, sizeof f->base, "http://127.0.0.1:%u", f->port);
-    return 0;
+    return start_fake(argv, &f->pid, &f->port, f->base);
 }
 
 int h_fake_aws_stop(struct h_fake_aws *f, int timeout_ms)
 {
-    struct h_server s;
-    int rc;
-
-    memset(&s, 0, sizeof s);
-    s.pid = f->pid;
-    rc = h_server_stop(&s, timeout_ms);
-    f->pid = 0;
-    return rc;
+    return stop_fake(&f->pid, timeout_ms);
 }
 
 int h_fake_metadata_start(struct h_fake_metadata *f, const char *const *args)
 {
-    char bin[1024], line[64];
+    char bin[1024];
     const char *argv[32];
-    const char *pb = env_req("PARAPET_BIN");
-    const char *slash = strrchr(pb, '/');
-    char **envp;
-    int pipefd[2];
-    size_t n = 0, got = 0;
-    long long deadline;
-    unsigned long port;
-    char *end = NULL;
+    size_t n = 0;
 
     memset(f, 0, sizeof *f);
-    if (slash == NULL)
-        snprintf(bin, sizeof bin, "tests/support/fake_metadata");
-    else
-        snprintf(bin, sizeof bin, "%.*s/tests/support/fake_metadata", (int)(slash - pb), pb);
+    fake_path(NULL, "fake_metadata", bin, sizeof bin);
     argv[n++] = bin;
     argv[n++] = "--port";
     argv[n++] = "0";
@@ -653,59 +659,10 @@ int h_fake_metadata_start(struct h_fake_metadata *f, const char *const *args)
         argv[n++] = *a;
     }
     argv[n] = NULL;
-    if (pipe(pipefd) != 0)
-        die("%s", "pipe failed");
-    envp = child_env(NULL, NULL, NULL);
-    f->pid = fork();
-    if (f->pid < 0)
-        die("%s", "fork failed");
-    if (f->pid == 0) {
-        dup2(pipefd[1], 1);
-        close(pipefd[0]);
-        close(pipefd[1]);
-        execve(bin, (char *const *)(uintptr_t)argv, envp);
-        _exit(127);
-    }
-    close(pipefd[1]);
-    free_env(envp);
-    /* The first stdout line is "port=N", written once the fake accepts connections. */
-    deadline = h_now_ms() + 10000;
-    while (got + 1 < sizeof line && memchr(line, '\n', got) == NULL) {
-        struct pollfd pfd = {pipefd[0], POLLIN, 0};
-        long long left = deadline - h_now_ms();
-        ssize_t r;
-        if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
-            break;
-        r = read(pipefd[0], line + got, sizeof line - got - 1);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    close(pipefd[0]);
-    line[got] = '\0';
-    port = strncmp(line, "port=", 5) == 0 ? strtoul(line + 5, &end, 10) : 0;
-    if (port == 0 || port > 65535 || *end != '\n') {
-        fprintf(stderr, "harness: %s did not start (first output \"%s\")\n", bin, line);
-        if (f->pid > 0) {
-            kill(f->pid, SIGKILL);
-            waitpid(f->pid, NULL, 0);
-        }
-        f->pid = 0;
-        return -1;
-    }
-    f->port = (uint16_t)port;
-    snprintf(f->base, sizeof f->base, "http://127.0.0.1:%u", f->port);
-    return 0;
+    return start_fake(argv, &f->pid, &f->port, f->base);
 }
 
 int h_fake_metadata_stop(struct h_fake_metadata *f, int timeout_ms)
 {
-    struct h_server s;
-    int rc;
-
-    memset(&s, 0, sizeof s);
-    s.pid = f->pid;
-    rc = h_server_stop(&s, timeout_ms);
-    f->pid = 0;
-    return rc;
+    return stop_fake(&f->pid, timeout_ms);
 }
