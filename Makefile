@@ -39,7 +39,7 @@ SUPPORT_SRC := tests/integration/harness.c
 SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_LIBS := -lcmocka -lcurl
 
-.PHONY: all run test test-asan tests deps format clean bench
+.PHONY: all run test test-asan test-tsan tests deps format clean bench
 .SECONDARY:
 all: $(BUILD)/parapet
 
@@ -97,6 +97,11 @@ test-asan: deps
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  scripts/test.sh build/asan
+
+# Every suite again with ThreadSanitizer: the server's HTTP threads, workers and scheduler.
+test-tsan: deps
+	@$(MAKE) --no-print-directory BUILD=build/tsan SANITIZE=thread OPT='-O1 -g' tests
+	@TSAN_OPTIONS=halt_on_error=0:second_deadlock_stack=1 scripts/test.sh build/tsan
 
 run: deps
 	@$(MAKE) --no-print-directory all
