@@ -55,9 +55,7 @@ enum err_code api_accounts_create(struct api_req *req, struct err *err)
     json_t *r;
     enum err_code rc;
 
-    rc = api_body_json(req, &body, err);
-    if (rc == ERR_OK)
-        rc = api_json_check(body, create_fields, err);
+    rc = api_body_checked(req, create_fields, &body, err);
     if (rc != ERR_OK)
         goto out;
     if (strcmp(json_string_value(json_object_get(body, "provider")), "aws") != 0) {
@@ -71,7 +69,7 @@ enum err_code api_accounts_create(struct api_req *req, struct err *err)
         goto out;
     }
     name = json_string_value(json_object_get(body, "name"));
-    if (name[0] == '\0' || strlen(name) != json_string_length(json_object_get(body, "name"))) {
+    if (name[0] == '\0') {
         rc = err_set_field(err, ERR_INVALID, "name", "name must be a non-empty string");
         goto out;
     }
@@ -245,9 +243,7 @@ enum err_code api_accounts_connect(struct api_req *req, struct err *err)
     bool allowed = false;
     enum err_code rc;
 
-    rc = api_body_json(req, &body, err);
-    if (rc == ERR_OK)
-        rc = api_json_check(body, connect_fields, err);
+    rc = api_body_checked(req, connect_fields, &body, err);
     if (rc != ERR_OK)
         goto out;
     arn = json_string_value(json_object_get(body, "role_arn"));

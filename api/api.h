@@ -140,6 +140,11 @@ struct api_field {
  * wrong types and over-long values are ERR_INVALID naming the field. */
 enum err_code api_json_check(json_t *obj, const struct api_field *fields, struct err *err);
 
+/* api_body_json() then api_json_check(): the body as an object of exactly these fields. *out is
+ * set whenever the body parsed (decref it on every path). */
+enum err_code api_body_checked(struct api_req *req, const struct api_field *fields, json_t **out,
+                               struct err *err);
+
 /* Replies; each returns ERR_OK once queued (or ERR_INTERNAL when MHD refused). */
 enum err_code api_reply_json(struct api_req *req, unsigned status, json_t *body /* stolen */);
 enum err_code api_reply_buf(struct api_req *req, unsigned status, const char *content_type,

@@ -26,14 +26,11 @@ enum err_code api_keys_create(struct api_req *req, struct err *err)
     enum err_code rc;
 
     key[0] = '\0';
-    rc = api_body_json(req, &body, err);
-    if (rc != ERR_OK)
-        goto out;
-    rc = api_json_check(body, create_fields, err);
+    rc = api_body_checked(req, create_fields, &body, err);
     if (rc != ERR_OK)
         goto out;
     name = json_string_value(json_object_get(body, "name"));
-    if (name[0] == '\0' || strlen(name) != json_string_length(json_object_get(body, "name"))) {
+    if (name[0] == '\0') {
         rc = err_set_field(err, ERR_INVALID, "name", "name must be a non-empty string");
         goto out;
     }

@@ -87,6 +87,15 @@ enum err_code api_body_json(struct api_req *req, json_t **out, struct err *err)
     return api_json_parse(req->body, req->body_len, out, err);
 }
 
+enum err_code api_body_checked(struct api_req *req, const struct api_field *fields, json_t **out,
+                               struct err *err)
+{
+    enum err_code rc = api_body_json(req, out, err);
+    if (rc == ERR_OK)
+        rc = api_json_check(*out, fields, err);
+    return rc;
+}
+
 static const char *ftype_name(enum api_ftype t)
 {
     switch (t) {

@@ -81,14 +81,11 @@ enum err_code api_signup(struct api_req *req, struct err *err)
     enum err_code rc;
 
     hash[0] = '\0';
-    rc = api_body_json(req, &body, err);
-    if (rc != ERR_OK)
-        goto out;
-    rc = api_json_check(body, signup_fields, err);
+    rc = api_body_checked(req, signup_fields, &body, err);
     if (rc != ERR_OK)
         goto out;
     org = json_string_value(json_object_get(body, "organization"));
-    if (org[0] == '\0' || strlen(org) != json_string_length(json_object_get(body, "organization"))) {
+    if (org[0] == '\0') {
         rc = err_set_field(err, ERR_INVALID, "organization", "organization must be a name");
         goto out;
     }
@@ -227,10 +224,7 @@ enum err_code api_login(struct api_req *req, struct err *err)
     bool ok;
 
     memset(cand, 0, sizeof cand);
-    rc = api_body_json(req, &body, err);
-    if (rc != ERR_OK)
-        goto out;
-    rc = api_json_check(body, login_fields, err);
+    rc = api_body_checked(req, login_fields, &body, err);
     if (rc != ERR_OK)
         goto out;
     rc = api_email_normalise(json_string_value(json_object_get(body, "email")), email, err);
@@ -322,10 +316,7 @@ enum err_code api_refresh(struct api_req *req, struct err *err)
     bool found = false;
     enum err_code rc;
 
-    rc = api_body_json(req, &body, err);
-    if (rc != ERR_OK)
-        goto out;
-    rc = api_json_check(body, refresh_fields, err);
+    rc = api_body_checked(req, refresh_fields, &body, err);
     if (rc != ERR_OK)
         goto out;
     tok = json_string_value(json_object_get(body, "refresh_token"));
@@ -409,9 +400,7 @@ enum err_code api_password_change(struct api_req *req, struct err *err)
     hash[0] = stored[0] = '\0';
     if (req->who.actor != API_ACTOR_USER)
         return err_set(err, ERR_INVALID, "only a user has a password");
-    rc = api_body_json(req, &body, err);
-    if (rc == ERR_OK)
-        rc = api_json_check(body, password_fields, err);
+    rc = api_body_checked(req, password_fields, &body, err);
     if (rc == ERR_OK)
         rc = db_tx_tenant(req->db, req->who.tenant_id, &tx, err);
     if (rc == ERR_OK)
@@ -488,9 +477,7 @@ enum err_code api_logout(struct api_req *req, struct err *err)
     if (req->who.actor != API_ACTOR_USER)
         return err_set(err, ERR_INVALID, "only a user session can sign out; revoke API keys");
     if (req->body_len > 0) {
-        rc = api_body_json(req, &body, err);
-        if (rc == ERR_OK)
-            rc = api_json_check(body, logout_fields, err);
+        rc = api_body_checked(req, logout_fields, &body, err);
         if (rc != ERR_OK)
             goto out;
         all = json_is_true(json_object_get(body, "all"));

@@ -46,9 +46,7 @@ enum err_code api_users_create(struct api_req *req, struct err *err)
     enum err_code rc;
 
     token[0] = '\0';
-    rc = api_body_json(req, &body, err);
-    if (rc == ERR_OK)
-        rc = api_json_check(body, invite_fields, err);
+    rc = api_body_checked(req, invite_fields, &body, err);
     if (rc == ERR_OK)
         rc = api_email_normalise(json_string_value(json_object_get(body, "email")), email, err);
     if (rc == ERR_OK)
@@ -105,9 +103,7 @@ enum err_code api_users_update(struct api_req *req, struct err *err)
     enum api_role role, cur;
     enum err_code rc;
 
-    rc = api_body_json(req, &body, err);
-    if (rc == ERR_OK)
-        rc = api_json_check(body, patch_fields, err);
+    rc = api_body_checked(req, patch_fields, &body, err);
     if (rc != ERR_OK)
         goto out;
     if (json_object_get(body, "role") != NULL) {
@@ -225,9 +221,7 @@ enum err_code api_accept_invite(struct api_req *req, struct err *err)
     enum err_code rc;
 
     hash[0] = '\0';
-    rc = api_body_json(req, &body, err);
-    if (rc == ERR_OK)
-        rc = api_json_check(body, accept_fields, err);
+    rc = api_body_checked(req, accept_fields, &body, err);
     if (rc != ERR_OK)
         goto out;
     tok = json_string_value(json_object_get(body, "token"));
