@@ -17,7 +17,7 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         build-essential pkg-config ca-certificates \
         libmicrohttpd-dev libpq-dev libjansson-dev libjwt-dev libssl-dev \
-        libcurl4-openssl-dev libargon2-dev zlib1g-dev \
+        libcurl4-openssl-dev libargon2-dev zlib1g-dev libhyperscan-dev libpcre2-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -37,7 +37,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 # permissions and Kubernetes' runAsNonRoot predictable.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        libmicrohttpd12 libpq5 libjansson4 libjwt0 libssl3 libcurl4 libargon2-1 zlib1g \
+        libmicrohttpd12 libpq5 libjansson4 libjwt0 libssl3 libcurl4 libargon2-1 zlib1g libhyperscan5 libpcre2-8-0 \
         ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 parapet \

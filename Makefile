@@ -11,7 +11,7 @@ WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wstrict-prototypes \
 WERROR   ?= -Werror
 CSTD     := -std=c11 -D_POSIX_C_SOURCE=200809L
 OPT      ?= -O2 -g
-PKGS     := libmicrohttpd libpq jansson libcrypto libjwt libargon2 libcurl
+PKGS     := libmicrohttpd libpq jansson libcrypto libjwt libargon2 libcurl libhs libpcre2-8 zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -23,7 +23,8 @@ CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover
 LDFLAGS  += -fsanitize=$(SANITIZE)
 endif
 
-LIB_SRC  := $(sort $(wildcard server/*.c api/*.c db/*.c auth/*.c cloud/*.c net/*.c))
+LIB_SRC  := $(sort $(wildcard server/*.c api/*.c db/*.c auth/*.c cloud/*.c net/*.c \
+              posture/*.c detect/*.c observe/*.c notify/*.c))
 LIB_SRC  := $(filter-out server/main.c,$(LIB_SRC))
 GEN_SRC  := $(BUILD)/gen/migrations.c $(BUILD)/gen/openapi.c $(BUILD)/gen/common_passwords.c
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(GEN_SRC:%.c=%.o)

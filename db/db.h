@@ -273,6 +273,16 @@ enum err_code db_account_set_status(struct db_tx *tx, const char *account_id, co
 enum err_code db_account_delete(struct db_tx *tx, const char *account_id, bool *found,
                                 struct err *err);
 
+/* ---- domain events (db/events.c) ---- */
+
+/* Records a domain event in the outbox, in tx (the same transaction as the change it reports;
+ * the tenant is the transaction's): kind is finding.opened | incident.opened |
+ * incident.escalated | incident.resolved, subject_id the finding or incident, severity one of
+ * critical|high|medium|low|info, payload what a notification shows (title, summary, counts,
+ * link). Delivery to integrations happens later from the outbox. */
+enum err_code db_event_record(struct db_tx *tx, const char *kind, const char *subject_id,
+                              const char *severity, const json_t *payload, struct err *err);
+
 /* Audit log: append (every state-changing call, in its own transaction) and list. */
 struct db_audit {
     const char *actor_type; /* user | api_key | system */

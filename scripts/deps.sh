@@ -3,7 +3,7 @@
 # present. Runs apt-get as root, or through sudo when not root.
 set -eu
 PKGS="build-essential pkg-config libmicrohttpd-dev libpq-dev libjansson-dev libjwt-dev
-libssl-dev libcurl4-openssl-dev libargon2-dev zlib1g-dev libcmocka-dev
+libssl-dev libcurl4-openssl-dev libargon2-dev zlib1g-dev libcmocka-dev libhyperscan-dev libpcre2-dev
 postgresql-15 postgresql-client-15 postgresql-contrib curl ca-certificates"
 missing=""
 for p in $PKGS; do

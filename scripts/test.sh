@@ -2,6 +2,7 @@
 # Runs every test suite built in BUILD (default build): unit tests first, then integration tests
 # against a throwaway PostgreSQL cluster started here and removed on exit. Prints one summary line
 # per suite and a closing "N passed, N failed" line; exits non-zero on any failure.
+# ONLY=pattern (extended regex over suite names such as "integration/accounts_test") runs a subset.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -14,6 +15,9 @@ failed_suites=()
 run_suite() {
     local kind=$1 bin=$2 name out rc p f
     name=${bin#"$build"/tests/}
+    if [ -n "${ONLY:-}" ] && ! [[ $name =~ $ONLY ]]; then
+        return
+    fi
     out=$(mktemp)
     "$bin" >"$out" 2>&1
     rc=$?
@@ -46,7 +50,13 @@ for bin in "$build"/tests/unit/*/*_test; do
     run_suite unit "$bin"
 done
 
-integ=("$build"/tests/integration/*_test)
+integ=()
+for bin in "$build"/tests/integration/*_test; do
+    name=${bin#"$build"/tests/}
+    if [ -z "${ONLY:-}" ] || [[ $name =~ $ONLY ]]; then
+        integ+=("$bin")
+    fi
+done
 if [ ${#integ[@]} -gt 0 ]; then
     pgdir=$(mktemp -d /tmp/parapet-pg.XXXXXX)
     cleanup() {
