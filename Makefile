@@ -24,7 +24,7 @@ LDFLAGS  += -fsanitize=$(SANITIZE)
 endif
 
 LIB_SRC  := $(sort $(wildcard server/*.c api/*.c db/*.c auth/*.c cloud/*.c net/*.c \
-              posture/*.c detect/*.c observe/*.c notify/*.c))
+              posture/*.c observe/*.c integrations/*.c))
 LIB_SRC  := $(filter-out server/main.c,$(LIB_SRC))
 GEN_SRC  := $(BUILD)/gen/migrations.c $(BUILD)/gen/openapi.c $(BUILD)/gen/common_passwords.c
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(GEN_SRC:%.c=%.o)
