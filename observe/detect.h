@@ -1,0 +1,59 @@
+/* observe/detect - payload inspection of function input events: every string leaf of an event
+ * (query, path, headers, cookies, body; decoded from base64, URL encoding and nested JSON) is
+ * matched for attacks with a multi-pattern prefilter (Hyperscan) and confirmation (PCRE2 and a
+ * SQL tokeniser). The detector is compiled once and shared read-only by every thread; each
+ * thread inspects with its own scratch. No I/O, no allocation per event beyond the scratch. */
+#ifndef PARAPET_OBSERVE_DETECT_H
+#define PARAPET_OBSERVE_DETECT_H
+
+#include "server/err.h"
+
+#include <jansson.h>
+#include <stddef.h>
+
+enum obs_class {
+    OBS_SQLI = 0,
+    OBS_NOSQLI,
+    OBS_CMDI,
+    OBS_PATH_TRAVERSAL,
+    OBS_SSRF,
+    OBS_XXE,
+    OBS_SSTI,
+    OBS_DESERIALIZATION,
+    OBS_XSS,
+    OBS_CLASS_COUNT
+};
+
+/* "sqli", "nosqli", "cmdi", "path-traversal", "ssrf", "xxe", "ssti", "deserialization", "xss". */
+const char *obs_class_name(enum obs_class c);
+
+struct obs_match {
+    enum obs_class cls;
+    const char *technique; /* static text: "union-select", "tautology", "metadata-host", ... */
+    double confidence;     /* 0..1 */
+    char location[128];    /* where in the event: "queryStringParameters.id", "body.user.name" */
+    char evidence[160];    /* the matched text, truncated, secrets masked; valid UTF-8 */
+    char shape[17];        /* hex of a 64-bit hash of the payload's normalised shape: the same
+                            * attack with other literals (ids, row counts) has the same shape */
+};
+
+struct obs_detector;
+struct obs_scratch;
+
+enum err_code obs_detector_new(struct obs_detector **out, struct err *err);
+void obs_detector_free(struct obs_detector *d); /* NULL-safe */
+enum err_code obs_scratch_new(const struct obs_detector *d, struct obs_scratch **out,
+                              struct err *err);
+void obs_scratch_free(struct obs_scratch *s); /* NULL-safe */
+
+/* Inspects one function input event (an API Gateway v1 or v2 proxy event, a function URL event,
+ * or any JSON value) and writes at most max matches, at most one per class (the most confident),
+ * into out; returns how many. */
+size_t obs_inspect_event(const struct obs_detector *d, struct obs_scratch *s, const json_t *input,
+                         struct obs_match *out, size_t max);
+
+/* Inspects one string value (decoding as for a leaf); location is copied into the matches. */
+size_t obs_inspect_string(const struct obs_detector *d, struct obs_scratch *s, const char *text,
+                          size_t len, const char *location, struct obs_match *out, size_t max);
+
+#endif
