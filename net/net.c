@@ -19,6 +19,7 @@ void net_init(void)
 
 struct sink {
     struct net_response *resp;
+    const char *capture; /* header name to keep, or NULL */
     size_t cap, max;
     bool overflow;
 };
@@ -71,73 +72,173 @@ static long parse_retry_after(const char *v)
     return -1;
 }
 
+/* The value of header line data[n] when its name is name (case-insensitive), trimmed, into
+ * out[outlen]; false otherwise. */
+static bool header_value(const char *data, size_t n, const char *name, char *out, size_t outlen)
+{
+    size_t l = strlen(name), i, j;
+
+    if (n <= l || data[l] != ':' || strncasecmp(data, name, l) != 0)
+        return false;
+    for (i = l + 1; i < n && (data[i] == ' ' || data[i] == '\t'); i++)
+        ;
+    for (j = n; j > i && (data[j - 1] == '\r' || data[j - 1] == '\n' || data[j - 1] == ' ');)
+        j--;
+    if (j - i >= outlen)
+        j = i + outlen - 1;
+    memcpy(out, data + i, j - i);
+    out[j - i] = '\0';
+    return true;
+}
+
 static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
 {
     struct sink *s = userdata;
     size_t n = size * nmemb;
-    static const char name[] = "retry-after:";
+    char v[256];
 
-    if (n > sizeof name - 1 && n < 256 && strncasecmp(data, name, sizeof name - 1) == 0) {
-        char v[256];
-        memcpy(v, data + sizeof name - 1, n - (sizeof name - 1));
-        v[n - (sizeof name - 1)] = '\0';
-        v[strcspn(v, "\r\n")] = '\0';
+    if (n < 300 && header_value(data, n, "retry-after", v, sizeof v))
         s->resp->retry_after_s = parse_retry_after(v);
-    }
+    else if (s->capture != NULL && n < 300)
+        header_value(data, n, s->capture, s->resp->captured, sizeof s->resp->captured);
     return n;
 }
 
-enum err_code net_do(const struct net_request *req, struct net_response *resp, struct err *err)
-{
+/* One transfer's state: the easy handle, its header list and its sink. */
+struct xfer {
     CURL *c;
-    struct curl_slist *hl = NULL;
-    struct sink s = {resp, 0, req->max_response ? req->max_response : DEFAULT_MAX_RESPONSE,
-                     false};
-    CURLcode cc;
-    enum err_code rc = ERR_OK;
+    struct curl_slist *hl;
+    struct sink s;
+};
 
+static enum err_code xfer_setup(struct xfer *x, const struct net_request *req,
+                                struct net_response *resp, struct err *err)
+{
     memset(resp, 0, sizeof *resp);
     resp->retry_after_s = -1;
-    c = curl_easy_init();
-    if (c == NULL)
+    x->hl = NULL;
+    x->s = (struct sink){resp, req->capture_header, 0,
+                         req->max_response ? req->max_response : DEFAULT_MAX_RESPONSE, false};
+    x->c = curl_easy_init();
+    if (x->c == NULL)
         return err_set(err, ERR_NOMEM, "out of memory");
-    curl_easy_setopt(c, CURLOPT_URL, req->url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_PROXY, ""); /* never a proxy from the environment */
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req->timeout_ms ? req->timeout_ms : DEFAULT_TIMEOUT_MS);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &s);
+    curl_easy_setopt(x->c, CURLOPT_URL, req->url);
+    curl_easy_setopt(x->c, CURLOPT_CUSTOMREQUEST, req->method);
+    curl_easy_setopt(x->c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(x->c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(x->c, CURLOPT_PROXY, ""); /* never a proxy from the environment */
+    curl_easy_setopt(x->c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(x->c, CURLOPT_TIMEOUT_MS,
+                     req->timeout_ms ? req->timeout_ms : DEFAULT_TIMEOUT_MS);
+    curl_easy_setopt(x->c, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+    curl_easy_setopt(x->c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(x->c, CURLOPT_WRITEDATA, &x->s);
+    curl_easy_setopt(x->c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(x->c, CURLOPT_HEADERDATA, &x->s);
     if (req->body != NULL) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+        curl_easy_setopt(x->c, CURLOPT_POSTFIELDS, req->body);
+        curl_easy_setopt(x->c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
     }
-    hl = curl_slist_append(hl, "Expect:"); /* no 100-continue round trip */
+    x->hl = curl_slist_append(x->hl, "Expect:"); /* no 100-continue round trip */
     for (const char *const *h = req->headers; h != NULL && *h != NULL; h++)
-        hl = curl_slist_append(hl, *h);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
-    cc = curl_easy_perform(c);
-    if (s.overflow)
-        rc = err_set(err, ERR_UPSTREAM, "the response was larger than %zu bytes", s.max);
+        x->hl = curl_slist_append(x->hl, *h);
+    curl_easy_setopt(x->c, CURLOPT_HTTPHEADER, x->hl);
+    return ERR_OK;
+}
+
+/* Maps a finished transfer's outcome into resp/err and frees the handle. */
+static enum err_code xfer_finish(struct xfer *x, CURLcode cc, struct err *err)
+{
+    struct net_response *resp = x->s.resp;
+    enum err_code rc = ERR_OK;
+
+    if (x->s.overflow)
+        rc = err_set(err, ERR_UPSTREAM, "the response was larger than %zu bytes", x->s.max);
     else if (cc == CURLE_OPERATION_TIMEDOUT)
         rc = err_set(err, ERR_UPSTREAM, "the request timed out");
     else if (cc != CURLE_OK)
         rc = err_set(err, ERR_UPSTREAM, "unreachable: %s", curl_easy_strerror(cc));
     else
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+        curl_easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &resp->status);
     if (resp->body == NULL && rc == ERR_OK) {
         resp->body = calloc(1, 1);
         if (resp->body == NULL)
             rc = err_set(err, ERR_NOMEM, "out of memory");
     }
-    curl_slist_free_all(hl);
-    curl_easy_cleanup(c);
+    curl_slist_free_all(x->hl);
+    curl_easy_cleanup(x->c);
+    x->c = NULL;
+    x->hl = NULL;
     return rc;
+}
+
+enum err_code net_do(const struct net_request *req, struct net_response *resp, struct err *err)
+{
+    struct xfer x;
+    enum err_code rc = xfer_setup(&x, req, resp, err);
+
+    if (rc != ERR_OK)
+        return rc;
+    return xfer_finish(&x, curl_easy_perform(x.c), err);
+}
+
+enum err_code net_do_many(const struct net_request *reqs, struct net_response *resps,
+                          struct err *errs, size_t n, unsigned parallel, struct err *err)
+{
+    CURLM *m;
+    struct xfer *xs;
+    size_t next = 0, done = 0;
+    unsigned active = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        memset(&resps[i], 0, sizeof resps[i]);
+        resps[i].retry_after_s = -1;
+        errs[i] = (struct err){0};
+    }
+    if (n == 0)
+        return ERR_OK;
+    m = curl_multi_init();
+    xs = calloc(n, sizeof *xs);
+    if (m == NULL || xs == NULL) {
+        free(xs);
+        if (m != NULL)
+            curl_multi_cleanup(m);
+        return err_set(err, ERR_NOMEM, "out of memory");
+    }
+    if (parallel == 0)
+        parallel = 1;
+    while (done < n) {
+        while (active < parallel && next < n) {
+            size_t i = next++;
+            if (xfer_setup(&xs[i], &reqs[i], &resps[i], &errs[i]) != ERR_OK) {
+                done++;
+                continue;
+            }
+            curl_easy_setopt(xs[i].c, CURLOPT_PRIVATE, (void *)&xs[i]);
+            curl_multi_add_handle(m, xs[i].c);
+            active++;
+        }
+        int running = 0, left = 0;
+        curl_multi_perform(m, &running);
+        CURLMsg *msg;
+        while ((msg = curl_multi_info_read(m, &left)) != NULL) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            struct xfer *x = NULL;
+            CURL *c = msg->easy_handle;
+            CURLcode cc = msg->data.result;
+            curl_easy_getinfo(c, CURLINFO_PRIVATE, (char **)&x);
+            curl_multi_remove_handle(m, c);
+            xfer_finish(x, cc, &errs[x - xs]);
+            active--;
+            done++;
+        }
+        if (active > 0)
+            curl_multi_poll(m, NULL, 0, 100, NULL);
+    }
+    free(xs);
+    curl_multi_cleanup(m);
+    return ERR_OK;
 }
 
 void net_response_free(struct net_response *resp)

@@ -22,6 +22,7 @@ struct net_request {
     size_t body_len;
     long timeout_ms;                /* whole transfer; 0 = 10 s */
     size_t max_response;            /* response body cap; 0 = 1 MiB */
+    const char *capture_header;     /* a response header to keep (e.g. "x-amzn-ErrorType") */
 };
 
 struct net_response {
@@ -29,6 +30,7 @@ struct net_response {
     char *body;           /* NUL-terminated, owned; free with net_response_free() */
     size_t body_len;
     long retry_after_s;   /* from Retry-After (seconds or HTTP date), -1 when absent */
+    char captured[160];   /* the value of req->capture_header, "" when absent */
 };
 
 /* Performs req. A response of any status is ERR_OK (look at status); transport failures,
@@ -36,5 +38,11 @@ struct net_response {
 enum err_code net_do(const struct net_request *req, struct net_response *resp, struct err *err);
 
 void net_response_free(struct net_response *resp); /* NULL-safe */
+
+/* Performs n requests concurrently over one libcurl multi handle, at most parallel (>= 1) in
+ * flight at a time. resps[i] and errs[i] get what net_do() would give for reqs[i]; every
+ * resps[i] is initialised. Returns ERR_OK, or ERR_NOMEM when the batch could not start. */
+enum err_code net_do_many(const struct net_request *reqs, struct net_response *resps,
+                          struct err *errs, size_t n, unsigned parallel, struct err *err);
 
 #endif
