@@ -36,6 +36,8 @@ INTEG_SRC := $(sort $(wildcard tests/integration/*_test.c))
 INTEG_BIN := $(INTEG_SRC:%.c=$(BUILD)/%)
 SUPPORT_BIN_SRC := $(sort $(wildcard tests/support/*.c))
 SUPPORT_BIN := $(SUPPORT_BIN_SRC:%.c=$(BUILD)/%)
+SUPPORT_LIB_SRC := $(sort $(wildcard tests/support/lib/*.c))
+SUPPORT_LIB_OBJ := $(SUPPORT_LIB_SRC:%.c=$(BUILD)/obj/%.o)
 SUPPORT_SRC := tests/integration/harness.c
 SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_LIBS := -lcmocka -lcurl
@@ -78,10 +80,11 @@ $(BUILD)/tests/integration/%: tests/integration/%.c $(SUPPORT_OBJ) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJ) $(LIB_OBJ) $(LDLIBS) $(TEST_LIBS)
 
-# Fakes of outside services (AWS, webhook receivers) that integration tests start.
-$(BUILD)/tests/support/%: tests/support/%.c $(LIB_OBJ)
+# Fakes of outside services (AWS, webhook receivers) that integration tests start; the code
+# they share (tests/support/lib/*.c) is linked into each.
+$(BUILD)/tests/support/%: tests/support/%.c $(SUPPORT_LIB_OBJ) $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(SUPPORT_LIB_OBJ) $(LIB_OBJ) $(LDLIBS)
 
 tests: $(BUILD)/parapet $(UNIT_BIN) $(INTEG_BIN) $(SUPPORT_BIN)
 

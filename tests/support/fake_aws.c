@@ -42,6 +42,7 @@
  * Threading: libmicrohttpd runs every handler on its one internal thread; the mutable state
  * (throttle count, issued credentials, log) is under one mutex all the same. */
 #include "cloud/sigv4.h"
+#include "tests/support/lib/aws_fake.h"
 #include "server/err.h"
 
 #include <arpa/inet.h>
@@ -70,7 +71,6 @@
 #define DEFAULT_ACCOUNT "111122223333"
 #define MAX_BODY (64 * 1024)            /* bytes of request body */
 #define MAX_XML (64 * 1024)             /* bytes of a response body */
-#define MAX_PARAMS 64                   /* form parameters */
 #define MAX_REQ_HEADERS 128             /* received header lines */
 #define MAX_LONG_CREDS 64               /* credentials directives */
 #define MAX_ROLES 256                   /* role directives */
@@ -80,6 +80,7 @@
 #define TOKEN_LEN 512                   /* bytes of a session token */
 #define TOKEN_PREFIX "IQoJb3JpZ2luX2Vj" /* what real tokens start with */
 #define LOG_FIELD_MAX 2048              /* longest string copied into a log line */
+#define MAX_FAULTS 64                   /* fail/truncate/garbage directives */
 
 #define MSG_SIGNATURE                                                                              \
     "The request signature we calculated does not match the signature you provided. Check your "   \
@@ -113,8 +114,28 @@ struct temp_cred {
     size_t role; /* index into fake.roles */
 };
 
+enum fault_kind { FAULT_FAIL, FAULT_TRUNCATE, FAULT_GARBAGE };
+
+/* "fail CALL CODE [N] [RESOURCE]", "truncate CALL [N] [RESOURCE]", "garbage ...". */
+struct fault {
+    enum fault_kind kind;
+    char call[96];      /* "GetPolicy" or "lambda:GetPolicy" */
+    char code[64];      /* FAULT_FAIL */
+    unsigned status;    /* FAULT_FAIL */
+    long remaining;     /* shots left; -1 = always */
+    char resource[256]; /* "" = any */
+};
+
 struct fake {
     /* Read-only once serving. */
+    struct awsf_world world;
+    bool have_world;
+    char *world_path;
+    unsigned long synthetic;
+    unsigned long delay_ms;
+    unsigned retry_after;
+    unsigned code_expire_s;
+    char code_akid[21], code_secret[41], code_token[129]; /* signs code download URLs */
     char account[13];
     struct long_cred creds[MAX_LONG_CREDS];
     size_t ncreds;
@@ -125,6 +146,10 @@ struct fake {
     /* Under mu. */
     pthread_mutex_t mu;
     unsigned long throttle;
+    unsigned long throttle_svc[AWSF_S3 + 1];
+    struct fault faults[MAX_FAULTS];
+    size_t nfaults;
+    json_t *counters; /* {"operations": {"svc:Op": {requests, ok}}, "resources": {...}} */
     struct temp_cred *temps;
     size_t ntemps, temps_cap;
 };
@@ -138,28 +163,10 @@ struct req {
     bool too_large;
 };
 
-struct param {
-    char *name;
-    char *value;
-};
-
-struct form {
-    struct param p[MAX_PARAMS];
-    size_t n;
-};
-
 struct hdrs {
     struct cloud_sigv4_header h[MAX_REQ_HEADERS]; /* borrowed from libmicrohttpd */
     size_t n;
     bool overflow;
-};
-
-/* The answer: an error (code set) or a success body. */
-struct reply {
-    unsigned status;
-    const char *code;
-    char message[1024];
-    char *xml;
 };
 
 /* Who signed the request. */
@@ -169,6 +176,16 @@ struct caller {
     char arn[2300];
     char user_id[128];
     char account[13];
+    char region[33]; /* of the signature's credential scope */
+};
+
+/* What a request is signed for: the wire path and query, the signing name, and the region the
+ * endpoint requires (NULL: any valid region, as regional endpoints answer for their own). */
+struct scope {
+    const char *path;
+    const char *query;
+    const char *service;
+    const char *region;
 };
 
 /* The parsed Authorization header. */
@@ -183,19 +200,6 @@ struct auth {
 };
 
 /* ---- small helpers ---------------------------------------------------------------------- */
-
-static void fail(struct reply *rp, unsigned status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void fail(struct reply *rp, unsigned status, const char *code, const char *fmt, ...)
-{
-    va_list ap;
-
-    rp->status = status;
-    rp->code = code;
-    va_start(ap, fmt);
-    vsnprintf(rp->message, sizeof rp->message, fmt, ap);
-    va_end(ap);
-}
 
 static bool is_digit(char c)
 {
@@ -248,177 +252,6 @@ static bool rand_chars(char *out, size_t n, const char *alphabet, size_t alen)
     return true;
 }
 
-/* A stable id: prefix then n characters of [A-Z0-9] derived from SHA-256(seed). */
-static void derived_id(const char *prefix, const char *seed, size_t n, char *out, size_t outlen)
-{
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    size_t p;
-
-    SHA256((const unsigned char *)seed, strlen(seed), md);
-    p = (size_t)snprintf(out, outlen, "%s", prefix);
-    for (size_t i = 0; i < n && p + 1 < outlen && i < sizeof md; i++)
-        out[p++] = upper_alnum[md[i] % (sizeof upper_alnum - 1)];
-    out[p] = '\0';
-}
-
-/* A random v4 UUID (AWS request ids look like this). out[37]. */
-static void request_id(char out[37])
-{
-    unsigned char b[16];
-    static const char hex[] = "0123456789abcdef";
-    size_t p = 0;
-
-    if (RAND_bytes(b, sizeof b) != 1)
-        memset(b, 0, sizeof b);
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    for (size_t i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[p++] = '-';
-        out[p++] = hex[b[i] >> 4];
-        out[p++] = hex[b[i] & 0x0f];
-    }
-    out[p] = '\0';
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-static long long days_from_civil(long long y, unsigned m, unsigned d)
-{
-    long long era;
-    unsigned yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = (unsigned)(y - era * 400);
-    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (long long)doe - 719468;
-}
-
-static unsigned digits_value(const char *s, size_t n)
-{
-    unsigned v = 0;
-    for (size_t i = 0; i < n; i++)
-        v = v * 10 + (unsigned)(s[i] - '0');
-    return v;
-}
-
-/* t as "YYYYMMDDTHHMMSSZ" (iso false, X-Amz-Date) or "YYYY-MM-DDTHH:MM:SSZ" (iso true). */
-static void format_time(time_t t, bool iso, char *out, size_t n)
-{
-    struct tm tm;
-    size_t w;
-
-    if (gmtime_r(&t, &tm) == NULL)
-        w = 0;
-    else if (iso)
-        w = strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    else
-        w = strftime(out, n, "%Y%m%dT%H%M%SZ", &tm);
-    if (w == 0)
-        snprintf(out, n, "%s", "?");
-}
-
-/* Parses "YYYYMMDDTHHMMSSZ" (ISO 8601 basic, UTC) strictly. */
-static bool parse_amz_date(const char *s, time_t *out)
-{
-    char back[17];
-    long long days;
-    time_t t;
-
-    if (strlen(s) != 16 || s[8] != 'T' || s[15] != 'Z')
-        return false;
-    for (size_t i = 0; i < 15; i++) {
-        if (i != 8 && !is_digit(s[i]))
-            return false;
-    }
-    days = days_from_civil(digits_value(s, 4), digits_value(s + 4, 2), digits_value(s + 6, 2));
-    t = (time_t)(days * 86400 + digits_value(s + 9, 2) * 3600 + digits_value(s + 11, 2) * 60 +
-                 digits_value(s + 13, 2));
-    /* Round trip rejects month 13, 31 April, 25 o'clock and the like. */
-    format_time(t, false, back, sizeof back);
-    if (strcmp(back, s) != 0)
-        return false;
-    *out = t;
-    return true;
-}
-
-/* ---- growable text with a cap ----------------------------------------------------------- */
-
-struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool failed;
-};
-
-static void sb_put(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        char *np;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        if (cap > MAX_XML) {
-            b->failed = true;
-            return;
-        }
-        np = realloc(b->p, cap);
-        if (np == NULL) {
-            b->failed = true;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_puts(struct sbuf *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
-
-/* Appends s as XML element text: '&', '<' and '>' escaped (quotes need none in text). */
-static void sb_xml(struct sbuf *b, const char *s)
-{
-    for (; *s != '\0'; s++) {
-        switch (*s) {
-        case '&':
-            sb_puts(b, "&amp;");
-            break;
-        case '<':
-            sb_puts(b, "&lt;");
-            break;
-        case '>':
-            sb_puts(b, "&gt;");
-            break;
-        default:
-            /* Control bytes are not allowed in XML 1.0 text; echoed input may hold them. */
-            if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n' && *s != '\r')
-                sb_put(b, "?", 1);
-            else
-                sb_put(b, s, 1);
-        }
-    }
-}
-
-/* Appends "<tag>escaped text</tag>" after indent. */
-static void sb_elem(struct sbuf *b, const char *indent, const char *tag, const char *text)
-{
-    sb_puts(b, indent);
-    sb_puts(b, "<");
-    sb_puts(b, tag);
-    sb_puts(b, ">");
-    sb_xml(b, text);
-    sb_puts(b, "</");
-    sb_puts(b, tag);
-    sb_puts(b, ">\n");
-}
-
 /* Wipes a response body before freeing it: success bodies carry secrets and tokens. */
 static void free_wiped(void *p)
 {
@@ -426,123 +259,6 @@ static void free_wiped(void *p)
         return;
     OPENSSL_cleanse(p, strlen(p));
     free(p);
-}
-
-/* ---- form bodies ------------------------------------------------------------------------ */
-
-static int hex_value(char c)
-{
-    if (is_digit(c))
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-/* application/x-www-form-urlencoded decoding: '+' is a space, %XX a byte. NULL when an escape
- * is malformed, decodes to NUL, or memory runs out. */
-static char *form_decode(const char *s, size_t n)
-{
-    char *out = malloc(n + 1);
-    size_t p = 0;
-
-    if (out == NULL)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '+') {
-            out[p++] = ' ';
-        } else if (s[i] == '%') {
-            int hi = i + 2 < n ? hex_value(s[i + 1]) : -1;
-            int lo = i + 2 < n ? hex_value(s[i + 2]) : -1;
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-                free(out);
-                return NULL;
-            }
-            out[p++] = (char)(hi * 16 + lo);
-            i += 2;
-        } else {
-            out[p++] = s[i];
-        }
-    }
-    out[p] = '\0';
-    return out;
-}
-
-static void form_free(struct form *f)
-{
-    for (size_t i = 0; i < f->n; i++) {
-        free(f->p[i].name);
-        free(f->p[i].value);
-    }
-    f->n = 0;
-}
-
-static const char *form_get(const struct form *f, const char *name)
-{
-    for (size_t i = 0; i < f->n; i++) {
-        if (strcmp(f->p[i].name, name) == 0)
-            return f->p[i].value;
-    }
-    return NULL;
-}
-
-/* Parses body into f. On failure writes the reason to why and returns false (f keeps what was
- * parsed so far, for the log). */
-static bool form_parse(const char *body, size_t len, struct form *f, char *why, size_t whylen)
-{
-    size_t i = 0;
-
-    f->n = 0;
-    if (len == 0)
-        return true;
-    if (memchr(body, '\0', len) != NULL) {
-        snprintf(why, whylen, "%s", "the body contains a NUL byte");
-        return false;
-    }
-    while (i <= len) {
-        const char *pair = body + i;
-        const char *amp = memchr(pair, '&', len - i);
-        size_t plen = amp ? (size_t)(amp - pair) : len - i;
-        const char *eq = memchr(pair, '=', plen);
-        size_t nlen = eq ? (size_t)(eq - pair) : plen;
-        char *name, *value;
-
-        if (nlen == 0) {
-            snprintf(why, whylen, "%s", "the body has an empty parameter name");
-            return false;
-        }
-        if (f->n == MAX_PARAMS) {
-            snprintf(why, whylen, "more than %d parameters", MAX_PARAMS);
-            return false;
-        }
-        name = form_decode(pair, nlen);
-        value = eq ? form_decode(eq + 1, plen - nlen - 1) : strdup("");
-        if (name == NULL || value == NULL) {
-            free(name);
-            free(value);
-            snprintf(why, whylen, "%s", "the body has a malformed percent-escape");
-            return false;
-        }
-        if (form_get(f, name) != NULL) {
-            snprintf(why, whylen, "parameter %.64s appears more than once", name);
-            free(name);
-            free(value);
-            return false;
-        }
-        f->p[f->n].name = name;
-        f->p[f->n].value = value;
-        f->n++;
-        if (amp == NULL)
-            break;
-        i += plen + 1;
-        if (i == len) {
-            snprintf(why, whylen, "%s", "the body ends with '&'");
-            return false;
-        }
-    }
-    return true;
 }
 
 /* ---- received headers ------------------------------------------------------------------- */
@@ -640,7 +356,7 @@ static bool copy_part(char *out, size_t outlen, const char *s, size_t n)
 }
 
 /* Parses "AWS4-HMAC-SHA256 Credential=.., SignedHeaders=.., Signature=..". */
-static bool parse_authorization(const char *v, struct auth *a, struct reply *rp)
+static bool parse_authorization(const char *v, struct auth *a, struct awsf_reply *rp)
 {
     static const char alg[] = CLOUD_SIGV4_ALGORITHM " ";
     bool have_cred = false, have_sh = false, have_sig = false;
@@ -650,7 +366,7 @@ static bool parse_authorization(const char *v, struct auth *a, struct reply *rp)
 
     memset(a, 0, sizeof *a);
     if (strncmp(v, alg, sizeof alg - 1) != 0) {
-        fail(rp, 400, "IncompleteSignature",
+        awsf_fail(rp, 400, "IncompleteSignature",
              "Authorization header requires the '" CLOUD_SIGV4_ALGORITHM "' algorithm.");
         return false;
     }
@@ -669,7 +385,7 @@ static bool parse_authorization(const char *v, struct auth *a, struct reply *rp)
             len--;
         eq = memchr(p, '=', len);
         if (eq == NULL) {
-            fail(rp, 400, "IncompleteSignature",
+            awsf_fail(rp, 400, "IncompleteSignature",
                  "Authorization header parameters must be Key=Value pairs separated by ','.");
             return false;
         }
@@ -689,11 +405,11 @@ static bool parse_authorization(const char *v, struct auth *a, struct reply *rp)
             dst = a->signature;
             dstlen = sizeof a->signature;
         } else {
-            fail(rp, 400, "IncompleteSignature", "Authorization header has an unknown parameter.");
+            awsf_fail(rp, 400, "IncompleteSignature", "Authorization header has an unknown parameter.");
             return false;
         }
         if (*seen || vlen == 0 || !copy_part(dst, dstlen, val, vlen)) {
-            fail(rp, 400, "IncompleteSignature",
+            awsf_fail(rp, 400, "IncompleteSignature",
                  "Authorization header has a repeated, empty or oversized parameter.");
             return false;
         }
@@ -703,7 +419,7 @@ static bool parse_authorization(const char *v, struct auth *a, struct reply *rp)
         p = e + 1;
     }
     if (!have_cred || !have_sh || !have_sig) {
-        fail(rp, 400, "IncompleteSignature", "%s%s%s",
+        awsf_fail(rp, 400, "IncompleteSignature", "%s%s%s",
              have_cred ? "" : "Authorization header requires 'Credential' parameter. ",
              have_sh ? "" : "Authorization header requires 'SignedHeaders' parameter. ",
              have_sig ? "" : "Authorization header requires 'Signature' parameter. ");
@@ -725,7 +441,7 @@ static bool parse_authorization(const char *v, struct auth *a, struct reply *rp)
         !copy_part(a->region, sizeof a->region, parts[2], lens[2]) ||
         !copy_part(a->service, sizeof a->service, parts[3], lens[3]) ||
         !copy_part(a->terminator, sizeof a->terminator, parts[4], lens[4])) {
-        fail(rp, 400, "IncompleteSignature",
+        awsf_fail(rp, 400, "IncompleteSignature",
              "Credential must have the form <key>/<date>/<region>/<service>/aws4_request.");
         return false;
     }
@@ -766,8 +482,8 @@ static bool list_has(const char *list, const char *name)
 
 /* Recomputes the signature over the received request; fills rp when it does not match. */
 static bool verify_signature(const struct req *r, const char *method, const struct hdrs *hs,
-                             const struct auth *a, time_t when, const char *secret,
-                             const char *token, struct reply *rp)
+                             const struct scope *scope, const struct auth *a, time_t when,
+                             const char *secret, const char *token, struct awsf_reply *rp)
 {
     struct cloud_sigv4_header signed_hdrs[CLOUD_SIGV4_MAX_HEADERS];
     struct cloud_sigv4_request sreq;
@@ -787,14 +503,14 @@ static bool verify_signature(const struct req *r, const char *method, const stru
             if (strlen(hs->h[i].name) != len || strncasecmp(hs->h[i].name, p, len) != 0)
                 continue;
             if (n == CLOUD_SIGV4_MAX_HEADERS) {
-                fail(rp, 403, "SignatureDoesNotMatch", MSG_SIGNATURE);
+                awsf_fail(rp, 403, "SignatureDoesNotMatch", MSG_SIGNATURE);
                 return false;
             }
             signed_hdrs[n++] = hs->h[i];
             found = true;
         }
         if (!found || len == 0) {
-            fail(rp, 403, "SignatureDoesNotMatch", MSG_SIGNATURE);
+            awsf_fail(rp, 403, "SignatureDoesNotMatch", MSG_SIGNATURE);
             return false;
         }
         p += len;
@@ -803,19 +519,20 @@ static bool verify_signature(const struct req *r, const char *method, const stru
     }
     memset(&sreq, 0, sizeof sreq);
     sreq.method = method;
-    sreq.path = "/";
+    sreq.path = scope->path;
+    sreq.query = scope->query;
     sreq.headers = signed_hdrs;
     sreq.header_count = n;
     sreq.payload = r->len > 0 ? r->body : NULL;
     sreq.payload_len = r->len;
     sreq.region = a->region;
-    sreq.service = "sts";
+    sreq.service = scope->service;
     sreq.when = when;
     memset(&res, 0, sizeof res);
     err_clear(&err);
     rc = cloud_sigv4_sign(&sreq, &sc, &res, &err);
     if (rc == ERR_NOMEM || rc == ERR_INTERNAL) {
-        fail(rp, 500, "InternalFailure", "The request processing has failed.");
+        awsf_fail(rp, 500, "InternalFailure", "The request processing has failed.");
         return false;
     }
     /* The signer's own SignedHeaders must be the client's list verbatim (sorted, lower-case,
@@ -824,13 +541,14 @@ static bool verify_signature(const struct req *r, const char *method, const stru
          strlen(a->signature) == 64 && CRYPTO_memcmp(res.signature, a->signature, 64) == 0;
     cloud_sigv4_result_free(&res);
     if (!ok)
-        fail(rp, 403, "SignatureDoesNotMatch", MSG_SIGNATURE);
+        awsf_fail(rp, 403, "SignatureDoesNotMatch", MSG_SIGNATURE);
     return ok;
 }
 
 /* Authenticates the request; fills c, or rp with the error. Called with f->mu held. */
 static bool authenticate(const struct fake *f, const struct req *r, const char *method,
-                         const struct hdrs *hs, struct caller *c, struct reply *rp)
+                         const struct hdrs *hs, const struct scope *sc, struct caller *c,
+                         struct awsf_reply *rp)
 {
     const char *authz, *date, *token;
     size_t n_authz, n_date, n_token;
@@ -842,59 +560,64 @@ static bool authenticate(const struct fake *f, const struct req *r, const char *
     memset(c, 0, sizeof *c);
     n_authz = header_count(hs, "Authorization", &authz);
     if (n_authz == 0) {
-        fail(rp, 403, "MissingAuthenticationToken", "Request is missing Authentication Token");
+        awsf_fail(rp, 403, "MissingAuthenticationToken", "Request is missing Authentication Token");
         return false;
     }
     if (n_authz > 1) {
-        fail(rp, 400, "IncompleteSignature", "More than one Authorization header.");
+        awsf_fail(rp, 400, "IncompleteSignature", "More than one Authorization header.");
         return false;
     }
     if (!parse_authorization(authz, &a, rp))
         return false;
     n_date = header_count(hs, "X-Amz-Date", &date);
     if (n_date == 0) {
-        fail(rp, 400, "IncompleteSignature",
+        awsf_fail(rp, 400, "IncompleteSignature",
              "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' "
              "header. (fake_aws accepts only X-Amz-Date.)");
         return false;
     }
-    if (n_date > 1 || !parse_amz_date(date, &when)) {
-        fail(rp, 400, "IncompleteSignature",
+    if (n_date > 1 || !awsf_parse_amz_date(date, &when)) {
+        awsf_fail(rp, 400, "IncompleteSignature",
              "Date must be in ISO-8601 'basic format'. Got '%.32s'. See "
              "http://en.wikipedia.org/wiki/ISO_8601",
              date);
         return false;
     }
     if (strncmp(a.date, date, 8) != 0 || strlen(a.date) != 8) {
-        fail(rp, 403, "SignatureDoesNotMatch",
+        awsf_fail(rp, 403, "SignatureDoesNotMatch",
              "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
              "from HTTP: '%s' != '%.8s', from '%s'.",
              a.date, date, date);
         return false;
     }
-    if (strcmp(a.service, "sts") != 0) {
-        fail(rp, 403, "SignatureDoesNotMatch",
-             "Credential should be scoped to correct service: 'sts'. ");
+    if (strcmp(a.service, sc->service) != 0) {
+        awsf_fail(rp, 403, "SignatureDoesNotMatch",
+                  "Credential should be scoped to correct service: '%s'. ", sc->service);
         return false;
     }
     if (strcmp(a.terminator, "aws4_request") != 0) {
-        fail(rp, 403, "SignatureDoesNotMatch",
+        awsf_fail(rp, 403, "SignatureDoesNotMatch",
              "Credential should be scoped with a valid terminator: 'aws4_request', not '%s'. ",
              a.terminator);
         return false;
     }
     if (a.region[0] == '\0' ||
         strspn(a.region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(a.region)) {
-        fail(rp, 403, "SignatureDoesNotMatch", "Credential should be scoped to a valid region. ");
+        awsf_fail(rp, 403, "SignatureDoesNotMatch", "Credential should be scoped to a valid region. ");
+        return false;
+    }
+    if (sc->region != NULL && strcmp(a.region, sc->region) != 0) {
+        awsf_fail(rp, 403, "SignatureDoesNotMatch",
+                  "Credential should be scoped to a valid region, not '%s'. ", a.region);
         return false;
     }
     if (!list_has(a.signed_headers, "host")) {
-        fail(rp, 403, "SignatureDoesNotMatch",
+        awsf_fail(rp, 403, "SignatureDoesNotMatch",
              "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
         return false;
     }
     if (!list_has(a.signed_headers, "x-amz-date")) {
-        fail(rp, 403, "SignatureDoesNotMatch",
+        awsf_fail(rp, 403, "SignatureDoesNotMatch",
              "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization.");
         return false;
     }
@@ -904,25 +627,25 @@ static bool authenticate(const struct fake *f, const struct req *r, const char *
     c->lc = find_long(f, a.akid);
     c->tc = c->lc ? NULL : find_temp(f, a.akid);
     if (c->lc == NULL && c->tc == NULL) {
-        fail(rp, 403, "InvalidClientTokenId", MSG_TOKEN_INVALID);
+        awsf_fail(rp, 403, "InvalidClientTokenId", MSG_TOKEN_INVALID);
         return false;
     }
     if (c->lc != NULL && n_token > 0) {
-        fail(rp, 403, "InvalidClientTokenId", MSG_TOKEN_INVALID);
+        awsf_fail(rp, 403, "InvalidClientTokenId", MSG_TOKEN_INVALID);
         return false;
     }
     if (c->tc != NULL) {
         if (n_token != 1 || strlen(token) != strlen(c->tc->token) ||
             CRYPTO_memcmp(token, c->tc->token, strlen(token)) != 0) {
-            fail(rp, 403, "InvalidClientTokenId", MSG_TOKEN_INVALID);
+            awsf_fail(rp, 403, "InvalidClientTokenId", MSG_TOKEN_INVALID);
             return false;
         }
         if (now >= c->tc->expires) {
-            fail(rp, 400, "ExpiredToken", MSG_TOKEN_EXPIRED);
+            awsf_fail(rp, 400, "ExpiredToken", MSG_TOKEN_EXPIRED);
             return false;
         }
         if (!list_has(a.signed_headers, "x-amz-security-token")) {
-            fail(rp, 403, "SignatureDoesNotMatch",
+            awsf_fail(rp, 403, "SignatureDoesNotMatch",
                  "'X-Amz-Security-Token' must be a 'SignedHeader' in the AWS Authorization. "
                  "(fake_aws requires the session token to be signed.)");
             return false;
@@ -931,30 +654,31 @@ static bool authenticate(const struct fake *f, const struct req *r, const char *
 
     /* STS allows 15 minutes of clock skew and names it a signature failure. */
     if (when < now - SKEW_S) {
-        format_time(when, false, t1, sizeof t1);
-        format_time(now - SKEW_S, false, t2, sizeof t2);
-        format_time(now, false, t3, sizeof t3);
-        fail(rp, 403, "SignatureDoesNotMatch",
+        awsf_format_time(when, false, t1, sizeof t1);
+        awsf_format_time(now - SKEW_S, false, t2, sizeof t2);
+        awsf_format_time(now, false, t3, sizeof t3);
+        awsf_fail(rp, 403, "SignatureDoesNotMatch",
              "Signature expired: %s is now earlier than %s (%s - 15 min.)", t1, t2, t3);
         return false;
     }
     if (when > now + SKEW_S) {
-        format_time(when, false, t1, sizeof t1);
-        format_time(now + SKEW_S, false, t2, sizeof t2);
-        format_time(now, false, t3, sizeof t3);
-        fail(rp, 403, "SignatureDoesNotMatch",
+        awsf_format_time(when, false, t1, sizeof t1);
+        awsf_format_time(now + SKEW_S, false, t2, sizeof t2);
+        awsf_format_time(now, false, t3, sizeof t3);
+        awsf_fail(rp, 403, "SignatureDoesNotMatch",
              "Signature not yet current: %s is still later than %s (%s + 15 min.)", t1, t2, t3);
         return false;
     }
 
     secret = c->lc ? c->lc->secret : c->tc->secret;
-    if (!verify_signature(r, method, hs, &a, when, secret, c->tc ? c->tc->token : NULL, rp))
+    if (!verify_signature(r, method, hs, sc, &a, when, secret, c->tc ? c->tc->token : NULL, rp))
         return false;
+    snprintf(c->region, sizeof c->region, "%s", a.region);
 
     if (c->lc != NULL) {
         snprintf(c->account, sizeof c->account, "%s", f->account);
         snprintf(c->arn, sizeof c->arn, "arn:aws:iam::%s:user/parapet", f->account);
-        derived_id("AIDA", c->lc->akid, 17, c->user_id, sizeof c->user_id);
+        awsf_derived_id("AIDA", c->lc->akid, 17, c->user_id, sizeof c->user_id);
     } else {
         const struct role *ro = &f->roles[c->tc->role];
         snprintf(c->account, sizeof c->account, "%s", ro->account);
@@ -967,23 +691,23 @@ static bool authenticate(const struct fake *f, const struct req *r, const char *
 
 /* ---- actions ---------------------------------------------------------------------------- */
 
-static void validation(struct reply *rp, const char *value, const char *member,
+static void validation(struct awsf_reply *rp, const char *value, const char *member,
                        const char *constraint)
 {
     if (value == NULL)
-        fail(rp, 400, "ValidationError",
+        awsf_fail(rp, 400, "ValidationError",
              "1 validation error detected: Value null at '%s' failed to satisfy constraint: "
              "Member must not be null",
              member);
     else
-        fail(rp, 400, "ValidationError",
+        awsf_fail(rp, 400, "ValidationError",
              "1 validation error detected: Value '%.200s' at '%s' failed to satisfy "
              "constraint: Member %s",
              value, member, constraint);
 }
 
 /* Checks a string member: length lo..hi and characters [A-Za-z0-9_] plus extra. */
-static bool check_member(struct reply *rp, const char *value, const char *member, size_t lo,
+static bool check_member(struct awsf_reply *rp, const char *value, const char *member, size_t lo,
                          size_t hi, const char *extra, const char *pattern)
 {
     char c[96];
@@ -1033,20 +757,20 @@ static struct temp_cred *temp_slot(struct fake *f, time_t now)
     return &f->temps[f->ntemps];
 }
 
-static void assume_role(struct fake *f, const struct form *form, const struct caller *c,
-                        const char *rid, struct reply *rp)
+static void assume_role(struct fake *f, const struct awsf_params *form, const struct caller *c,
+                        const char *rid, struct awsf_reply *rp)
 {
-    const char *arn = form_get(form, "RoleArn");
-    const char *session = form_get(form, "RoleSessionName");
-    const char *external_id = form_get(form, "ExternalId");
-    const char *duration = form_get(form, "DurationSeconds");
+    const char *arn = awsf_param(form, "RoleArn");
+    const char *session = awsf_param(form, "RoleSessionName");
+    const char *external_id = awsf_param(form, "ExternalId");
+    const char *duration = awsf_param(form, "DurationSeconds");
     const struct role *ro = NULL;
     struct temp_cred *t;
     unsigned long seconds = 0;
     time_t now = time(NULL);
     long lifetime;
     char expiration[32], assumed_arn[2300], assumed_id[128];
-    struct sbuf b = {0};
+    struct awsf_sb b = {.max = MAX_XML};
 
     if (arn == NULL) {
         validation(rp, NULL, "roleArn", NULL);
@@ -1091,20 +815,20 @@ static void assume_role(struct fake *f, const struct form *form, const struct ca
     if (ro == NULL || c->lc == NULL ||
         (ro->external_id != NULL &&
          (external_id == NULL || strcmp(ro->external_id, external_id) != 0))) {
-        fail(rp, 403, "AccessDenied",
+        awsf_fail(rp, 403, "AccessDenied",
              "User: %s is not authorized to perform: sts:AssumeRole on resource: %.2048s", c->arn,
              arn);
         return;
     }
     if (seconds > MAX_SESSION_S) {
-        fail(rp, 400, "ValidationError",
+        awsf_fail(rp, 400, "ValidationError",
              "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.");
         return;
     }
 
     t = temp_slot(f, now);
     if (t == NULL) {
-        fail(rp, 500, "InternalFailure", "The request processing has failed.");
+        awsf_fail(rp, 500, "InternalFailure", "The request processing has failed.");
         return;
     }
     memset(t, 0, sizeof *t);
@@ -1115,7 +839,7 @@ static void assume_role(struct fake *f, const struct form *form, const struct ca
         !rand_chars(t->token + strlen(TOKEN_PREFIX), TOKEN_LEN - strlen(TOKEN_PREFIX) - 2,
                     base64_chars, sizeof base64_chars - 1)) {
         OPENSSL_cleanse(t, sizeof *t);
-        fail(rp, 500, "InternalFailure", "The request processing has failed.");
+        awsf_fail(rp, 500, "InternalFailure", "The request processing has failed.");
         return;
     }
     memcpy(t->token, TOKEN_PREFIX, strlen(TOKEN_PREFIX));
@@ -1125,95 +849,96 @@ static void assume_role(struct fake *f, const struct form *form, const struct ca
     t->role = (size_t)(ro - f->roles);
     f->ntemps++;
 
-    format_time(t->expires, true, expiration, sizeof expiration);
+    awsf_format_time(t->expires, true, expiration, sizeof expiration);
     snprintf(assumed_arn, sizeof assumed_arn, "arn:aws:sts::%s:assumed-role/%s/%s", ro->account,
              ro->name, session);
     snprintf(assumed_id, sizeof assumed_id, "%s:%s", ro->id, session);
-    sb_puts(&b, "<AssumeRoleResponse xmlns=\"" STS_NS "\">\n  <AssumeRoleResult>\n"
+    awsf_sb_puts(&b, "<AssumeRoleResponse xmlns=\"" STS_NS "\">\n  <AssumeRoleResult>\n"
                 "    <AssumedRoleUser>\n");
-    sb_elem(&b, "      ", "Arn", assumed_arn);
-    sb_elem(&b, "      ", "AssumedRoleId", assumed_id);
-    sb_puts(&b, "    </AssumedRoleUser>\n    <Credentials>\n");
-    sb_elem(&b, "      ", "AccessKeyId", t->akid);
-    sb_elem(&b, "      ", "SecretAccessKey", t->secret);
-    sb_elem(&b, "      ", "SessionToken", t->token);
-    sb_elem(&b, "      ", "Expiration", expiration);
-    sb_puts(&b, "    </Credentials>\n  </AssumeRoleResult>\n  <ResponseMetadata>\n");
-    sb_elem(&b, "    ", "RequestId", rid);
-    sb_puts(&b, "  </ResponseMetadata>\n</AssumeRoleResponse>\n");
+    awsf_sb_elem(&b, "      ", "Arn", assumed_arn);
+    awsf_sb_elem(&b, "      ", "AssumedRoleId", assumed_id);
+    awsf_sb_puts(&b, "    </AssumedRoleUser>\n    <Credentials>\n");
+    awsf_sb_elem(&b, "      ", "AccessKeyId", t->akid);
+    awsf_sb_elem(&b, "      ", "SecretAccessKey", t->secret);
+    awsf_sb_elem(&b, "      ", "SessionToken", t->token);
+    awsf_sb_elem(&b, "      ", "Expiration", expiration);
+    awsf_sb_puts(&b, "    </Credentials>\n  </AssumeRoleResult>\n  <ResponseMetadata>\n");
+    awsf_sb_elem(&b, "    ", "RequestId", rid);
+    awsf_sb_puts(&b, "  </ResponseMetadata>\n</AssumeRoleResponse>\n");
     if (b.failed) {
         if (b.p != NULL)
             free_wiped(b.p);
-        fail(rp, 500, "InternalFailure", "The request processing has failed.");
+        awsf_fail(rp, 500, "InternalFailure", "The request processing has failed.");
         return;
     }
     rp->status = 200;
-    rp->xml = b.p;
+    rp->body = b.p;
 }
 
-static void get_caller_identity(const struct caller *c, const char *rid, struct reply *rp)
+static void get_caller_identity(const struct caller *c, const char *rid, struct awsf_reply *rp)
 {
-    struct sbuf b = {0};
+    struct awsf_sb b = {.max = MAX_XML};
 
-    sb_puts(&b, "<GetCallerIdentityResponse xmlns=\"" STS_NS "\">\n  <GetCallerIdentityResult>\n");
-    sb_elem(&b, "    ", "Arn", c->arn);
-    sb_elem(&b, "    ", "UserId", c->user_id);
-    sb_elem(&b, "    ", "Account", c->account);
-    sb_puts(&b, "  </GetCallerIdentityResult>\n  <ResponseMetadata>\n");
-    sb_elem(&b, "    ", "RequestId", rid);
-    sb_puts(&b, "  </ResponseMetadata>\n</GetCallerIdentityResponse>\n");
+    awsf_sb_puts(&b, "<GetCallerIdentityResponse xmlns=\"" STS_NS "\">\n  <GetCallerIdentityResult>\n");
+    awsf_sb_elem(&b, "    ", "Arn", c->arn);
+    awsf_sb_elem(&b, "    ", "UserId", c->user_id);
+    awsf_sb_elem(&b, "    ", "Account", c->account);
+    awsf_sb_puts(&b, "  </GetCallerIdentityResult>\n  <ResponseMetadata>\n");
+    awsf_sb_elem(&b, "    ", "RequestId", rid);
+    awsf_sb_puts(&b, "  </ResponseMetadata>\n</GetCallerIdentityResponse>\n");
     if (b.failed) {
         free(b.p);
-        fail(rp, 500, "InternalFailure", "The request processing has failed.");
+        awsf_fail(rp, 500, "InternalFailure", "The request processing has failed.");
         return;
     }
     rp->status = 200;
-    rp->xml = b.p;
+    rp->body = b.p;
 }
 
 /* Everything after throttling; fills rp. Called with f->mu held. */
 static void process(struct fake *f, const struct req *r, const char *method, const struct hdrs *hs,
-                    const struct form *form, bool form_ok, const char *why, const char *rid,
-                    struct reply *rp)
+                    const struct awsf_params *form, bool form_ok, const char *why, const char *rid,
+                    struct awsf_reply *rp)
 {
+    static const struct scope sts_scope = {"/", NULL, "sts", NULL};
     const char *ct, *action, *version;
     struct caller c;
 
     if (strcmp(method, "POST") != 0) {
-        fail(rp, 400, "MalformedRequest", "fake_aws: STS calls must be POST, not %.16s.", method);
+        awsf_fail(rp, 400, "MalformedRequest", "fake_aws: STS calls must be POST, not %.16s.", method);
         return;
     }
     if (strcmp(r->target, "/") != 0) {
-        fail(rp, 400, "MalformedRequest",
+        awsf_fail(rp, 400, "MalformedRequest",
              "fake_aws: the request target must be \"/\" with the parameters in the body.");
         return;
     }
     if (hs->overflow) {
-        fail(rp, 400, "MalformedRequest", "fake_aws: more than %d headers.", MAX_REQ_HEADERS);
+        awsf_fail(rp, 400, "MalformedRequest", "fake_aws: more than %d headers.", MAX_REQ_HEADERS);
         return;
     }
     if (header_count(hs, "Content-Type", &ct) != 1 || !content_type_ok(ct)) {
-        fail(rp, 400, "MalformedRequest",
+        awsf_fail(rp, 400, "MalformedRequest",
              "fake_aws: Content-Type must be application/x-www-form-urlencoded; "
              "charset=utf-8.");
         return;
     }
     if (r->too_large) {
-        fail(rp, 413, "RequestEntityTooLarge", "fake_aws: the body exceeds %d bytes.", MAX_BODY);
+        awsf_fail(rp, 413, "RequestEntityTooLarge", "fake_aws: the body exceeds %d bytes.", MAX_BODY);
         return;
     }
     if (!form_ok) {
-        fail(rp, 400, "MalformedRequest", "fake_aws: malformed form body: %s.", why);
+        awsf_fail(rp, 400, "MalformedRequest", "fake_aws: malformed form body: %s.", why);
         return;
     }
-    if (!authenticate(f, r, method, hs, &c, rp))
+    if (!authenticate(f, r, method, hs, &sts_scope, &c, rp))
         return;
 
-    action = form_get(form, "Action");
-    version = form_get(form, "Version");
+    action = awsf_param(form, "Action");
+    version = awsf_param(form, "Version");
     if (action == NULL ||
         (strcmp(action, "AssumeRole") != 0 && strcmp(action, "GetCallerIdentity") != 0)) {
-        fail(rp, 400, "InvalidAction", "Could not find operation %.64s for version %.32s",
+        awsf_fail(rp, 400, "InvalidAction", "Could not find operation %.64s for version %.32s",
              action ? action : "", version ? version : STS_VERSION);
         return;
     }
@@ -1222,7 +947,7 @@ static void process(struct fake *f, const struct req *r, const char *method, con
         return;
     }
     if (strcmp(version, STS_VERSION) != 0) {
-        fail(rp, 400, "InvalidAction", "Could not find operation %s for version %.32s", action,
+        awsf_fail(rp, 400, "InvalidAction", "Could not find operation %s for version %.32s", action,
              version);
         return;
     }
@@ -1245,27 +970,296 @@ static json_t *log_string(const char *s)
     return v != NULL ? v : json_null();
 }
 
-/* Appends one line; called with f->mu held. */
-static void log_request(const struct fake *f, const struct form *form, const char *prefix,
-                        const struct reply *rp)
+
+/* ---- HTTP ------------------------------------------------------------------------------- */
+
+static const char *const service_names[] = {
+    [AWSF_STS] = "sts", [AWSF_IAM] = "iam", [AWSF_LAMBDA] = "lambda",
+    [AWSF_APIGW] = "apigateway", [AWSF_S3] = "s3",
+};
+
+/* The signature and credential codes as the JSON services name them (Query services use the
+ * left column), and their status there. */
+static const struct {
+    const char *xml;
+    const char *json;
+    unsigned status;
+} json_codes[] = {
+    {"SignatureDoesNotMatch", "InvalidSignatureException", 403},
+    {"InvalidClientTokenId", "UnrecognizedClientException", 403},
+    {"ExpiredToken", "ExpiredTokenException", 403},
+    {"IncompleteSignature", "IncompleteSignatureException", 403},
+    {"MissingAuthenticationToken", "MissingAuthenticationTokenException", 403},
+};
+
+/* Lambda exceptions whose body says "message" rather than "Message". */
+static const char *const lower_message[] = {
+    "InvalidParameterValueException", "TooManyRequestsException",  "InvalidSignatureException",
+    "UnrecognizedClientException",    "ExpiredTokenException",     "IncompleteSignatureException",
+    "MissingAuthenticationTokenException", "UnknownOperationException",
+};
+
+/* Fault codes a config may inject, and their status. */
+static const struct {
+    const char *code;
+    unsigned status;
+} fault_codes[] = {
+    {"AccessDeniedException", 403},     {"AccessDenied", 403},
+    {"ServiceException", 500},          {"ServiceFailure", 500},
+    {"ResourceNotFoundException", 404}, {"NoSuchEntity", 404},
+    {"TooManyRequestsException", 429},  {"Throttling", 400},
+    {"InvalidParameterValueException", 400}, {"NotFoundException", 404},
+    {"BadRequestException", 400},       {"UnauthorizedException", 401},
+    {"InternalServerErrorException", 500}, {"ServiceUnavailableException", 503},
+    {"ExpiredTokenException", 403},     {"ExpiredToken", 403},
+};
+
+static void add_header(struct MHD_Response *resp, const char *name, const char *value)
 {
-    json_t *o;
+    if (MHD_add_response_header(resp, name, value) != MHD_YES)
+        fprintf(stderr, "fake_aws: cannot add header %s\n", name);
+}
+
+/* Queues body (taken; wiped when freed) with status and content type. */
+static enum MHD_Result queue(struct MHD_Connection *conn, unsigned status, char *body, size_t len,
+                             const char *content_type, const char *rid_header, const char *rid,
+                             const char *error_type, unsigned retry_after)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+    char ra[24];
+
+    if (body == NULL)
+        return MHD_NO;
+    resp = MHD_create_response_from_buffer_with_free_callback(len, body, free_wiped);
+    if (resp == NULL) {
+        free_wiped(body);
+        return MHD_NO;
+    }
+    add_header(resp, rid_header, rid);
+    add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    if (error_type != NULL)
+        add_header(resp, "x-amzn-ErrorType", error_type);
+    if (retry_after > 0) {
+        snprintf(ra, sizeof ra, "%u", retry_after);
+        add_header(resp, "Retry-After", ra);
+    }
+    ret = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* The Query protocol's XML error (STS, IAM). */
+static char *xml_error(const char *ns, const struct awsf_reply *rp, const char *rid)
+{
+    struct awsf_sb b = {.max = MAX_XML};
+
+    awsf_sb_puts(&b, "<ErrorResponse xmlns=\"");
+    awsf_sb_puts(&b, ns);
+    awsf_sb_puts(&b, "\">\n  <Error>\n");
+    awsf_sb_elem(&b, "    ", "Type", rp->status >= 500 ? "Receiver" : "Sender");
+    awsf_sb_elem(&b, "    ", "Code", rp->code);
+    awsf_sb_elem(&b, "    ", "Message", rp->message);
+    awsf_sb_puts(&b, "  </Error>\n");
+    awsf_sb_elem(&b, "  ", "RequestId", rid);
+    awsf_sb_puts(&b, "</ErrorResponse>\n");
+    if (b.failed) {
+        free(b.p);
+        return NULL;
+    }
+    return b.p;
+}
+
+/* An S3 error, as the code download answers. */
+static char *s3_error(const struct awsf_reply *rp, const char *rid)
+{
+    struct awsf_sb b = {.max = MAX_XML};
+
+    awsf_sb_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>");
+    awsf_sb_elem(&b, "", "Code", rp->code);
+    awsf_sb_elem(&b, "", "Message", rp->message);
+    awsf_sb_elem(&b, "", "RequestId", rid);
+    awsf_sb_elem(&b, "", "HostId", "ZmFrZV9hd3MgaG9zdCBpZA==");
+    awsf_sb_puts(&b, "</Error>\n");
+    if (b.failed) {
+        free(b.p);
+        return NULL;
+    }
+    return b.p;
+}
+
+/* Sends rp in the protocol of svc: Query XML, rest-json with x-amzn-ErrorType, or S3 XML. */
+static enum MHD_Result send_reply(struct MHD_Connection *conn, enum awsf_service svc,
+                                  struct awsf_reply *rp, const char *rid)
+{
+    char *body = rp->body;
+    const char *code = rp->code, *ct = rp->content_type ? rp->content_type : "text/xml";
+    unsigned status = rp->status;
+    size_t len;
+
+    rp->body = NULL;
+    if (code != NULL) {
+        free_wiped(body);
+        body = NULL;
+        ct = "text/xml";
+        if (svc == AWSF_STS) {
+            body = xml_error(STS_NS, rp, rid);
+        } else if (svc == AWSF_IAM) {
+            /* IAM answers an expired session with 403, STS with 400. */
+            if (strcmp(code, "ExpiredToken") == 0)
+                status = 403;
+            body = xml_error("https://iam.amazonaws.com/doc/2010-05-08/", rp, rid);
+        } else if (svc == AWSF_S3) {
+            body = s3_error(rp, rid);
+            ct = "application/xml";
+        } else {
+            json_t *o;
+            const char *key = "message";
+            for (size_t i = 0; i < sizeof json_codes / sizeof json_codes[0]; i++) {
+                if (strcmp(code, json_codes[i].xml) == 0) {
+                    code = json_codes[i].json;
+                    status = json_codes[i].status;
+                }
+            }
+            if (strcmp(code, "InternalFailure") == 0)
+                code = svc == AWSF_LAMBDA ? "ServiceException" : "InternalServerErrorException";
+            if (svc == AWSF_LAMBDA) {
+                key = "Message";
+                for (size_t i = 0; i < sizeof lower_message / sizeof lower_message[0]; i++) {
+                    if (strcmp(code, lower_message[i]) == 0)
+                        key = "message";
+                }
+                o = json_pack("{s:s, s:s}", "Type", status >= 500 ? "Service" : "User", key,
+                              rp->message);
+                if (o != NULL && strcmp(code, "TooManyRequestsException") == 0)
+                    json_object_set_new(o, "Reason", json_string("CallerRateLimitExceeded"));
+            } else {
+                o = json_pack("{s:s}", key, rp->message);
+            }
+            body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+            json_decref(o);
+            ct = "application/json";
+        }
+    }
+    if (body == NULL)
+        return MHD_NO;
+    len = rp->code == NULL && rp->body_len > 0 ? rp->body_len : strlen(body);
+    return queue(conn, status, body, len, ct,
+                 svc == AWSF_S3 ? "x-amz-request-id" : "x-amzn-RequestId", rid,
+                 code != NULL && (svc == AWSF_LAMBDA || svc == AWSF_APIGW) ? code : NULL,
+                 rp->retry_after);
+}
+
+/* ---- counters and faults ---------------------------------------------------------------- */
+
+/* Counts one request of "svc:op" (and of its resource); ok when it answered 2xx. With f->mu. */
+static void count(struct fake *f, const char *key, const char *resource, bool ok)
+{
+    json_t *ops = json_object_get(f->counters, "operations");
+    json_t *res = json_object_get(f->counters, "resources");
+    json_t *c = json_object_get(ops, key);
+
+    if (c == NULL) {
+        c = json_pack("{s:i, s:i}", "requests", 0, "ok", 0);
+        json_object_set_new(ops, key, c);
+    }
+    json_object_set_new(c, "requests",
+                        json_integer(json_integer_value(json_object_get(c, "requests")) + 1));
+    if (ok)
+        json_object_set_new(c, "ok", json_integer(json_integer_value(json_object_get(c, "ok")) + 1));
+    if (resource == NULL || resource[0] == '\0')
+        return;
+    c = json_object_get(res, key);
+    if (c == NULL) {
+        c = json_object();
+        json_object_set_new(res, key, c);
+    }
+    if (json_object_get(c, resource) == NULL)
+        json_object_set_new(c, resource, json_pack("{s:i, s:i}", "requests", 0, "ok", 0));
+    c = json_object_get(c, resource);
+    json_object_set_new(c, "requests",
+                        json_integer(json_integer_value(json_object_get(c, "requests")) + 1));
+    if (ok)
+        json_object_set_new(c, "ok", json_integer(json_integer_value(json_object_get(c, "ok")) + 1));
+}
+
+/* The first armed fault of kind for svc:op on resource; uses one of its shots. With f->mu. */
+static const struct fault *take_fault(struct fake *f, enum fault_kind kind, enum awsf_service svc,
+                                      const char *op, const char *resource)
+{
+    for (size_t i = 0; i < f->nfaults; i++) {
+        struct fault *x = &f->faults[i];
+        const char *colon = strchr(x->call, ':');
+        const char *xop = colon ? colon + 1 : x->call;
+        if (x->kind != kind || x->remaining == 0 || strcmp(xop, op) != 0)
+            continue;
+        if (colon != NULL && (strlen(service_names[svc]) != (size_t)(colon - x->call) ||
+                              strncmp(x->call, service_names[svc], (size_t)(colon - x->call)) != 0))
+            continue;
+        if (x->resource[0] != '\0' && (resource == NULL || strcmp(x->resource, resource) != 0))
+            continue;
+        if (x->remaining > 0)
+            x->remaining--;
+        return x;
+    }
+    return NULL;
+}
+
+/* Answers 429/400 throttling in svc's shape when a throttle is armed. With f->mu. */
+static bool throttled(struct fake *f, enum awsf_service svc, struct awsf_reply *rp)
+{
+    if (f->throttle == 0 && f->throttle_svc[svc] == 0)
+        return false;
+    if (f->throttle > 0)
+        f->throttle--;
+    else
+        f->throttle_svc[svc]--;
+    if (svc == AWSF_STS || svc == AWSF_IAM) {
+        awsf_fail(rp, 400, "Throttling", "Rate exceeded");
+    } else if (svc == AWSF_LAMBDA) {
+        awsf_fail(rp, 429, "TooManyRequestsException", "Rate exceeded");
+        rp->retry_after = f->retry_after;
+    } else {
+        awsf_fail(rp, 429, "TooManyRequestsException", "Too Many Requests");
+        rp->retry_after = f->retry_after;
+    }
+    return true;
+}
+
+/* Applies a truncate or garbage fault to a success body. */
+static void mangle(struct fake *f, enum awsf_service svc, const char *op, const char *resource,
+                   struct awsf_reply *rp)
+{
+    if (rp->code != NULL || rp->body == NULL)
+        return;
+    if (take_fault(f, FAULT_TRUNCATE, svc, op, resource) != NULL) {
+        size_t len = rp->body_len > 0 ? rp->body_len : strlen(rp->body);
+        rp->body[len / 2] = '\0';
+        if (rp->body_len > 0)
+            rp->body_len = len / 2 > 0 ? len / 2 : 1;
+    } else if (take_fault(f, FAULT_GARBAGE, svc, op, resource) != NULL) {
+        static const char garbage[] = "<html><body>fake_aws garbage }{ &&& </bo";
+        char *g = strdup(garbage);
+        if (g != NULL) {
+            free_wiped(rp->body);
+            rp->body = g;
+            rp->body_len = 0;
+        }
+    }
+}
+
+/* ---- log -------------------------------------------------------------------------------- */
+
+static void log_line(const struct fake *f, json_t *o)
+{
     char *s, *line;
     size_t n;
 
-    if (f->log_fd < 0)
+    if (f->log_fd < 0 || o == NULL) {
+        json_decref(o);
         return;
-    o = json_object();
-    if (o == NULL)
-        return;
-    json_object_set_new(o, "action", log_string(form_get(form, "Action")));
-    json_object_set_new(o, "role_arn", log_string(form_get(form, "RoleArn")));
-    json_object_set_new(o, "external_id_present",
-                        json_boolean(form_get(form, "ExternalId") != NULL));
-    json_object_set_new(o, "access_key_prefix", log_string(prefix[0] ? prefix : NULL));
-    json_object_set_new(o, "status", json_integer(rp->status));
-    json_object_set_new(o, "error", rp->code ? json_string(rp->code) : json_null());
-    s = json_dumps(o, JSON_COMPACT);
+    }
+    s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     if (s == NULL)
         return;
@@ -1281,79 +1275,387 @@ static void log_request(const struct fake *f, const struct form *form, const cha
     free(s);
 }
 
-/* ---- HTTP ------------------------------------------------------------------------------- */
-
-static enum MHD_Result send_reply(struct MHD_Connection *conn, struct reply *rp, const char *rid)
+/* One STS request: {"action", "role_arn", "external_id_present", "access_key_prefix", "status",
+ * "error"}. With f->mu. */
+static void log_request(const struct fake *f, const struct awsf_params *form, const char *prefix,
+                        const struct awsf_reply *rp)
 {
-    struct MHD_Response *resp;
-    enum MHD_Result ret;
-    char *body = rp->xml;
+    json_t *o = json_object();
 
-    rp->xml = NULL;
-    if (rp->code != NULL) {
-        struct sbuf b = {0};
-        sb_puts(&b, "<ErrorResponse xmlns=\"" STS_NS "\">\n  <Error>\n");
-        sb_elem(&b, "    ", "Type", rp->status >= 500 ? "Receiver" : "Sender");
-        sb_elem(&b, "    ", "Code", rp->code);
-        sb_elem(&b, "    ", "Message", rp->message);
-        sb_puts(&b, "  </Error>\n");
-        sb_elem(&b, "  ", "RequestId", rid);
-        sb_puts(&b, "</ErrorResponse>\n");
-        if (b.failed) {
-            free(b.p);
-            return MHD_NO;
+    if (o == NULL)
+        return;
+    json_object_set_new(o, "action", log_string(awsf_param(form, "Action")));
+    json_object_set_new(o, "role_arn", log_string(awsf_param(form, "RoleArn")));
+    json_object_set_new(o, "external_id_present",
+                        json_boolean(awsf_param(form, "ExternalId") != NULL));
+    json_object_set_new(o, "access_key_prefix", log_string(prefix[0] ? prefix : NULL));
+    json_object_set_new(o, "status", json_integer(rp->status));
+    json_object_set_new(o, "error", rp->code ? json_string(rp->code) : json_null());
+    log_line(f, o);
+}
+
+/* Any other request: {"service", "action", "resource", "access_key_prefix", "status", "error"}. */
+static void log_call(const struct fake *f, enum awsf_service svc, const char *op,
+                     const char *resource, const char *prefix, const struct awsf_reply *rp)
+{
+    log_line(f, json_pack("{s:s, s:o, s:o, s:o, s:i, s:o}", "service", service_names[svc],
+                          "action", log_string(op), "resource", log_string(resource),
+                          "access_key_prefix", log_string(prefix[0] ? prefix : NULL), "status",
+                          (int)rp->status, "error",
+                          rp->code ? json_string(rp->code) : json_null()));
+}
+
+/* ---- the code download (an S3 presigned GET) -------------------------------------------- */
+
+/* Presigns GET http://<host>/snapshots/<account>/<name>-<id>?versionId=<v> at when. */
+static bool code_presign(const struct fake *f, const char *host, const struct awsf_fn *fn,
+                         time_t when, unsigned expires, struct cloud_sigv4_result *res,
+                         char path[512])
+{
+    struct cloud_sigv4_header h = {"Host", host};
+    struct cloud_sigv4_creds cr = {f->code_akid, f->code_secret, f->code_token};
+    struct cloud_sigv4_request req;
+    char id[40], version[40], query[64];
+    const char *sha = json_string_value(json_object_get(fn->list_item, "CodeSha256"));
+    struct err err;
+
+    awsf_derived_id("", sha ? sha : fn->name, 32, id, sizeof id);
+    awsf_derived_id("", id, 32, version, sizeof version);
+    snprintf(path, 512, "/snapshots/%s/%s-%.8s-%.4s-%.4s-%.4s-%.12s", f->world.account, fn->name,
+             id, id + 8, id + 12, id + 16, id + 20);
+    snprintf(query, sizeof query, "versionId=%s", version);
+    memset(&req, 0, sizeof req);
+    req.method = "GET";
+    req.path = path;
+    req.query = query;
+    req.headers = &h;
+    req.header_count = 1;
+    req.payload_hash = CLOUD_SIGV4_UNSIGNED_PAYLOAD;
+    req.region = f->world.region;
+    req.service = "s3";
+    req.when = when;
+    req.flags = CLOUD_SIGV4_S3;
+    memset(res, 0, sizeof *res);
+    return cloud_sigv4_presign(&req, &cr, expires, res, &err) == ERR_OK;
+}
+
+static const struct fake *code_signer; /* the one fake this process runs */
+
+/* awsf_code_url_fn: the presigned Location of fn's package on this fake's own address. */
+static bool code_url(const struct awsf_call *c, const struct awsf_fn *fn, struct awsf_sb *out)
+{
+    struct cloud_sigv4_result res;
+    char path[512];
+
+    if (c->host == NULL ||
+        !code_presign(code_signer, c->host, fn, time(NULL), code_signer->code_expire_s, &res,
+                      path))
+        return false;
+    awsf_sb_printf(out, "http://%s%s?", c->host, path);
+    awsf_sb_puts(out, res.query);
+    cloud_sigv4_result_free(&res);
+    return true;
+}
+
+/* An empty zip: the end-of-central-directory record alone. */
+static const unsigned char empty_zip[22] = {0x50, 0x4b, 0x05, 0x06};
+
+/* GET /snapshots/...: the zip, when the query is exactly what code_url() signed and has not
+ * expired (fake: S3 would accept an equivalent re-encoding; clients must not re-encode). */
+static void code_download(const struct fake *f, const char *method, const char *path,
+                          const char *query, const struct hdrs *hs, char *name,
+                          struct awsf_reply *rp)
+{
+    char prefix[64], *dash, want_path[512];
+    struct awsf_params q = {0};
+    const char *host, *date, *expires, *sig;
+    char why[160];
+    const struct awsf_fn *fn = NULL;
+    unsigned long exp;
+    time_t when;
+    struct cloud_sigv4_result res;
+    const json_t *idx;
+
+    snprintf(prefix, sizeof prefix, "/snapshots/%s/", f->world.account);
+    if (strcmp(method, "GET") != 0) {
+        awsf_fail(rp, 405, "MethodNotAllowed",
+                  "The specified method is not allowed against this resource.");
+        return;
+    }
+    if (strncmp(path, prefix, strlen(prefix)) == 0 && strlen(path + strlen(prefix)) < 200) {
+        snprintf(name, 200, "%s", path + strlen(prefix));
+        dash = strlen(name) > 37 ? name + strlen(name) - 37 : NULL;
+        if (dash != NULL && *dash == '-') {
+            *dash = '\0';
+            idx = f->world.fn_by_name ? json_object_get(f->world.fn_by_name, name) : NULL;
+            if (idx != NULL)
+                fn = &f->world.fns[json_integer_value(idx)];
         }
-        body = b.p;
     }
-    if (body == NULL)
-        return MHD_NO;
-    resp = MHD_create_response_from_buffer_with_free_callback(strlen(body), body, free_wiped);
-    if (resp == NULL) {
-        free_wiped(body);
-        return MHD_NO;
+    if (fn == NULL) {
+        awsf_fail(rp, 404, "NoSuchKey", "The specified key does not exist.");
+        return;
     }
-    MHD_add_response_header(resp, "x-amzn-RequestId", rid);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/xml");
-    ret = MHD_queue_response(conn, rp->status, resp);
-    MHD_destroy_response(resp);
-    return ret;
+    if (!awsf_params_parse(query, strlen(query), &q, why, sizeof why) ||
+        (date = awsf_param(&q, "X-Amz-Date")) == NULL ||
+        (expires = awsf_param(&q, "X-Amz-Expires")) == NULL ||
+        (sig = awsf_param(&q, "X-Amz-Signature")) == NULL ||
+        awsf_param(&q, "X-Amz-Credential") == NULL || awsf_param(&q, "X-Amz-Algorithm") == NULL ||
+        !awsf_parse_amz_date(date, &when) || !awsf_parse_ulong(expires, 1, 604800, &exp)) {
+        awsf_params_free(&q);
+        awsf_fail(rp, 403, "AccessDenied",
+                  "Query-string authentication version 4 requires the X-Amz-Algorithm, "
+                  "X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and "
+                  "X-Amz-Expires parameters.");
+        return;
+    }
+    awsf_params_free(&q);
+    if (time(NULL) > when + (time_t)exp) {
+        awsf_fail(rp, 403, "AccessDenied", "Request has expired");
+        return;
+    }
+    if (header_count(hs, "Host", &host) != 1 ||
+        !code_presign(f, host, fn, when, (unsigned)exp, &res, want_path)) {
+        awsf_fail(rp, 403, "SignatureDoesNotMatch",
+                  "The request signature we calculated does not match the signature you "
+                  "provided. Check your key and signing method.");
+        return;
+    }
+    if (strcmp(res.query, query) != 0 || strcmp(want_path, path) != 0) {
+        cloud_sigv4_result_free(&res);
+        awsf_fail(rp, 403, "SignatureDoesNotMatch",
+                  "The request signature we calculated does not match the signature you "
+                  "provided. Check your key and signing method.");
+        return;
+    }
+    cloud_sigv4_result_free(&res);
+    rp->body_len = fn->zip ? fn->zip_len : sizeof empty_zip;
+    rp->body = malloc(rp->body_len + 1);
+    if (rp->body == NULL) {
+        awsf_fail(rp, 500, "InternalError", "We encountered an internal error. Please try again.");
+        return;
+    }
+    memcpy(rp->body, fn->zip ? fn->zip : empty_zip, rp->body_len);
+    rp->body[rp->body_len] = '\0';
+    rp->status = 200;
+    rp->content_type = "application/zip";
+}
+
+/* ---- dispatch ----------------------------------------------------------------------------- */
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Which service a request is for: Lambda and API Gateway by their paths, IAM by its actions,
+ * everything else STS (whose checks then refuse what is not STS). */
+static enum awsf_service classify(const char *path, const char *method,
+                                  const struct awsf_params *form, bool form_ok)
+{
+    if (has_prefix(path, "/2015-03-31/") || has_prefix(path, "/2021-10-31/") ||
+        has_prefix(path, "/2019-09-30/") || has_prefix(path, "/2019-09-25/"))
+        return AWSF_LAMBDA;
+    if (has_prefix(path, "/v2/") || strcmp(path, "/restapis") == 0 ||
+        has_prefix(path, "/restapis/"))
+        return AWSF_APIGW;
+    if (has_prefix(path, "/snapshots/"))
+        return AWSF_S3;
+    if (strcmp(method, "POST") == 0 && strcmp(path, "/") == 0 && form_ok &&
+        awsf_iam_is_action(awsf_param(form, "Action")))
+        return AWSF_IAM;
+    return AWSF_STS;
+}
+
+/* Checks an IAM request's shape as process() does for STS. */
+static bool iam_shape_ok(const struct req *r, const struct hdrs *hs, struct awsf_reply *rp)
+{
+    const char *ct;
+
+    if (hs->overflow) {
+        awsf_fail(rp, 400, "MalformedRequest", "fake_aws: more than %d headers.", MAX_REQ_HEADERS);
+        return false;
+    }
+    if (header_count(hs, "Content-Type", &ct) != 1 || !content_type_ok(ct)) {
+        awsf_fail(rp, 400, "MalformedRequest",
+                  "fake_aws: Content-Type must be application/x-www-form-urlencoded; "
+                  "charset=utf-8.");
+        return false;
+    }
+    if (r->too_large) {
+        awsf_fail(rp, 413, "RequestEntityTooLarge", "fake_aws: the body exceeds %d bytes.",
+                  MAX_BODY);
+        return false;
+    }
+    return true;
+}
+
+/* A Lambda, IAM or API Gateway call: route, throttle, authenticate, inject faults, answer. */
+static void service_call(struct fake *f, const struct req *r, const char *method,
+                         enum awsf_service svc, const char *path, const char *query,
+                         const struct hdrs *hs, const struct awsf_params *form, const char *rid,
+                         struct awsf_call *c, struct awsf_reply *rp)
+{
+    static const struct awsf_params no_params;
+    struct awsf_params *q = (struct awsf_params *)calloc(1, sizeof *q);
+    const struct fault *x;
+    struct caller who;
+    struct scope sc = {path, query, service_names[svc], svc == AWSF_IAM ? "us-east-1" : NULL};
+    bool routed = false, params_ok = true;
+    char why[160] = "";
+    char key[128];
+
+    c->service = svc;
+    c->method = method;
+    c->path = path;
+    c->rid = rid;
+    header_count(hs, "Accept", &c->accept);
+    header_count(hs, "Host", &c->host);
+    if (svc == AWSF_IAM) {
+        c->q = form;
+        routed = awsf_iam_route(c);
+    } else {
+        if (q != NULL)
+            params_ok = awsf_params_parse(query, strlen(query), q, why, sizeof why);
+        c->q = q != NULL ? q : &no_params;
+        routed = q != NULL && (svc == AWSF_LAMBDA ? awsf_lambda_route(c) : awsf_apigw_route(c));
+    }
+    snprintf(key, sizeof key, "%s:%s", service_names[svc], routed ? c->op : "Unknown");
+
+    if (throttled(f, svc, rp))
+        goto out;
+    if (svc == AWSF_IAM && !iam_shape_ok(r, hs, rp))
+        goto out;
+    if (!authenticate(f, r, method, hs, &sc, &who, rp))
+        goto out;
+    if (!routed) {
+        if (svc == AWSF_LAMBDA)
+            awsf_fail(rp, 404, "UnknownOperationException", "Unknown operation %.16s %.200s",
+                      method, path);
+        else
+            awsf_fail(rp, 404, "NotFoundException", "fake_aws: no such resource %.200s", path);
+        goto out;
+    }
+    if (!params_ok) {
+        awsf_fail(rp, 400,
+                  svc == AWSF_LAMBDA ? "InvalidParameterValueException" : "BadRequestException",
+                  "fake_aws: malformed query string: %s", why);
+        goto out;
+    }
+    if ((x = take_fault(f, FAULT_FAIL, svc, c->op, c->resource)) != NULL) {
+        if (strncmp(x->code, "AccessDenied", 12) == 0)
+            awsf_fail(rp, x->status, x->code,
+                      "User: %s is not authorized to perform: %s:%s on resource: %.256s because "
+                      "no identity-based policy allows the %s:%s action",
+                      who.arn, service_names[svc], c->op, c->resource ? c->resource : "*",
+                      service_names[svc], c->op);
+        else
+            awsf_fail(rp, x->status, x->code, "fake_aws: injected %s", x->code);
+        if (x->status == 429)
+            rp->retry_after = f->retry_after;
+        goto out;
+    }
+    /* Callers see the world only in its own account, and regional services in its region. */
+    c->account = who.account;
+    c->region = who.region;
+    c->w = f->have_world && strcmp(who.account, f->world.account) == 0 &&
+                   (svc == AWSF_IAM || strcmp(who.region, f->world.region) == 0)
+               ? &f->world
+               : NULL;
+    if (svc == AWSF_LAMBDA)
+        awsf_lambda_handle(c, code_url, rp);
+    else if (svc == AWSF_IAM)
+        awsf_iam_handle(c, rp);
+    else
+        awsf_apigw_handle(c, rp);
+    mangle(f, svc, c->op, c->resource, rp);
+out:
+    count(f, key, routed ? c->resource : NULL, rp->code == NULL);
+    if (q != NULL) {
+        awsf_params_free(q);
+        free(q);
+    }
+    c->q = NULL;
+}
+
+/* GET /_fake/counters (JSON) and POST /_fake/reset: the fake's own control paths, unsigned. */
+static void control(struct fake *f, const char *method, const char *path, struct awsf_reply *rp)
+{
+    if (strcmp(method, "GET") == 0 && strcmp(path, "/_fake/counters") == 0) {
+        awsf_reply_json(rp, json_deep_copy(f->counters));
+    } else if (strcmp(method, "POST") == 0 && strcmp(path, "/_fake/reset") == 0) {
+        json_object_set_new(f->counters, "operations", json_object());
+        json_object_set_new(f->counters, "resources", json_object());
+        awsf_reply_json(rp, json_object());
+    } else {
+        awsf_fail(rp, 404, "NotFoundException", "fake_aws: unknown control path");
+    }
 }
 
 static enum MHD_Result handle(struct fake *f, struct MHD_Connection *conn, struct req *r,
                               const char *method)
 {
-    struct reply rp;
-    struct form form;
+    struct awsf_reply rp;
+    struct awsf_params form;
+    struct awsf_call call;
     struct hdrs hs;
     char why[160] = "";
     char rid[37];
     char prefix[5];
-    const char *authz;
+    char name[200] = "";
+    char *path = NULL;
+    const char *authz, *query;
     bool form_ok = false;
+    enum awsf_service svc;
     enum MHD_Result ret;
 
     memset(&rp, 0, sizeof rp);
     memset(&form, 0, sizeof form);
     memset(&hs, 0, sizeof hs);
-    request_id(rid);
+    memset(&call, 0, sizeof call);
+    awsf_request_id(rid);
     MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &hs);
     if (!r->too_large)
-        form_ok = form_parse(r->body != NULL ? r->body : "", r->len, &form, why, sizeof why);
+        form_ok = awsf_params_parse(r->body != NULL ? r->body : "", r->len, &form, why, sizeof why);
     header_count(&hs, "Authorization", &authz);
     key_prefix(authz, prefix);
+    path = strdup(r->target);
+    if (path == NULL) {
+        awsf_params_free(&form);
+        return MHD_NO;
+    }
+    query = strchr(r->target, '?') ? strchr(r->target, '?') + 1 : "";
+    path[strcspn(path, "?")] = '\0';
+    svc = classify(path, method, &form, form_ok);
 
     pthread_mutex_lock(&f->mu);
-    if (f->throttle > 0) {
-        f->throttle--;
-        fail(&rp, 400, "Throttling", "Rate exceeded");
+    if (has_prefix(path, "/_fake/")) {
+        control(f, method, path, &rp);
+        svc = AWSF_APIGW;
+    } else if (svc == AWSF_S3) {
+        code_download(f, method, path, query, &hs, name, &rp);
+        mangle(f, svc, "GetObject", name, &rp);
+        count(f, "s3:GetObject", name, rp.code == NULL);
+        log_call(f, svc, "GetObject", name, prefix, &rp);
+    } else if (svc == AWSF_STS) {
+        if (!throttled(f, svc, &rp))
+            process(f, r, method, &hs, &form, form_ok, why, rid, &rp);
+        log_request(f, &form, prefix, &rp);
     } else {
-        process(f, r, method, &hs, &form, form_ok, why, rid, &rp);
+        service_call(f, r, method, svc, path, query, &hs, &form, rid, &call, &rp);
+        log_call(f, svc, call.op, call.resource, prefix, &rp);
     }
-    log_request(f, &form, prefix, &rp);
     pthread_mutex_unlock(&f->mu);
 
-    ret = send_reply(conn, &rp, rid);
-    form_free(&form);
+    /* Latency as configured, outside the lock so concurrent calls overlap. */
+    if (f->delay_ms > 0 && !has_prefix(path, "/_fake/")) {
+        struct timespec ts = {(time_t)(f->delay_ms / 1000), (long)(f->delay_ms % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+    }
+    ret = send_reply(conn, svc, &rp, rid);
+    free(path);
+    awsf_params_free(&form);
     return ret;
 }
 
@@ -1428,23 +1730,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: fake_aws --port N [--config FILE] [--log FILE]\n");
-}
-
-/* Parses an unsigned decimal in [lo, hi]. */
-static bool parse_ulong(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
-{
-    char *end;
-    unsigned long v;
-
-    if (s == NULL || *s == '\0' || strspn(s, "0123456789") != strlen(s))
-        return false;
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < lo || v > hi)
-        return false;
-    *out = v;
-    return true;
+    fprintf(stderr, "usage: fake_aws --port N [--config FILE] [--log FILE] [--world FILE]\n");
 }
 
 /* "arn:aws:iam::<12 digits>:role/[path/]Name"; fills the role's account, name and id. */
@@ -1470,18 +1756,89 @@ static bool parse_role_arn(struct role *ro)
     ro->name = slash + 1;
     if (strlen(ro->name) < 1 || strlen(ro->name) > 64 || !word_chars(ro->name, "+=,.@-"))
         return false;
-    derived_id("AROA", ro->arn, 17, ro->id, sizeof ro->id);
+    awsf_derived_id("AROA", ro->arn, 17, ro->id, sizeof ro->id);
+    return true;
+}
+
+static const char *config_dir = "."; /* of the config file, for relative world paths */
+
+/* path, relative to the config file's directory unless absolute; malloc'd. */
+static char *config_relative(const char *path)
+{
+    size_t n;
+    char *out;
+
+    if (path[0] == '/')
+        return strdup(path);
+    n = strlen(config_dir) + strlen(path) + 2;
+    out = malloc(n);
+    if (out != NULL)
+        snprintf(out, n, "%s/%s", config_dir, path);
+    return out;
+}
+
+/* fail CALL CODE [N|always] [RESOURCE] | truncate CALL [N|always] [RESOURCE] | garbage ... */
+static bool fault_line(struct fake *f, char **tok, size_t n, const char **why)
+{
+    struct fault *x;
+    size_t at = 2;
+    unsigned long v;
+
+    if (f->nfaults == MAX_FAULTS) {
+        *why = "too many faults";
+        return false;
+    }
+    x = &f->faults[f->nfaults];
+    memset(x, 0, sizeof *x);
+    x->kind = tok[0][0] == 'f' ? FAULT_FAIL : tok[0][0] == 't' ? FAULT_TRUNCATE : FAULT_GARBAGE;
+    if (strlen(tok[1]) >= sizeof x->call) {
+        *why = "the call name is too long";
+        return false;
+    }
+    snprintf(x->call, sizeof x->call, "%s", tok[1]);
+    if (x->kind == FAULT_FAIL) {
+        for (size_t i = 0; i < sizeof fault_codes / sizeof fault_codes[0]; i++) {
+            if (strcmp(fault_codes[i].code, tok[2]) == 0) {
+                snprintf(x->code, sizeof x->code, "%s", fault_codes[i].code);
+                x->status = fault_codes[i].status;
+            }
+        }
+        if (x->status == 0) {
+            *why = "unknown fault code (see fault_codes in fake_aws.c)";
+            return false;
+        }
+        at = 3;
+    }
+    x->remaining = -1;
+    if (n > at) {
+        if (strcmp(tok[at], "always") != 0) {
+            if (!awsf_parse_ulong(tok[at], 1, 1000000, &v)) {
+                *why = "the fault count must be 1..1000000 or 'always'";
+                return false;
+            }
+            x->remaining = (long)v;
+        }
+        at++;
+    }
+    if (n > at) {
+        if (strlen(tok[at]) >= sizeof x->resource) {
+            *why = "the resource name is too long";
+            return false;
+        }
+        snprintf(x->resource, sizeof x->resource, "%s", tok[at]);
+    }
+    f->nfaults++;
     return true;
 }
 
 static bool config_line(struct fake *f, char *line, const char **why)
 {
-    char *tok[4];
+    char *tok[6];
     size_t n = 0;
     char *p = line;
     unsigned long v;
 
-    while (n < 4) {
+    while (n < 6) {
         while (*p == ' ' || *p == '\t')
             p++;
         if (*p == '\0')
@@ -1564,13 +1921,58 @@ static bool config_line(struct fake *f, char *line, const char **why)
             }
         }
     } else if (strcmp(tok[0], "throttle") == 0 && n == 2) {
-        if (!parse_ulong(tok[1], 0, 1000000, &v)) {
+        if (!awsf_parse_ulong(tok[1], 0, 1000000, &v)) {
             *why = "throttle takes a count";
             return false;
         }
         f->throttle = v;
+    } else if (strcmp(tok[0], "throttle") == 0 && n == 3) {
+        size_t s;
+        for (s = 0; s < sizeof service_names / sizeof service_names[0]; s++) {
+            if (strcmp(service_names[s], tok[1]) == 0)
+                break;
+        }
+        if (s == sizeof service_names / sizeof service_names[0] ||
+            !awsf_parse_ulong(tok[2], 0, 1000000, &v)) {
+            *why = "throttle takes [sts|iam|lambda|apigateway|s3] and a count";
+            return false;
+        }
+        f->throttle_svc[s] = v;
+    } else if (strcmp(tok[0], "world") == 0 && n == 2) {
+        free(f->world_path);
+        f->world_path = config_relative(tok[1]);
+        if (f->world_path == NULL) {
+            *why = "out of memory";
+            return false;
+        }
+    } else if (strcmp(tok[0], "synthetic") == 0 && n == 2) {
+        if (!awsf_parse_ulong(tok[1], 1, 1000000, &f->synthetic)) {
+            *why = "synthetic takes a count of functions, 1..1000000";
+            return false;
+        }
+    } else if (strcmp(tok[0], "delay_ms") == 0 && n == 2) {
+        if (!awsf_parse_ulong(tok[1], 0, 60000, &f->delay_ms)) {
+            *why = "delay_ms takes 0..60000 milliseconds";
+            return false;
+        }
+    } else if (strcmp(tok[0], "retry_after") == 0 && n == 2) {
+        if (!awsf_parse_ulong(tok[1], 0, 3600, &v)) {
+            *why = "retry_after takes 0..3600 seconds";
+            return false;
+        }
+        f->retry_after = (unsigned)v;
+    } else if (strcmp(tok[0], "code_expire_s") == 0 && n == 2) {
+        if (!awsf_parse_ulong(tok[1], 1, 604800, &v)) {
+            *why = "code_expire_s takes 1..604800 seconds";
+            return false;
+        }
+        f->code_expire_s = (unsigned)v;
+    } else if ((strcmp(tok[0], "fail") == 0 && n >= 3 && n <= 5) ||
+               ((strcmp(tok[0], "truncate") == 0 || strcmp(tok[0], "garbage") == 0) && n >= 2 &&
+                n <= 4)) {
+        return fault_line(f, tok, n, why);
     } else if (strcmp(tok[0], "expire_s") == 0 && n == 2) {
-        if (!parse_ulong(tok[1], 1, 43200, &v)) {
+        if (!awsf_parse_ulong(tok[1], 1, 43200, &v)) {
             *why = "expire_s takes 1..43200 seconds";
             return false;
         }
@@ -1588,7 +1990,13 @@ static bool load_config(struct fake *f, const char *path)
     char line[4096];
     unsigned lineno = 0;
     bool ok = true;
+    static char dir[4096];
+    const char *slash = strrchr(path, '/');
 
+    if (slash != NULL && (size_t)(slash - path) < sizeof dir) {
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+        config_dir = slash == path ? "/" : dir;
+    }
     if (in == NULL) {
         fprintf(stderr, "fake_aws: cannot open %s: %s\n", path, strerror(errno));
         return false;
@@ -1631,6 +2039,10 @@ static void fake_free(struct fake *f)
     if (f->temps != NULL)
         OPENSSL_cleanse(f->temps, f->temps_cap * sizeof *f->temps);
     free(f->temps);
+    awsf_world_free(&f->world);
+    free(f->world_path);
+    json_decref(f->counters);
+    OPENSSL_cleanse(f->code_secret, sizeof f->code_secret);
     if (f->log_fd >= 0)
         close(f->log_fd);
     pthread_mutex_destroy(&f->mu);
@@ -1639,7 +2051,8 @@ static void fake_free(struct fake *f)
 int main(int argc, char **argv)
 {
     static struct fake f; /* large: keep it off the stack */
-    const char *config = NULL, *log_path = NULL;
+    const char *config = NULL, *log_path = NULL, *world = NULL;
+    char why[512] = "";
     unsigned long port = 0;
     bool have_port = false;
     struct sockaddr_in addr;
@@ -1649,11 +2062,13 @@ int main(int argc, char **argv)
     int sig = 0;
 
     f.log_fd = -1;
+    f.code_expire_s = 600;
+    code_signer = &f;
     snprintf(f.account, sizeof f.account, "%s", DEFAULT_ACCOUNT);
     pthread_mutex_init(&f.mu, NULL);
     for (int i = 1; i < argc; i++) {
         if (i + 1 < argc && strcmp(argv[i], "--port") == 0) {
-            if (!parse_ulong(argv[++i], 0, 65535, &port)) {
+            if (!awsf_parse_ulong(argv[++i], 0, 65535, &port)) {
                 usage();
                 return 2;
             }
@@ -1662,6 +2077,8 @@ int main(int argc, char **argv)
             config = argv[++i];
         } else if (i + 1 < argc && strcmp(argv[i], "--log") == 0) {
             log_path = argv[++i];
+        } else if (i + 1 < argc && strcmp(argv[i], "--world") == 0) {
+            world = argv[++i];
         } else {
             usage();
             return 2;
@@ -1672,6 +2089,30 @@ int main(int argc, char **argv)
         return 2;
     }
     if (config != NULL && !load_config(&f, config)) {
+        fake_free(&f);
+        return 2;
+    }
+    if (world != NULL) {
+        free(f.world_path);
+        f.world_path = strdup(world);
+    }
+    if (f.world_path != NULL || f.synthetic > 0) {
+        if (!awsf_world_load(&f.world, f.world_path, f.synthetic, why, sizeof why)) {
+            fprintf(stderr, "fake_aws: world: %s\n", why);
+            fake_free(&f);
+            return 2;
+        }
+        f.have_world = true;
+    }
+    f.counters = json_pack("{s:{}, s:{}}", "operations", "resources");
+    memcpy(f.code_akid, "ASIA", 4);
+    memcpy(f.code_token, TOKEN_PREFIX, strlen(TOKEN_PREFIX));
+    if (f.counters == NULL ||
+        !rand_chars(f.code_akid + 4, 16, upper_alnum, sizeof upper_alnum - 1) ||
+        !rand_chars(f.code_secret, 40, base64_chars, sizeof base64_chars - 1) ||
+        !rand_chars(f.code_token + strlen(TOKEN_PREFIX), 100, base64_chars,
+                    sizeof base64_chars - 1)) {
+        fprintf(stderr, "fake_aws: out of memory or randomness\n");
         fake_free(&f);
         return 2;
     }
@@ -1696,7 +2137,9 @@ int main(int argc, char **argv)
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG,
+    /* A thread per connection: with delay_ms, concurrent calls wait in parallel as on AWS. */
+    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                             MHD_USE_POLL | MHD_USE_ERROR_LOG,
                          (uint16_t)port, NULL, NULL, on_request, &f, MHD_OPTION_SOCK_ADDR,
                          (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT, 30U,
                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)128 * 1024,

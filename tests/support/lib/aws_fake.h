@@ -1,0 +1,168 @@
+/* aws_fake - the pieces of the fake AWS endpoint (tests/support/fake_aws.c) that are not STS:
+ * a world of Lambda functions, IAM roles and API Gateway APIs loaded from a snapshot-shaped JSON
+ * file (posture/inventory.md) or generated, and the read-only Lambda, IAM and API Gateway
+ * operations over it in AWS's wire shapes (reference: wire-formats.md sections 7, 8 and 9).
+ * Linked into every tests/support binary; everything here carries the awsf_ prefix.
+ *
+ * Ownership: awsf_world_load()/awsf_world_synthetic() build a world freed by awsf_world_free();
+ * after loading it is read-only, so handlers may run on any thread. A handler fills a
+ * caller-owned struct awsf_reply: either an error (code set, message, status) or a success body
+ * (malloc'd, freed by the caller). Errors never expose secrets. */
+#ifndef PARAPET_AWS_FAKE_H
+#define PARAPET_AWS_FAKE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#define AWSF_MAX_PARAMS 64
+
+/* ---- text buffers ------------------------------------------------------------------------ */
+
+/* Growable text, capped at max bytes (0 = 64 MiB); failed is set on overflow or no memory. */
+struct awsf_sb {
+    char *p;
+    size_t len, cap, max;
+    bool failed;
+};
+
+void awsf_sb_put(struct awsf_sb *b, const char *s, size_t n);
+void awsf_sb_puts(struct awsf_sb *b, const char *s);
+void awsf_sb_printf(struct awsf_sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* s as XML element text ('&', '<', '>' escaped, control bytes replaced by '?'). */
+void awsf_sb_xml(struct awsf_sb *b, const char *s);
+/* indent "<tag>escaped text</tag>\n". */
+void awsf_sb_elem(struct awsf_sb *b, const char *indent, const char *tag, const char *text);
+/* s percent-encoded as RFC 3986 (every byte but A-Z a-z 0-9 - _ . ~ as %XX, upper-case hex). */
+void awsf_sb_pct(struct awsf_sb *b, const char *s);
+
+/* ---- parameters (form bodies and query strings) ------------------------------------------ */
+
+struct awsf_params {
+    char *name[AWSF_MAX_PARAMS];
+    char *value[AWSF_MAX_PARAMS];
+    size_t n;
+};
+
+/* Parses "a=1&b=2" with form decoding ('+' is a space, %XX a byte). Refuses empty names,
+ * repeated names, a trailing '&', malformed escapes and NUL bytes: false with the reason in why.
+ * p keeps what was parsed so far either way; free with awsf_params_free(). */
+bool awsf_params_parse(const char *s, size_t len, struct awsf_params *p, char *why, size_t whylen);
+void awsf_params_free(struct awsf_params *p);
+/* Borrowed value of name, or NULL. */
+const char *awsf_param(const struct awsf_params *p, const char *name);
+/* Decodes %XX escapes only ('+' stays), into a new string; NULL when malformed or NUL. */
+char *awsf_pct_decode(const char *s, size_t n);
+
+/* ---- small helpers ----------------------------------------------------------------------- */
+
+/* A random v4 UUID. */
+void awsf_request_id(char out[37]);
+/* prefix then n characters of [A-Z0-9] derived from SHA-256(seed). */
+void awsf_derived_id(const char *prefix, const char *seed, size_t n, char *out, size_t outlen);
+/* t as "YYYYMMDDTHHMMSSZ" (iso false) or "YYYY-MM-DDTHH:MM:SSZ" (iso true). */
+void awsf_format_time(time_t t, bool iso, char *out, size_t n);
+/* Parses "YYYYMMDDTHHMMSSZ" strictly. */
+bool awsf_parse_amz_date(const char *s, time_t *out);
+/* Standard base64 (with '+', '/' and '=') of data; malloc'd. */
+char *awsf_base64(const unsigned char *data, size_t n);
+/* A page token "<base64>" naming kind and the index of the next item: it contains '+', '/' and
+ * '=' on purpose, so clients must encode it. awsf_token_parse() is false for anything else. */
+char *awsf_token_new(const char *kind, size_t index);
+bool awsf_token_parse(const char *token, const char *kind, size_t *index);
+/* Unsigned decimal in [lo, hi]. */
+bool awsf_parse_ulong(const char *s, unsigned long lo, unsigned long hi, unsigned long *out);
+
+/* ---- the world --------------------------------------------------------------------------- */
+
+struct awsf_fn {
+    const char *name;      /* borrowed from list_item */
+    json_t *list_item;     /* FunctionConfiguration as ListFunctions returns it */
+    json_t *config;        /* ... and as GetFunction returns it (State, LastUpdateStatus) */
+    json_t *src;           /* the world's function object (Policy, UrlConfig, ...) */
+    unsigned char *zip;    /* the code package; NULL = an empty zip */
+    size_t zip_len;
+};
+
+struct awsf_world {
+    char account[13];
+    char region[33];
+    json_t *doc;            /* the world as loaded (and generated) */
+    struct awsf_fn *fns;    /* in world order */
+    size_t nfns;
+    json_t *fn_by_name;     /* name -> index */
+    json_t *esms;           /* every event source mapping, FunctionArn filled */
+    json_t *roles;          /* RoleName -> role object */
+    json_t *policies;       /* PolicyArn -> {PolicyName, DefaultVersionId, Document, Count} */
+    json_t *http_apis;      /* GetApis items */
+    json_t *http_by_id;     /* apiId -> world http_api */
+    json_t *rest_apis;      /* GetRestApis items */
+    json_t *rest_by_id;     /* id -> world rest_api */
+};
+
+/* Loads a world file (NULL: none) then appends `synthetic` generated functions (0: none);
+ * CodeZip paths are relative to the file's directory. false with a message in why. */
+bool awsf_world_load(struct awsf_world *w, const char *path, unsigned long synthetic, char *why,
+                     size_t whylen);
+void awsf_world_free(struct awsf_world *w);
+/* The function named by a Lambda FunctionName (name, partial or full ARN, optional qualifier in
+ * *qualifier: borrowed into a static "" or part of a copy in scratch[256]); NULL when unknown. */
+const struct awsf_fn *awsf_world_fn(const struct awsf_world *w, const char *function_name,
+                                    char scratch[256], const char **qualifier);
+
+/* ---- operations -------------------------------------------------------------------------- */
+
+enum awsf_service { AWSF_STS, AWSF_IAM, AWSF_LAMBDA, AWSF_APIGW, AWSF_S3 };
+
+/* One routed request, everything borrowed. */
+struct awsf_call {
+    enum awsf_service service;
+    const char *op;                 /* "GetPolicy" */
+    const char *method;
+    const char *path;               /* raw wire path */
+    const struct awsf_params *q;    /* query (Lambda, API Gateway) or form (IAM) */
+    char label[3][256];             /* decoded path labels: function name, api id, ... */
+    const char *resource;           /* what the call is about, for counters and faults */
+    const char *accept;             /* Accept header or NULL */
+    const char *host;               /* Host header */
+    const struct awsf_world *w;     /* NULL: nothing visible (other account or region) */
+    const char *account;            /* the caller's account */
+    const char *region;             /* the signing region */
+    const char *rid;                /* request id */
+};
+
+struct awsf_reply {
+    unsigned status;
+    const char *code; /* error code; NULL on success */
+    char message[1024];
+    char *body;                 /* success body, malloc'd */
+    const char *content_type;   /* of body */
+    size_t body_len;            /* bytes of a binary body; 0: strlen(body) */
+    unsigned retry_after;       /* 0: no Retry-After */
+    bool wipe;                  /* body carries secrets: wipe when freed */
+};
+
+void awsf_fail(struct awsf_reply *rp, unsigned status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Sets a 200 JSON body from o (stolen). */
+void awsf_reply_json(struct awsf_reply *rp, json_t *o);
+
+/* Routers: fill c->op and the labels from method and path (Lambda, API Gateway) or from the
+ * form's Action (IAM); false when nothing matches (the caller answers UnknownOperation). */
+bool awsf_lambda_route(struct awsf_call *c);
+bool awsf_apigw_route(struct awsf_call *c);
+bool awsf_iam_route(struct awsf_call *c);
+/* True when Action names an IAM operation this fake serves. */
+bool awsf_iam_is_action(const char *action);
+
+/* Handlers (c routed). code_location(c, fn, out) writes the presigned download URL of fn's
+ * package; it belongs to the caller (fake_aws.c signs it). */
+typedef bool (*awsf_code_url_fn)(const struct awsf_call *c, const struct awsf_fn *fn,
+                                 struct awsf_sb *out);
+void awsf_lambda_handle(const struct awsf_call *c, awsf_code_url_fn code_url,
+                        struct awsf_reply *rp);
+void awsf_iam_handle(const struct awsf_call *c, struct awsf_reply *rp);
+void awsf_apigw_handle(const struct awsf_call *c, struct awsf_reply *rp);
+
+#endif
