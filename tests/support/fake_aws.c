@@ -1638,8 +1638,16 @@ static enum MHD_Result handle(struct fake *f, struct MHD_Connection *conn, struc
         count(f, "s3:GetObject", name, rp.code == NULL);
         log_call(f, svc, "GetObject", name, prefix, &rp);
     } else if (svc == AWSF_STS) {
+        const char *action = awsf_param(&form, "Action");
+        char key[96];
         if (!throttled(f, svc, &rp))
             process(f, r, method, &hs, &form, form_ok, why, rid, &rp);
+        snprintf(key, sizeof key, "sts:%s",
+                 action != NULL && (strcmp(action, "AssumeRole") == 0 ||
+                                    strcmp(action, "GetCallerIdentity") == 0)
+                     ? action
+                     : "Unknown");
+        count(f, key, NULL, rp.code == NULL);
         log_request(f, &form, prefix, &rp);
     } else {
         service_call(f, r, method, svc, path, query, &hs, &form, rid, &call, &rp);
