@@ -1,7 +1,9 @@
-/* fake_aws - a strict fake of AWS STS (Query protocol, API version 2011-06-15) for integration
- * tests: AssumeRole and GetCallerIdentity, with SigV4 checked by recomputing every signature.
+/* fake_aws - a strict fake of AWS for integration tests and benchmarks: STS (Query protocol,
+ * AssumeRole and GetCallerIdentity) and the reads a posture scan makes of one account: Lambda,
+ * IAM and API Gateway v1/v2 (reference: wire-formats.md sections 5-9), over a "world" of
+ * functions, roles and APIs. Every request's SigV4 signature is checked by recomputing it.
  *
- *   fake_aws --port N [--config FILE] [--log FILE]
+ *   fake_aws --port N [--config FILE] [--log FILE] [--world FILE]
  *
  * Listens on 127.0.0.1:N (0 = a free port) and prints "port=N" (the bound port) as the first
  * line on stdout, flushed, once it accepts connections. SIGTERM or SIGINT stops it; exit 0.
@@ -12,35 +14,86 @@
  *   credentials AKID SECRET   long-term keys of arn:aws:iam::<account>:user/parapet (repeatable)
  *   role ARN EXTERNAL_ID|-    a role that trusts <account>, on condition of that external ID,
  *                             or unconditionally with '-' (the confused-deputy mistake)
- *   throttle N                answer the next N requests with 400 Throttling
+ *   throttle N                answer the next N requests (any service) with throttling
+ *   throttle SERVICE N        ... only requests of SERVICE: sts, iam, lambda, apigateway, s3
+ *                             (STS/IAM 400 Throttling XML; Lambda 429 TooManyRequestsException
+ *                             with Reason; API Gateway 429; s3 (code download) 503 SlowDown)
+ *   retry_after S             Retry-After header on Lambda/API Gateway/S3 throttling (0: none)
  *   expire_s S                lifetime of issued temporary credentials (default: DurationSeconds,
  *                             else 3600)
+ *   world FILE                the account to serve (relative to the config file's directory):
+ *                             a snapshot-shaped JSON document, see posture/inventory.md and
+ *                             tests/data/aws/README.md; --world overrides it
+ *   synthetic N               append N generated functions (with roles and APIs) to the world,
+ *                             deterministically (tests/support/lib/aws_fake_world.c)
+ *   delay_ms MS               answer every AWS request after MS milliseconds (requests wait in
+ *                             parallel: one thread per connection)
+ *   code_expire_s S           X-Amz-Expires of GetFunction's Code.Location (default 600)
+ *   fail CALL CODE [N|always] [RESOURCE]
+ *                             answer CALL ("GetPolicy", or "lambda:GetPolicy" for one service)
+ *                             with the error CODE (AccessDeniedException, ServiceException,
+ *                             ServiceFailure, NoSuchEntity, ResourceNotFoundException, Throttling,
+ *                             TooManyRequestsException, ...: fault_codes[]) N times or always
+ *                             (default), for one RESOURCE (function name, role name, policy ARN,
+ *                             API id) or any
+ *   truncate CALL [N|always] [RESOURCE]   cut a successful answer's body in half
+ *   garbage CALL [N|always] [RESOURCE]    replace a successful answer's body with non-JSON/XML
+ *
+ * Routing (one port for every service, as AWS_ENDPOINT_URL gives it): Lambda by its path
+ * prefixes (/2015-03-31/, /2021-10-31/, /2019-09-30/, /2019-09-25/), API Gateway by /v2/ and
+ * /restapis, IAM by POST / with an IAM Action (GetRole, ListAttachedRolePolicies,
+ * ListRolePolicies, GetRolePolicy, GetPolicy, GetPolicyVersion), the code download by
+ * /snapshots/, the fake's own control paths by /_fake/, and everything else is STS.
  *
  * What is enforced (AWS behaviour where AWS is known; "fake:" marks stricter choices):
- * - fake: POST, request target exactly "/" (no query), Content-Type
+ * - STS, fake: POST, request target exactly "/" (no query), Content-Type
  *   application/x-www-form-urlencoded with at most "; charset=utf-8", a well-formed form body of
  *   at most 64 KiB without repeated or empty names: else 400 MalformedRequest (413
- *   RequestEntityTooLarge for the size).
- * - Authorization "AWS4-HMAC-SHA256 Credential=AKID/YYYYMMDD/REGION/sts/aws4_request,
+ *   RequestEntityTooLarge for the size). IAM: the same Content-Type and form rules.
+ * - Authorization "AWS4-HMAC-SHA256 Credential=AKID/YYYYMMDD/REGION/SERVICE/aws4_request,
  *   SignedHeaders=..., Signature=...", an X-Amz-Date header (fake: the Date header is not
  *   accepted instead), host and x-amz-date signed, and fake: X-Amz-Security-Token signed when sent.
- *   The signature is recomputed with cloud_sigv4_sign() over the received method, path, the
+ *   SERVICE must be the signing name (sts, iam, lambda, apigateway); IAM requires region
+ *   us-east-1. The signature is recomputed with cloud_sigv4_sign() over the received method,
+ *   wire path (Lambda ARNs arrive %3A-encoded and are signed double-encoded), wire query, the
  *   headers named in SignedHeaders with their received values, and the body.
  * - X-Amz-Date more than 15 minutes from now: 403 SignatureDoesNotMatch "Signature expired" /
  *   "Signature not yet current", as STS answers (S3's RequestTimeTooSkewed is S3 only).
- * - Temporary credentials (ASIA...) need their own session token; they expire (400 ExpiredToken).
- *   Long-term keys must not carry a token. Unknown key or bad token: 403 InvalidClientTokenId.
+ * - Temporary credentials (ASIA...) need their own session token; they expire (STS 400
+ *   ExpiredToken, IAM 403 ExpiredToken, Lambda/API Gateway 403 ExpiredTokenException).
+ *   Long-term keys must not carry a token. Unknown key or bad token: InvalidClientTokenId (XML)
+ *   / UnrecognizedClientException (JSON). Signature mismatch: SignatureDoesNotMatch (XML) /
+ *   InvalidSignatureException (JSON); no Authorization: MissingAuthenticationToken[Exception].
  * - AssumeRole: only the long-term identity is trusted by roles (a role session calling AssumeRole
  *   is AccessDenied); unknown role, and an external ID missing or wrong where the role requires
  *   one, give the same 403 AccessDenied message.
+ * - Data calls see the world only when the caller's account is the world's account_id and, for
+ *   Lambda and API Gateway, the signing region is the world's region; anyone else sees an empty
+ *   account (Parapet's own keys see Parapet's empty account).
+ * - fake: a query parameter an operation does not take is 400 (InvalidParameterValueException /
+ *   BadRequestException), so a misspelt MaxItems is noticed; '+' in a query is a space, so an
+ *   unencoded page token is refused.
+ * - GetFunction's Code.Location is http://<Host of the request>/snapshots/<account>/<name>-<id>
+ *   ?versionId=..&X-Amz-Algorithm=..&X-Amz-Credential=..&X-Amz-Date=..&X-Amz-Expires=600&
+ *   X-Amz-Security-Token=..&X-Amz-SignedHeaders=host&X-Amz-Signature=.., presigned by the fake
+ *   for service s3. A plain GET of it returns the function's CodeZip (an empty zip when none);
+ *   expired: 403 AccessDenied "Request has expired"; parameters missing: 403 AccessDenied; any
+ *   other change (fake: even an equivalent re-encoding): 403 SignatureDoesNotMatch; S3 XML errors.
  *
- * Log (--log): one JSON object per request, appended with one write():
+ * Control paths (unsigned): GET /_fake/counters answers {"operations": {"svc:Op": {"requests":
+ * N, "ok": N}}, "resources": {"svc:Op": {"<resource>": {"requests": N, "ok": N}}}} counting every
+ * request routed to an operation (ok: answered 2xx); POST /_fake/reset zeroes them.
+ *
+ * Log (--log): one JSON object per request, appended with one write(). STS:
  *   {"action":..,"role_arn":..,"external_id_present":bool,"access_key_prefix":"AKIA","status":N,
  *    "error":"Code"|null}
- * (strings null when absent). Never a secret, token, signature or external ID value.
+ * other services: {"service":"lambda","action":"GetPolicy","resource":..,"access_key_prefix":..,
+ *    "status":N,"error":..}
+ * (strings null when absent). Never a secret, token, signature, external ID or response body.
  *
- * Threading: libmicrohttpd runs every handler on its one internal thread; the mutable state
- * (throttle count, issued credentials, log) is under one mutex all the same. */
+ * Threading: libmicrohttpd runs a thread per connection; the world is read-only once loaded and
+ * the mutable state (throttles, faults, counters, issued credentials, log) is under one mutex,
+ * released for delay_ms. */
 #include "cloud/sigv4.h"
 #include "tests/support/lib/aws_fake.h"
 #include "server/err.h"
@@ -1216,6 +1269,9 @@ static bool throttled(struct fake *f, enum awsf_service svc, struct awsf_reply *
         f->throttle_svc[svc]--;
     if (svc == AWSF_STS || svc == AWSF_IAM) {
         awsf_fail(rp, 400, "Throttling", "Rate exceeded");
+    } else if (svc == AWSF_S3) {
+        awsf_fail(rp, 503, "SlowDown", "Please reduce your request rate.");
+        rp->retry_after = f->retry_after;
     } else if (svc == AWSF_LAMBDA) {
         awsf_fail(rp, 429, "TooManyRequestsException", "Rate exceeded");
         rp->retry_after = f->retry_after;
@@ -1633,7 +1689,8 @@ static enum MHD_Result handle(struct fake *f, struct MHD_Connection *conn, struc
         control(f, method, path, &rp);
         svc = AWSF_APIGW;
     } else if (svc == AWSF_S3) {
-        code_download(f, method, path, query, &hs, name, &rp);
+        if (!throttled(f, svc, &rp))
+            code_download(f, method, path, query, &hs, name, &rp);
         mangle(f, svc, "GetObject", name, &rp);
         count(f, "s3:GetObject", name, rp.code == NULL);
         log_call(f, svc, "GetObject", name, prefix, &rp);

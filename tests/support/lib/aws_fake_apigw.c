@@ -293,7 +293,6 @@ static json_t *find_item(const json_t *items, const char *key, const char *id)
 
 void awsf_apigw_handle(const struct awsf_call *c, struct awsf_reply *rp)
 {
-    static const json_t *const none = NULL;
     const json_t *api = NULL;
     json_t *tmp;
 
@@ -313,7 +312,6 @@ void awsf_apigw_handle(const struct awsf_call *c, struct awsf_reply *rp)
     }
     if (c->w != NULL)
         api = json_object_get(is_v1(c) ? c->w->rest_by_id : c->w->http_by_id, c->label[0]);
-    (void)none;
     if (api == NULL) {
         api_not_found(c, rp);
         return;

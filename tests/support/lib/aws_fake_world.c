@@ -426,6 +426,7 @@ bool awsf_world_load(struct awsf_world *w, const char *path, unsigned long synth
     size_t i;
 
     memset(w, 0, sizeof *w);
+    why[0] = '\0';
     if (path != NULL) {
         json_error_t je;
         const char *slash = strrchr(path, '/');
