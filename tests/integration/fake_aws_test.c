@@ -1079,6 +1079,15 @@ static void test_lambda_reads_answer_the_documented_shapes(void **state)
     json_decref(o);
     h_resp_free(&r);
 
+    lambda_get(&f, &t, "/2021-10-31/functions/payments-webhook/urls", NULL, &r);
+    o = json_ok(&r);
+    assert_int_equal(json_array_size(json_object_get(o, "FunctionUrlConfigs")), 1);
+    json_decref(o);
+    h_resp_free(&r);
+    lambda_get(&f, &t, "/2021-10-31/functions/clean-api/urls", NULL, &r);
+    assert_string_equal(r.body, "{\"FunctionUrlConfigs\":[]}");
+    h_resp_free(&r);
+
     /* Concurrency: {} when none. */
     lambda_get(&f, &t, "/2019-09-30/functions/payments-webhook/concurrency", NULL, &r);
     assert_string_equal(r.body, "{}");
