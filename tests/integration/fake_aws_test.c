@@ -1315,6 +1315,15 @@ static void test_iam_reads_are_xml_with_url_encoded_documents_and_markers(void *
                      WORLD_ACCOUNT "%3Apolicy%2Forders-s3-access&VersionId=v1", &r);
     assert_iam_error(&r, 404, "NoSuchEntity");
     h_resp_free(&r);
+    iam_call(&f, &t, "Action=ListRoles&Version=2010-05-08", &r);
+    assert_iam_error(&r, 400, "InvalidAction");
+    h_resp_free(&r);
+    iam_call(&f, &t, "Action=GetRole&Version=2011-06-15&RoleName=admin-role", &r);
+    assert_iam_error(&r, 400, "InvalidAction");
+    h_resp_free(&r);
+    iam_call(&f, &t, "Action=GetRole&Version=2010-05-08", &r);
+    assert_iam_error(&r, 400, "ValidationError");
+    h_resp_free(&r);
     {
         static const char *const ct[] = {"Content-Type: " CT, NULL};
         aws_call(&f, &t, "iam", "eu-west-1", "POST", "/", NULL, ct,
@@ -1468,6 +1477,12 @@ static void test_data_calls_must_be_signed_for_their_service_with_live_credentia
     lambda_get(&f, &unknown, "/2015-03-31/functions/", NULL, &r);
     assert_json_error(&r, 403, "UnrecognizedClientException", "message");
     h_resp_free(&r);
+    {
+        static const char *const hs[] = {"Authorization: AWS4-HMAC-SHA256 Credential=x", NULL};
+        h_http("GET", url, hs, NULL, 0, &r);
+        assert_json_error(&r, 400, "IncompleteSignatureException", "message");
+        h_resp_free(&r);
+    }
     apigw_get(&f, &bad, "/v2/apis", NULL, true, &r);
     assert_json_error(&r, 403, "InvalidSignatureException", "message");
     h_resp_free(&r);
@@ -1726,6 +1741,13 @@ static void test_synthetic_accounts_are_deterministic_and_mixed(void **state)
     apigw_get(&b, &tb, "/v2/apis", NULL, true, &r);
     o = json_ok(&r);
     assert_true(json_array_size(json_object_get(o, "items")) >= 2);
+    json_decref(o);
+    h_resp_free(&r);
+    /* v1 pages hold 25 items unless limit says otherwise. */
+    apigw_get(&b, &tb, "/restapis/rest000000/resources", "embed=methods", true, &r);
+    o = json_ok(&r);
+    assert_int_equal(json_array_size(json_object_get(o, "item")), 25);
+    assert_non_null(json_object_get(o, "position"));
     json_decref(o);
     h_resp_free(&r);
     assert_int_equal(h_fake_aws_stop(&a, 5000), 0);

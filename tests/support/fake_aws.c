@@ -1041,7 +1041,7 @@ static const struct {
     {"SignatureDoesNotMatch", "InvalidSignatureException", 403},
     {"InvalidClientTokenId", "UnrecognizedClientException", 403},
     {"ExpiredToken", "ExpiredTokenException", 403},
-    {"IncompleteSignature", "IncompleteSignatureException", 403},
+    {"IncompleteSignature", "IncompleteSignatureException", 400},
     {"MissingAuthenticationToken", "MissingAuthenticationTokenException", 403},
 };
 
@@ -1504,11 +1504,30 @@ static bool has_prefix(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* Which service a request is for: Lambda and API Gateway by their paths, IAM by its actions,
- * everything else STS (whose checks then refuse what is not STS). */
-static enum awsf_service classify(const char *path, const char *method,
-                                  const struct awsf_params *form, bool form_ok)
+/* True when the Authorization header's credential scope names service ("AKID/date/region/
+ * service/aws4_request"). */
+static bool scoped_to(const char *authorization, const char *service)
 {
+    const char *p = authorization ? strstr(authorization, "Credential=") : NULL;
+    size_t n = strlen(service);
+
+    for (int slashes = 0; p != NULL && slashes < 3; slashes++) {
+        p = strchr(p, '/');
+        if (p != NULL)
+            p++;
+    }
+    return p != NULL && strncmp(p, service, n) == 0 && p[n] == '/';
+}
+
+/* Which service a request is for: Lambda and API Gateway by their paths, IAM by its actions
+ * (or a POST signed for iam that is not an STS action), everything else STS (whose checks then
+ * refuse what is not STS). */
+static enum awsf_service classify(const char *path, const char *method,
+                                  const struct awsf_params *form, bool form_ok,
+                                  const char *authorization)
+{
+    const char *action = awsf_param(form, "Action");
+
     if (has_prefix(path, "/2015-03-31/") || has_prefix(path, "/2021-10-31/") ||
         has_prefix(path, "/2019-09-30/") || has_prefix(path, "/2019-09-25/"))
         return AWSF_LAMBDA;
@@ -1518,7 +1537,9 @@ static enum awsf_service classify(const char *path, const char *method,
     if (has_prefix(path, "/snapshots/"))
         return AWSF_S3;
     if (strcmp(method, "POST") == 0 && strcmp(path, "/") == 0 && form_ok &&
-        awsf_iam_is_action(awsf_param(form, "Action")))
+        (awsf_iam_is_action(action) ||
+         (scoped_to(authorization, "iam") && action != NULL &&
+          strcmp(action, "AssumeRole") != 0 && strcmp(action, "GetCallerIdentity") != 0)))
         return AWSF_IAM;
     return AWSF_STS;
 }
@@ -1585,7 +1606,11 @@ static void service_call(struct fake *f, const struct req *r, const char *method
     if (!authenticate(f, r, method, hs, &sc, &who, rp))
         goto out;
     if (!routed) {
-        if (svc == AWSF_LAMBDA)
+        if (svc == AWSF_IAM)
+            awsf_fail(rp, 400, "InvalidAction", "Could not find operation %.64s for version %.32s",
+                      awsf_param(form, "Action"),
+                      awsf_param(form, "Version") ? awsf_param(form, "Version") : "2010-05-08");
+        else if (svc == AWSF_LAMBDA)
             awsf_fail(rp, 404, "UnknownOperationException", "Unknown operation %.16s %.200s",
                       method, path);
         else
@@ -1682,7 +1707,7 @@ static enum MHD_Result handle(struct fake *f, struct MHD_Connection *conn, struc
     }
     query = strchr(r->target, '?') ? strchr(r->target, '?') + 1 : "";
     path[strcspn(path, "?")] = '\0';
-    svc = classify(path, method, &form, form_ok);
+    svc = classify(path, method, &form, form_ok, authz);
 
     pthread_mutex_lock(&f->mu);
     if (has_prefix(path, "/_fake/")) {
