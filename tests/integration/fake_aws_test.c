@@ -988,8 +988,7 @@ static void test_list_functions_pages_of_fifty_with_an_encoded_marker(void **sta
     {
         json_t *o = json_ok(&r);
         assert_int_equal(json_array_size(json_object_get(o, "Functions")), 5);
-        snprintf(marker, sizeof marker, "%s",
-                 json_string_value(json_object_get(o, "NextMarker")));
+        snprintf(marker, sizeof marker, "%s", json_string_value(json_object_get(o, "NextMarker")));
         json_decref(o);
     }
     h_resp_free(&r);
@@ -1021,15 +1020,13 @@ static void test_lambda_reads_answer_the_documented_shapes(void **state)
     /* GetFunction: the configuration with State, the code location, tags, concurrency. */
     lambda_get(&f, &t, "/2015-03-31/functions/admin-tool", NULL, &r);
     o = json_ok(&r);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_object_get(o, "Configuration"), "State")),
-                        "Active");
-    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "Code"),
-                                                          "RepositoryType")),
-                        "S3");
-    assert_non_null(strstr(json_string_value(json_object_get(json_object_get(o, "Code"),
-                                                             "Location")),
-                           "X-Amz-Expires=600"));
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(o, "Configuration"), "State")), "Active");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(o, "Code"), "RepositoryType")), "S3");
+    assert_non_null(
+        strstr(json_string_value(json_object_get(json_object_get(o, "Code"), "Location")),
+               "X-Amz-Expires=600"));
     assert_string_equal(json_string_value(json_object_get(json_object_get(o, "Tags"), "team")),
                         "platform");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "Concurrency"),
@@ -1107,8 +1104,8 @@ static void test_lambda_reads_answer_the_documented_shapes(void **state)
     h_resp_free(&r);
 
     /* Event source mappings, filtered by function, paged by MaxItems. */
-    lambda_get(&f, &t, "/2015-03-31/event-source-mappings/", "FunctionName=orders-worker&MaxItems=1",
-               &r);
+    lambda_get(&f, &t, "/2015-03-31/event-source-mappings/",
+               "FunctionName=orders-worker&MaxItems=1", &r);
     o = json_ok(&r);
     assert_int_equal(json_array_size(json_object_get(o, "EventSourceMappings")), 1);
     assert_non_null(json_object_get(o, "NextMarker"));
@@ -1273,14 +1270,19 @@ static void test_iam_reads_are_xml_with_url_encoded_documents_and_markers(void *
     assert_false(xml_get(r.body, "Marker", v, sizeof v));
     h_resp_free(&r);
 
-    iam_call(&f, &t, "Action=GetPolicy&Version=2010-05-08&PolicyArn=arn%3Aaws%3Aiam%3A%3A"
-                     WORLD_ACCOUNT "%3Apolicy%2Forders-s3-access", &r);
+    iam_call(&f, &t,
+             "Action=GetPolicy&Version=2010-05-08&PolicyArn=arn%3Aaws%3Aiam%3A%3A" WORLD_ACCOUNT
+             "%3Apolicy%2Forders-s3-access",
+             &r);
     assert_int_equal(r.status, 200);
     assert_true(xml_get(r.body, "DefaultVersionId", v, sizeof v));
     assert_string_equal(v, "v3");
     h_resp_free(&r);
-    iam_call(&f, &t, "Action=GetPolicyVersion&Version=2010-05-08&PolicyArn=arn%3Aaws%3Aiam%3A%3A"
-                     WORLD_ACCOUNT "%3Apolicy%2Forders-s3-access&VersionId=v3", &r);
+    iam_call(
+        &f, &t,
+        "Action=GetPolicyVersion&Version=2010-05-08&PolicyArn=arn%3Aaws%3Aiam%3A%3A" WORLD_ACCOUNT
+        "%3Apolicy%2Forders-s3-access&VersionId=v3",
+        &r);
     assert_int_equal(r.status, 200);
     assert_true(xml_get(r.body, "Document", v, sizeof v));
     pct_decode(v);
@@ -1311,8 +1313,11 @@ static void test_iam_reads_are_xml_with_url_encoded_documents_and_markers(void *
     iam_call(&f, &t, "Action=GetRole&Version=2010-05-08&RoleName=payments-old-role", &r);
     assert_iam_error(&r, 404, "NoSuchEntity");
     h_resp_free(&r);
-    iam_call(&f, &t, "Action=GetPolicyVersion&Version=2010-05-08&PolicyArn=arn%3Aaws%3Aiam%3A%3A"
-                     WORLD_ACCOUNT "%3Apolicy%2Forders-s3-access&VersionId=v1", &r);
+    iam_call(
+        &f, &t,
+        "Action=GetPolicyVersion&Version=2010-05-08&PolicyArn=arn%3Aaws%3Aiam%3A%3A" WORLD_ACCOUNT
+        "%3Apolicy%2Forders-s3-access&VersionId=v1",
+        &r);
     assert_iam_error(&r, 404, "NoSuchEntity");
     h_resp_free(&r);
     iam_call(&f, &t, "Action=ListRoles&Version=2010-05-08", &r);
@@ -1359,9 +1364,9 @@ static void test_api_gateway_v2_and_v1_shapes_and_pagination(void **state)
     snprintf(q, sizeof q, "maxResults=1&nextToken=%s", enc);
     apigw_get(&f, &t, "/v2/apis", q, true, &r);
     o = json_ok(&r);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(
-                            json_object_get(o, "items"), 0), "apiId")),
-                        "f6g7h8i9j0");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(json_object_get(o, "items"), 0), "apiId")),
+        "f6g7h8i9j0");
     assert_null(json_object_get(o, "nextToken"));
     json_decref(o);
     h_resp_free(&r);
@@ -1369,15 +1374,15 @@ static void test_api_gateway_v2_and_v1_shapes_and_pagination(void **state)
     apigw_get(&f, &t, "/v2/apis/a1b2c3d4e5/routes", NULL, true, &r);
     o = json_ok(&r);
     assert_int_equal(json_array_size(json_object_get(o, "items")), 3);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(
-                            json_object_get(o, "items"), 0), "authorizationType")),
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(o, "items"), 0), "authorizationType")),
                         "NONE");
     json_decref(o);
     h_resp_free(&r);
     apigw_get(&f, &t, "/v2/apis/a1b2c3d4e5/integrations", NULL, true, &r);
     o = json_ok(&r);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(
-                            json_object_get(o, "items"), 0), "integrationUri")),
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(o, "items"), 0), "integrationUri")),
                         "arn:aws:lambda:us-east-1:" WORLD_ACCOUNT ":function:orders-api");
     json_decref(o);
     h_resp_free(&r);
@@ -1393,10 +1398,10 @@ static void test_api_gateway_v2_and_v1_shapes_and_pagination(void **state)
     apigw_get(&f, &t, "/restapis", NULL, true, &r);
     o = json_ok(&r);
     assert_int_equal(json_array_size(json_object_get(o, "item")), 1);
-    assert_true(json_is_string(json_object_get(json_array_get(json_object_get(o, "item"), 0),
-                                               "policy")));
-    assert_true(json_is_integer(json_object_get(json_array_get(json_object_get(o, "item"), 0),
-                                                "createdDate")));
+    assert_true(
+        json_is_string(json_object_get(json_array_get(json_object_get(o, "item"), 0), "policy")));
+    assert_true(json_is_integer(
+        json_object_get(json_array_get(json_object_get(o, "item"), 0), "createdDate")));
     json_decref(o);
     h_resp_free(&r);
     apigw_get(&f, &t, "/restapis", NULL, false, &r);
@@ -1560,9 +1565,9 @@ static json_t *counters(const struct h_fake_aws *f)
 
 static long counter(json_t *c, const char *op, const char *resource, const char *which)
 {
-    json_t *x = resource ? json_object_get(json_object_get(json_object_get(c, "resources"), op),
-                                           resource)
-                         : json_object_get(json_object_get(c, "operations"), op);
+    json_t *x =
+        resource ? json_object_get(json_object_get(json_object_get(c, "resources"), op), resource)
+                 : json_object_get(json_object_get(c, "operations"), op);
     return (long)json_integer_value(json_object_get(x, which));
 }
 

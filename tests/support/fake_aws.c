@@ -95,8 +95,8 @@
  * the mutable state (throttles, faults, counters, issued credentials, log) is under one mutex,
  * released for delay_ms. */
 #include "cloud/sigv4.h"
-#include "tests/support/lib/aws_fake.h"
 #include "server/err.h"
+#include "tests/support/lib/aws_fake.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -420,7 +420,7 @@ static bool parse_authorization(const char *v, struct auth *a, struct awsf_reply
     memset(a, 0, sizeof *a);
     if (strncmp(v, alg, sizeof alg - 1) != 0) {
         awsf_fail(rp, 400, "IncompleteSignature",
-             "Authorization header requires the '" CLOUD_SIGV4_ALGORITHM "' algorithm.");
+                  "Authorization header requires the '" CLOUD_SIGV4_ALGORITHM "' algorithm.");
         return false;
     }
     p = v + sizeof alg - 1;
@@ -439,7 +439,7 @@ static bool parse_authorization(const char *v, struct auth *a, struct awsf_reply
         eq = memchr(p, '=', len);
         if (eq == NULL) {
             awsf_fail(rp, 400, "IncompleteSignature",
-                 "Authorization header parameters must be Key=Value pairs separated by ','.");
+                      "Authorization header parameters must be Key=Value pairs separated by ','.");
             return false;
         }
         klen = (size_t)(eq - p);
@@ -458,12 +458,13 @@ static bool parse_authorization(const char *v, struct auth *a, struct awsf_reply
             dst = a->signature;
             dstlen = sizeof a->signature;
         } else {
-            awsf_fail(rp, 400, "IncompleteSignature", "Authorization header has an unknown parameter.");
+            awsf_fail(rp, 400, "IncompleteSignature",
+                      "Authorization header has an unknown parameter.");
             return false;
         }
         if (*seen || vlen == 0 || !copy_part(dst, dstlen, val, vlen)) {
             awsf_fail(rp, 400, "IncompleteSignature",
-                 "Authorization header has a repeated, empty or oversized parameter.");
+                      "Authorization header has a repeated, empty or oversized parameter.");
             return false;
         }
         *seen = true;
@@ -473,9 +474,9 @@ static bool parse_authorization(const char *v, struct auth *a, struct awsf_reply
     }
     if (!have_cred || !have_sh || !have_sig) {
         awsf_fail(rp, 400, "IncompleteSignature", "%s%s%s",
-             have_cred ? "" : "Authorization header requires 'Credential' parameter. ",
-             have_sh ? "" : "Authorization header requires 'SignedHeaders' parameter. ",
-             have_sig ? "" : "Authorization header requires 'Signature' parameter. ");
+                  have_cred ? "" : "Authorization header requires 'Credential' parameter. ",
+                  have_sh ? "" : "Authorization header requires 'SignedHeaders' parameter. ",
+                  have_sig ? "" : "Authorization header requires 'Signature' parameter. ");
         return false;
     }
     for (p = cred; np < 5; np++) {
@@ -495,7 +496,7 @@ static bool parse_authorization(const char *v, struct auth *a, struct awsf_reply
         !copy_part(a->service, sizeof a->service, parts[3], lens[3]) ||
         !copy_part(a->terminator, sizeof a->terminator, parts[4], lens[4])) {
         awsf_fail(rp, 400, "IncompleteSignature",
-             "Credential must have the form <key>/<date>/<region>/<service>/aws4_request.");
+                  "Credential must have the form <key>/<date>/<region>/<service>/aws4_request.");
         return false;
     }
     return true;
@@ -625,22 +626,22 @@ static bool authenticate(const struct fake *f, const struct req *r, const char *
     n_date = header_count(hs, "X-Amz-Date", &date);
     if (n_date == 0) {
         awsf_fail(rp, 400, "IncompleteSignature",
-             "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' "
-             "header. (fake_aws accepts only X-Amz-Date.)");
+                  "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' "
+                  "header. (fake_aws accepts only X-Amz-Date.)");
         return false;
     }
     if (n_date > 1 || !awsf_parse_amz_date(date, &when)) {
         awsf_fail(rp, 400, "IncompleteSignature",
-             "Date must be in ISO-8601 'basic format'. Got '%.32s'. See "
-             "http://en.wikipedia.org/wiki/ISO_8601",
-             date);
+                  "Date must be in ISO-8601 'basic format'. Got '%.32s'. See "
+                  "http://en.wikipedia.org/wiki/ISO_8601",
+                  date);
         return false;
     }
     if (strncmp(a.date, date, 8) != 0 || strlen(a.date) != 8) {
         awsf_fail(rp, 403, "SignatureDoesNotMatch",
-             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
-             "from HTTP: '%s' != '%.8s', from '%s'.",
-             a.date, date, date);
+                  "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
+                  "from HTTP: '%s' != '%.8s', from '%s'.",
+                  a.date, date, date);
         return false;
     }
     if (strcmp(a.service, sc->service) != 0) {
@@ -650,13 +651,14 @@ static bool authenticate(const struct fake *f, const struct req *r, const char *
     }
     if (strcmp(a.terminator, "aws4_request") != 0) {
         awsf_fail(rp, 403, "SignatureDoesNotMatch",
-             "Credential should be scoped with a valid terminator: 'aws4_request', not '%s'. ",
-             a.terminator);
+                  "Credential should be scoped with a valid terminator: 'aws4_request', not '%s'. ",
+                  a.terminator);
         return false;
     }
     if (a.region[0] == '\0' ||
         strspn(a.region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(a.region)) {
-        awsf_fail(rp, 403, "SignatureDoesNotMatch", "Credential should be scoped to a valid region. ");
+        awsf_fail(rp, 403, "SignatureDoesNotMatch",
+                  "Credential should be scoped to a valid region. ");
         return false;
     }
     if (sc->region != NULL && strcmp(a.region, sc->region) != 0) {
@@ -666,12 +668,12 @@ static bool authenticate(const struct fake *f, const struct req *r, const char *
     }
     if (!list_has(a.signed_headers, "host")) {
         awsf_fail(rp, 403, "SignatureDoesNotMatch",
-             "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
+                  "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
         return false;
     }
     if (!list_has(a.signed_headers, "x-amz-date")) {
         awsf_fail(rp, 403, "SignatureDoesNotMatch",
-             "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization.");
+                  "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization.");
         return false;
     }
 
@@ -699,8 +701,8 @@ static bool authenticate(const struct fake *f, const struct req *r, const char *
         }
         if (!list_has(a.signed_headers, "x-amz-security-token")) {
             awsf_fail(rp, 403, "SignatureDoesNotMatch",
-                 "'X-Amz-Security-Token' must be a 'SignedHeader' in the AWS Authorization. "
-                 "(fake_aws requires the session token to be signed.)");
+                      "'X-Amz-Security-Token' must be a 'SignedHeader' in the AWS Authorization. "
+                      "(fake_aws requires the session token to be signed.)");
             return false;
         }
     }
@@ -711,7 +713,7 @@ static bool authenticate(const struct fake *f, const struct req *r, const char *
         awsf_format_time(now - SKEW_S, false, t2, sizeof t2);
         awsf_format_time(now, false, t3, sizeof t3);
         awsf_fail(rp, 403, "SignatureDoesNotMatch",
-             "Signature expired: %s is now earlier than %s (%s - 15 min.)", t1, t2, t3);
+                  "Signature expired: %s is now earlier than %s (%s - 15 min.)", t1, t2, t3);
         return false;
     }
     if (when > now + SKEW_S) {
@@ -719,7 +721,8 @@ static bool authenticate(const struct fake *f, const struct req *r, const char *
         awsf_format_time(now + SKEW_S, false, t2, sizeof t2);
         awsf_format_time(now, false, t3, sizeof t3);
         awsf_fail(rp, 403, "SignatureDoesNotMatch",
-             "Signature not yet current: %s is still later than %s (%s + 15 min.)", t1, t2, t3);
+                  "Signature not yet current: %s is still later than %s (%s + 15 min.)", t1, t2,
+                  t3);
         return false;
     }
 
@@ -749,14 +752,14 @@ static void validation(struct awsf_reply *rp, const char *value, const char *mem
 {
     if (value == NULL)
         awsf_fail(rp, 400, "ValidationError",
-             "1 validation error detected: Value null at '%s' failed to satisfy constraint: "
-             "Member must not be null",
-             member);
+                  "1 validation error detected: Value null at '%s' failed to satisfy constraint: "
+                  "Member must not be null",
+                  member);
     else
         awsf_fail(rp, 400, "ValidationError",
-             "1 validation error detected: Value '%.200s' at '%s' failed to satisfy "
-             "constraint: Member %s",
-             value, member, constraint);
+                  "1 validation error detected: Value '%.200s' at '%s' failed to satisfy "
+                  "constraint: Member %s",
+                  value, member, constraint);
 }
 
 /* Checks a string member: length lo..hi and characters [A-Za-z0-9_] plus extra. */
@@ -869,13 +872,14 @@ static void assume_role(struct fake *f, const struct awsf_params *form, const st
         (ro->external_id != NULL &&
          (external_id == NULL || strcmp(ro->external_id, external_id) != 0))) {
         awsf_fail(rp, 403, "AccessDenied",
-             "User: %s is not authorized to perform: sts:AssumeRole on resource: %.2048s", c->arn,
-             arn);
+                  "User: %s is not authorized to perform: sts:AssumeRole on resource: %.2048s",
+                  c->arn, arn);
         return;
     }
     if (seconds > MAX_SESSION_S) {
-        awsf_fail(rp, 400, "ValidationError",
-             "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.");
+        awsf_fail(
+            rp, 400, "ValidationError",
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.");
         return;
     }
 
@@ -907,7 +911,7 @@ static void assume_role(struct fake *f, const struct awsf_params *form, const st
              ro->name, session);
     snprintf(assumed_id, sizeof assumed_id, "%s:%s", ro->id, session);
     awsf_sb_puts(&b, "<AssumeRoleResponse xmlns=\"" STS_NS "\">\n  <AssumeRoleResult>\n"
-                "    <AssumedRoleUser>\n");
+                     "    <AssumedRoleUser>\n");
     awsf_sb_elem(&b, "      ", "Arn", assumed_arn);
     awsf_sb_elem(&b, "      ", "AssumedRoleId", assumed_id);
     awsf_sb_puts(&b, "    </AssumedRoleUser>\n    <Credentials>\n");
@@ -932,7 +936,8 @@ static void get_caller_identity(const struct caller *c, const char *rid, struct 
 {
     struct awsf_sb b = {.max = MAX_XML};
 
-    awsf_sb_puts(&b, "<GetCallerIdentityResponse xmlns=\"" STS_NS "\">\n  <GetCallerIdentityResult>\n");
+    awsf_sb_puts(&b,
+                 "<GetCallerIdentityResponse xmlns=\"" STS_NS "\">\n  <GetCallerIdentityResult>\n");
     awsf_sb_elem(&b, "    ", "Arn", c->arn);
     awsf_sb_elem(&b, "    ", "UserId", c->user_id);
     awsf_sb_elem(&b, "    ", "Account", c->account);
@@ -958,12 +963,13 @@ static void process(struct fake *f, const struct req *r, const char *method, con
     struct caller c;
 
     if (strcmp(method, "POST") != 0) {
-        awsf_fail(rp, 400, "MalformedRequest", "fake_aws: STS calls must be POST, not %.16s.", method);
+        awsf_fail(rp, 400, "MalformedRequest", "fake_aws: STS calls must be POST, not %.16s.",
+                  method);
         return;
     }
     if (strcmp(r->target, "/") != 0) {
         awsf_fail(rp, 400, "MalformedRequest",
-             "fake_aws: the request target must be \"/\" with the parameters in the body.");
+                  "fake_aws: the request target must be \"/\" with the parameters in the body.");
         return;
     }
     if (hs->overflow) {
@@ -972,12 +978,13 @@ static void process(struct fake *f, const struct req *r, const char *method, con
     }
     if (header_count(hs, "Content-Type", &ct) != 1 || !content_type_ok(ct)) {
         awsf_fail(rp, 400, "MalformedRequest",
-             "fake_aws: Content-Type must be application/x-www-form-urlencoded; "
-             "charset=utf-8.");
+                  "fake_aws: Content-Type must be application/x-www-form-urlencoded; "
+                  "charset=utf-8.");
         return;
     }
     if (r->too_large) {
-        awsf_fail(rp, 413, "RequestEntityTooLarge", "fake_aws: the body exceeds %d bytes.", MAX_BODY);
+        awsf_fail(rp, 413, "RequestEntityTooLarge", "fake_aws: the body exceeds %d bytes.",
+                  MAX_BODY);
         return;
     }
     if (!form_ok) {
@@ -992,7 +999,7 @@ static void process(struct fake *f, const struct req *r, const char *method, con
     if (action == NULL ||
         (strcmp(action, "AssumeRole") != 0 && strcmp(action, "GetCallerIdentity") != 0)) {
         awsf_fail(rp, 400, "InvalidAction", "Could not find operation %.64s for version %.32s",
-             action ? action : "", version ? version : STS_VERSION);
+                  action ? action : "", version ? version : STS_VERSION);
         return;
     }
     if (version == NULL) {
@@ -1001,7 +1008,7 @@ static void process(struct fake *f, const struct req *r, const char *method, con
     }
     if (strcmp(version, STS_VERSION) != 0) {
         awsf_fail(rp, 400, "InvalidAction", "Could not find operation %s for version %.32s", action,
-             version);
+                  version);
         return;
     }
     if (strcmp(action, "AssumeRole") == 0)
@@ -1023,11 +1030,10 @@ static json_t *log_string(const char *s)
     return v != NULL ? v : json_null();
 }
 
-
 /* ---- HTTP ------------------------------------------------------------------------------- */
 
 static const char *const service_names[] = {
-    [AWSF_STS] = "sts", [AWSF_IAM] = "iam", [AWSF_LAMBDA] = "lambda",
+    [AWSF_STS] = "sts",          [AWSF_IAM] = "iam", [AWSF_LAMBDA] = "lambda",
     [AWSF_APIGW] = "apigateway", [AWSF_S3] = "s3",
 };
 
@@ -1047,9 +1053,14 @@ static const struct {
 
 /* Lambda exceptions whose body says "message" rather than "Message". */
 static const char *const lower_message[] = {
-    "InvalidParameterValueException", "TooManyRequestsException",  "InvalidSignatureException",
-    "UnrecognizedClientException",    "ExpiredTokenException",     "IncompleteSignatureException",
-    "MissingAuthenticationTokenException", "UnknownOperationException",
+    "InvalidParameterValueException",
+    "TooManyRequestsException",
+    "InvalidSignatureException",
+    "UnrecognizedClientException",
+    "ExpiredTokenException",
+    "IncompleteSignatureException",
+    "MissingAuthenticationTokenException",
+    "UnknownOperationException",
 };
 
 /* Fault codes a config may inject, and their status. */
@@ -1057,14 +1068,22 @@ static const struct {
     const char *code;
     unsigned status;
 } fault_codes[] = {
-    {"AccessDeniedException", 403},     {"AccessDenied", 403},
-    {"ServiceException", 500},          {"ServiceFailure", 500},
-    {"ResourceNotFoundException", 404}, {"NoSuchEntity", 404},
-    {"TooManyRequestsException", 429},  {"Throttling", 400},
-    {"InvalidParameterValueException", 400}, {"NotFoundException", 404},
-    {"BadRequestException", 400},       {"UnauthorizedException", 401},
-    {"InternalServerErrorException", 500}, {"ServiceUnavailableException", 503},
-    {"ExpiredTokenException", 403},     {"ExpiredToken", 403},
+    {"AccessDeniedException", 403},
+    {"AccessDenied", 403},
+    {"ServiceException", 500},
+    {"ServiceFailure", 500},
+    {"ResourceNotFoundException", 404},
+    {"NoSuchEntity", 404},
+    {"TooManyRequestsException", 429},
+    {"Throttling", 400},
+    {"InvalidParameterValueException", 400},
+    {"NotFoundException", 404},
+    {"BadRequestException", 400},
+    {"UnauthorizedException", 401},
+    {"InternalServerErrorException", 500},
+    {"ServiceUnavailableException", 503},
+    {"ExpiredTokenException", 403},
+    {"ExpiredToken", 403},
 };
 
 static void add_header(struct MHD_Response *resp, const char *name, const char *value)
@@ -1197,10 +1216,9 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, enum awsf_service
     if (body == NULL)
         return MHD_NO;
     len = rp->code == NULL && rp->body_len > 0 ? rp->body_len : strlen(body);
-    return queue(conn, status, body, len, ct,
-                 svc == AWSF_S3 ? "x-amz-request-id" : "x-amzn-RequestId", rid,
-                 code != NULL && (svc == AWSF_LAMBDA || svc == AWSF_APIGW) ? code : NULL,
-                 rp->retry_after);
+    return queue(
+        conn, status, body, len, ct, svc == AWSF_S3 ? "x-amz-request-id" : "x-amzn-RequestId", rid,
+        code != NULL && (svc == AWSF_LAMBDA || svc == AWSF_APIGW) ? code : NULL, rp->retry_after);
 }
 
 /* ---- counters and faults ---------------------------------------------------------------- */
@@ -1219,7 +1237,8 @@ static void count(struct fake *f, const char *key, const char *resource, bool ok
     json_object_set_new(c, "requests",
                         json_integer(json_integer_value(json_object_get(c, "requests")) + 1));
     if (ok)
-        json_object_set_new(c, "ok", json_integer(json_integer_value(json_object_get(c, "ok")) + 1));
+        json_object_set_new(c, "ok",
+                            json_integer(json_integer_value(json_object_get(c, "ok")) + 1));
     if (resource == NULL || resource[0] == '\0')
         return;
     c = json_object_get(res, key);
@@ -1233,7 +1252,8 @@ static void count(struct fake *f, const char *key, const char *resource, bool ok
     json_object_set_new(c, "requests",
                         json_integer(json_integer_value(json_object_get(c, "requests")) + 1));
     if (ok)
-        json_object_set_new(c, "ok", json_integer(json_integer_value(json_object_get(c, "ok")) + 1));
+        json_object_set_new(c, "ok",
+                            json_integer(json_integer_value(json_object_get(c, "ok")) + 1));
 }
 
 /* The first armed fault of kind for svc:op on resource; uses one of its shots. With f->mu. */
@@ -1354,10 +1374,9 @@ static void log_request(const struct fake *f, const struct awsf_params *form, co
 static void log_call(const struct fake *f, enum awsf_service svc, const char *op,
                      const char *resource, const char *prefix, const struct awsf_reply *rp)
 {
-    log_line(f, json_pack("{s:s, s:o, s:o, s:o, s:i, s:o}", "service", service_names[svc],
-                          "action", log_string(op), "resource", log_string(resource),
-                          "access_key_prefix", log_string(prefix[0] ? prefix : NULL), "status",
-                          (int)rp->status, "error",
+    log_line(f, json_pack("{s:s, s:o, s:o, s:o, s:i, s:o}", "service", service_names[svc], "action",
+                          log_string(op), "resource", log_string(resource), "access_key_prefix",
+                          log_string(prefix[0] ? prefix : NULL), "status", (int)rp->status, "error",
                           rp->code ? json_string(rp->code) : json_null()));
 }
 
@@ -1404,8 +1423,7 @@ static bool code_url(const struct awsf_call *c, const struct awsf_fn *fn, struct
     char path[512];
 
     if (c->host == NULL ||
-        !code_presign(code_signer, c->host, fn, time(NULL), code_signer->code_expire_s, &res,
-                      path))
+        !code_presign(code_signer, c->host, fn, time(NULL), code_signer->code_expire_s, &res, path))
         return false;
     awsf_sb_printf(out, "http://%s%s?", c->host, path);
     awsf_sb_puts(out, res.query);
@@ -1538,8 +1556,8 @@ static enum awsf_service classify(const char *path, const char *method,
         return AWSF_S3;
     if (strcmp(method, "POST") == 0 && strcmp(path, "/") == 0 && form_ok &&
         (awsf_iam_is_action(action) ||
-         (scoped_to(authorization, "iam") && action != NULL &&
-          strcmp(action, "AssumeRole") != 0 && strcmp(action, "GetCallerIdentity") != 0)))
+         (scoped_to(authorization, "iam") && action != NULL && strcmp(action, "AssumeRole") != 0 &&
+          strcmp(action, "GetCallerIdentity") != 0)))
         return AWSF_IAM;
     return AWSF_STS;
 }

@@ -160,8 +160,7 @@ static json_t *hal(const struct awsf_call *c, json_t *items, const char *next)
                   "templated", 1, "self", "href", c->path, "item", links, "_embedded", "item",
                   json_array_size(items) == 1 ? json_array_get(items, 0) : items);
     if (o != NULL && next != NULL)
-        json_object_set_new(json_object_get(o, "_links"), "next",
-                            json_pack("{s:s}", "href", next));
+        json_object_set_new(json_object_get(o, "_links"), "next", json_pack("{s:s}", "href", next));
     return o;
 }
 

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LIST_PAGE 50   /* ListFunctions answers at most this many per page */
-#define ESM_PAGE 100   /* ListEventSourceMappings likewise */
+#define LIST_PAGE 50 /* ListFunctions answers at most this many per page */
+#define ESM_PAGE 100 /* ListEventSourceMappings likewise */
 #define MAX_ITEMS 10000
 
 struct route {
@@ -19,8 +19,7 @@ struct route {
     const char *const *params; /* query parameters allowed */
 };
 
-static const char *const p_list[] = {"MaxItems", "Marker", "FunctionVersion", "MasterRegion",
-                                     NULL};
+static const char *const p_list[] = {"MaxItems", "Marker", "FunctionVersion", "MasterRegion", NULL};
 static const char *const p_qual[] = {"Qualifier", NULL};
 static const char *const p_none[] = {NULL};
 static const char *const p_esm[] = {"FunctionName", "EventSourceArn", "Marker", "MaxItems", NULL};
@@ -191,9 +190,9 @@ static void list_esms(const struct awsf_call *c, struct awsf_reply *rp)
             if (fn_arn != NULL &&
                 strcmp(json_string_value(json_object_get(m, "FunctionArn")), fn_arn) != 0)
                 continue;
-            if (src != NULL && (json_string_value(json_object_get(m, "EventSourceArn")) == NULL ||
-                                strcmp(json_string_value(json_object_get(m, "EventSourceArn")),
-                                       src) != 0))
+            if (src != NULL &&
+                (json_string_value(json_object_get(m, "EventSourceArn")) == NULL ||
+                 strcmp(json_string_value(json_object_get(m, "EventSourceArn")), src) != 0))
                 continue;
             json_array_append(all, m);
         }
@@ -217,8 +216,9 @@ static void list_esms(const struct awsf_call *c, struct awsf_reply *rp)
 
 static void not_found(const struct awsf_call *c, struct awsf_reply *rp)
 {
-    awsf_fail(rp, 404, "ResourceNotFoundException", "Function not found: arn:aws:lambda:%s:%s:function:%.140s",
-              c->region, c->account, c->label[0]);
+    awsf_fail(rp, 404, "ResourceNotFoundException",
+              "Function not found: arn:aws:lambda:%s:%s:function:%.140s", c->region, c->account,
+              c->label[0]);
 }
 
 static void no_resource(struct awsf_reply *rp)
@@ -236,8 +236,9 @@ static void get_function(const struct awsf_call *c, const struct awsf_fn *fn,
     json_object_set(o, "Configuration", fn->config);
     if (pt != NULL && strcmp(pt, "Image") == 0) {
         const char *uri = json_string_value(json_object_get(fn->src, "ImageUri"));
-        json_object_set_new(o, "Code", json_pack("{s:s, s:s}", "RepositoryType", "ECR", "ImageUri",
-                                                 uri ? uri : ""));
+        json_object_set_new(
+            o, "Code",
+            json_pack("{s:s, s:s}", "RepositoryType", "ECR", "ImageUri", uri ? uri : ""));
     } else {
         struct awsf_sb b = {0};
         if (!code_url(c, fn, &b) || b.failed) {
@@ -348,8 +349,7 @@ static void get_event_invoke(const struct awsf_fn *fn, struct awsf_reply *rp)
     awsf_reply_json(rp, o);
 }
 
-void awsf_lambda_handle(const struct awsf_call *c, awsf_code_url_fn code_url,
-                        struct awsf_reply *rp)
+void awsf_lambda_handle(const struct awsf_call *c, awsf_code_url_fn code_url, struct awsf_reply *rp)
 {
     const struct route *r = matched(c);
     const struct awsf_fn *fn;
