@@ -28,18 +28,20 @@ struct walk {
     size_t nroots;
 };
 
-/* A NUL-terminated copy of an entry name that is valid UTF-8 (other bytes become '?'). */
+/* A printable NUL-terminated copy of an entry name: control characters (NUL included) become
+ * '?', and so does every byte >= 0x80 unless the name is valid UTF-8. */
 static char *name_dup(const char *name, size_t len)
 {
     char *s = malloc(len + 1);
     if (!s)
         return NULL;
-    memcpy(s, name, len);
+    for (size_t i = 0; i < len; i++)
+        s[i] = (unsigned char)name[i] < 0x20 || name[i] == 0x7f ? '?' : name[i];
     s[len] = '\0';
     json_t *probe = json_stringn(s, len);
     if (!probe) {
         for (size_t i = 0; i < len; i++)
-            if ((unsigned char)s[i] >= 0x80 || s[i] == '\0')
+            if ((unsigned char)s[i] >= 0x80)
                 s[i] = '?';
     }
     json_decref(probe);

@@ -71,7 +71,7 @@ enum posture_lock_kind posture_lock_kind_of(const char *path, size_t len)
         return POSTURE_LOCK_PIPFILE;
     if (seg_eq(b, bl, "poetry.lock"))
         return POSTURE_LOCK_POETRY;
-    if (seg_eq(b, bl, "METADATA") && parent != SIZE_MAX &&
+    if (seg_eq(b, bl, "METADATA") && parent != SIZE_MAX && base - 1 - parent > 10 &&
         ends_with(path + parent, base - 1 - parent, ".dist-info"))
         return POSTURE_LOCK_DIST_INFO;
     return POSTURE_LOCK_NONE;
@@ -348,6 +348,14 @@ static const char *pep508_exact(char *spec)
     return v;
 }
 
+/* A line that starts with a URL ("https://...", "git+ssh://..."). */
+static bool is_url(const char *p)
+{
+    while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '+')
+        p++;
+    return strncmp(p, "://", 3) == 0;
+}
+
 /* One requirement line (comments and continuations already removed). */
 static void requirement_line(struct sink *s, char *line, size_t lineno)
 {
@@ -356,7 +364,7 @@ static void requirement_line(struct sink *s, char *line, size_t lineno)
 
     if (*p == '\0' || *p == '-')
         return; /* blank, or an option: -r, -c, -e, -i, --hash on its own line... */
-    if (strstr(p, "://") || *p == '.' || *p == '/')
+    if (is_url(p) || *p == '.' || *p == '/')
         return; /* a URL or a local path: no version to match */
     name = p;
     while (is_name_char(*p))
@@ -471,12 +479,11 @@ static void parse_pipfile_lock(struct sink *s, const char *text, size_t len)
         json_object_foreach(section, key, val) {
             const char *v = json_string_value(json_object_get(val, "version"));
             char buf[300];
-            const char *exact = NULL;
-            if (v) {
-                snprintf(buf, sizeof(buf), "%s", v);
-                exact = pep508_exact(buf);
-            }
-            add_dep(s, "PyPI", key, strlen(key), exact, exact ? NULL : (v ? v : ""));
+            if (!v)
+                continue; /* git, path and URL requirements: no version to match */
+            snprintf(buf, sizeof(buf), "%s", v);
+            const char *exact = pep508_exact(buf);
+            add_dep(s, "PyPI", key, strlen(key), exact, exact ? NULL : v);
         }
     }
     s->dev = false;

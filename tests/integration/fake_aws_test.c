@@ -741,6 +741,1062 @@ static void test_log_has_one_line_per_request_without_secrets(void **state)
     unlink(path);
 }
 
+/* ---- Lambda, IAM and API Gateway over a world ------------------------------------------- */
+
+#define WORLD_ACCOUNT "444455556666"
+
+/* Path of a file under tests/data/aws into out[512]. */
+static void data_path(const char *name, char out[512])
+{
+    const char *root = getenv("PARAPET_TEST_ROOT");
+    snprintf(out, 512, "%s/tests/data/aws/%s", root != NULL ? root : ".", name);
+}
+
+/* Starts a fake serving world-basic.json (plus extra config lines); its config path in path. */
+static void start_world(struct h_fake_aws *f, char path[64], const char *extra, const char *log)
+{
+    char world[512], lines[2048];
+
+    data_path("world-basic.json", world);
+    snprintf(lines, sizeof lines, "world %s\n%s", world, extra ? extra : "");
+    write_config(path, lines);
+    assert_int_equal(h_fake_aws_start(f, path, log), 0);
+}
+
+static void stop_world(struct h_fake_aws *f, const char *path)
+{
+    assert_int_equal(h_fake_aws_stop(f, 5000), 0);
+    unlink(path);
+}
+
+static const char *tamper_query; /* sent instead of the signed query when set */
+
+/* One request signed with cloud_sigv4_sign for service/region: method, wire path and query
+ * (may be NULL), extra signed headers ("Name: value", NULL-terminated, may be NULL) and a body.
+ * Returns the status; r holds the answer. */
+static long aws_call(const struct h_fake_aws *f, const struct creds *c, const char *service,
+                     const char *region, const char *method, const char *path, const char *query,
+                     const char *const *extra, const char *body, struct h_resp *r)
+{
+    char host[64], url[4096];
+    struct cloud_sigv4_header hs[8];
+    struct cloud_sigv4_request req;
+    struct cloud_sigv4_creds sc = {c->akid, c->secret, c->token};
+    struct cloud_sigv4_result res;
+    struct err err;
+    char names[8][64], *lines[16];
+    const char *hp[17];
+    size_t nh = 0, n = 0;
+
+    snprintf(host, sizeof host, "127.0.0.1:%u", f->port);
+    hs[nh++] = (struct cloud_sigv4_header){"Host", host};
+    for (const char *const *e = extra; e != NULL && *e != NULL; e++) {
+        const char *colon = strchr(*e, ':');
+        assert_non_null(colon);
+        snprintf(names[nh], sizeof names[nh], "%.*s", (int)(colon - *e), *e);
+        hs[nh] = (struct cloud_sigv4_header){names[nh], colon + 2};
+        nh++;
+    }
+    memset(&req, 0, sizeof req);
+    req.method = method;
+    req.path = path;
+    req.query = query;
+    req.headers = hs;
+    req.header_count = nh;
+    req.payload = body;
+    req.payload_len = body ? strlen(body) : 0;
+    req.region = region;
+    req.service = service;
+    req.when = time(NULL);
+    assert_int_equal(cloud_sigv4_sign(&req, &sc, &res, &err), ERR_OK);
+    for (size_t i = 0; i < nh; i++) {
+        size_t l = strlen(hs[i].name) + strlen(hs[i].value) + 3;
+        lines[n] = malloc(l);
+        assert_non_null(lines[n]);
+        snprintf(lines[n], l, "%s: %s", hs[i].name, hs[i].value);
+        n++;
+    }
+    for (size_t i = 0; i < res.add_count; i++) {
+        size_t l = strlen(res.add[i].name) + strlen(res.add[i].value) + 3;
+        lines[n] = malloc(l);
+        assert_non_null(lines[n]);
+        snprintf(lines[n], l, "%s: %s", res.add[i].name, res.add[i].value);
+        n++;
+    }
+    for (size_t i = 0; i < n; i++)
+        hp[i] = lines[i];
+    hp[n] = NULL;
+    if (tamper_query != NULL)
+        query = tamper_query;
+    snprintf(url, sizeof url, "%s%s%s%s", f->base, path, query ? "?" : "", query ? query : "");
+    h_http(method, url, hp, body, body ? strlen(body) : 0, r);
+    for (size_t i = 0; i < n; i++)
+        free(lines[i]);
+    cloud_sigv4_result_free(&res);
+    return r->status;
+}
+
+static long lambda_get(const struct h_fake_aws *f, const struct creds *c, const char *path,
+                       const char *query, struct h_resp *r)
+{
+    return aws_call(f, c, "lambda", "us-east-1", "GET", path, query, NULL, NULL, r);
+}
+
+static long apigw_get(const struct h_fake_aws *f, const struct creds *c, const char *path,
+                      const char *query, bool accept_json, struct h_resp *r)
+{
+    static const char *const json_accept[] = {"Accept: application/json", NULL};
+    return aws_call(f, c, "apigateway", "us-east-1", "GET", path, query,
+                    accept_json ? json_accept : NULL, NULL, r);
+}
+
+static long iam_call(const struct h_fake_aws *f, const struct creds *c, const char *body,
+                     struct h_resp *r)
+{
+    static const char *const ct[] = {"Content-Type: " CT, NULL};
+    return aws_call(f, c, "iam", "us-east-1", "POST", "/", NULL, ct, body, r);
+}
+
+/* The JSON body of a 200 answer (new reference). */
+static json_t *json_ok(const struct h_resp *r)
+{
+    json_t *o;
+    char ct[64];
+
+    if (r->status != 200)
+        fprintf(stderr, "expected 200, got %ld: %s\n", r->status, r->body);
+    assert_int_equal(r->status, 200);
+    assert_non_null(h_header(r, "Content-Type", ct, sizeof ct));
+    assert_string_equal(ct, "application/json");
+    o = json_loads(r->body, 0, NULL);
+    assert_non_null(o);
+    return o;
+}
+
+/* Asserts a rest-json error: status, x-amzn-ErrorType and the message member's casing. */
+static void assert_json_error(const struct h_resp *r, long status, const char *type,
+                              const char *message_key)
+{
+    char v[128];
+    json_t *o;
+
+    if (r->status != status || h_header(r, "x-amzn-ErrorType", v, sizeof v) == NULL ||
+        strcmp(v, type) != 0)
+        fprintf(stderr, "expected %ld %s, got %ld: %s\n", status, type, r->status, r->body);
+    assert_int_equal(r->status, status);
+    assert_non_null(h_header(r, "x-amzn-ErrorType", v, sizeof v));
+    assert_string_equal(v, type);
+    assert_non_null(h_header(r, "x-amzn-RequestId", v, sizeof v));
+    o = json_loads(r->body, 0, NULL);
+    assert_non_null(o);
+    assert_non_null(json_string_value(json_object_get(o, message_key)));
+    json_decref(o);
+}
+
+/* Asserts IAM's XML error shape. */
+static void assert_iam_error(const struct h_resp *r, long status, const char *code)
+{
+    char v[1024];
+
+    if (r->status != status || !xml_get(r->body, "Code", v, sizeof v) || strcmp(v, code) != 0)
+        fprintf(stderr, "expected %ld %s, got %ld:\n%s\n", status, code, r->status, r->body);
+    assert_int_equal(r->status, status);
+    assert_non_null(strstr(r->body, "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/"
+                                    "2010-05-08/\">"));
+    assert_true(xml_get(r->body, "Code", v, sizeof v));
+    assert_string_equal(v, code);
+    assert_true(xml_get(r->body, "Message", v, sizeof v));
+}
+
+/* Appends s percent-encoded (RFC 3986) to out[n]. */
+static void pct(char *out, size_t n, const char *s)
+{
+    out[0] = '\0';
+    form_add(out, n, "x", s);
+    memmove(out, out + 2, strlen(out + 2) + 1);
+}
+
+/* Percent-decodes s in place ('+' stays a plus, as IAM documents need). */
+static void pct_decode(char *s)
+{
+    char *w = s;
+    for (const char *p = s; *p != '\0'; p++) {
+        if (*p == '%' && p[1] && p[2]) {
+            char hex[3] = {p[1], p[2], 0};
+            *w++ = (char)strtol(hex, NULL, 16);
+            p += 2;
+        } else {
+            *w++ = *p;
+        }
+    }
+    *w = '\0';
+}
+
+static void test_list_functions_pages_of_fifty_with_an_encoded_marker(void **state)
+{
+    struct h_fake_aws f;
+    struct creds t;
+    char path[64], q[512], enc[256];
+    struct h_resp r;
+    size_t seen = 0, pages = 0;
+    char marker[256] = "";
+    (void)state;
+
+    start_world(&f, path, "synthetic 120\n", NULL);
+    assume_ok(&f, ROLE, ROLE_ACCOUNT, "AcmeSecurityReadOnly", EXTERNAL_ID, 3600, &t);
+    do {
+        json_t *o, *fns, *fn, *nm;
+        size_t i;
+        if (marker[0] != '\0') {
+            pct(enc, sizeof enc, marker);
+            snprintf(q, sizeof q, "Marker=%s&MaxItems=100", enc);
+        } else {
+            snprintf(q, sizeof q, "MaxItems=100");
+        }
+        lambda_get(&f, &t, "/2015-03-31/functions/", q, &r);
+        o = json_ok(&r);
+        fns = json_object_get(o, "Functions");
+        /* At most 50 per page whatever MaxItems says. */
+        assert_true(json_array_size(fns) <= 50);
+        json_array_foreach(fns, i, fn)
+        {
+            /* ListFunctions omits State and never shows the world's extra keys. */
+            assert_null(json_object_get(fn, "State"));
+            assert_null(json_object_get(fn, "Policy"));
+            assert_null(json_object_get(fn, "CodeZip"));
+            assert_null(json_object_get(fn, "UrlConfig"));
+            assert_non_null(json_string_value(json_object_get(fn, "FunctionArn")));
+            assert_non_null(json_string_value(json_object_get(fn, "CodeSha256")));
+            seen++;
+        }
+        nm = json_object_get(o, "NextMarker");
+        marker[0] = '\0';
+        if (nm != NULL) {
+            snprintf(marker, sizeof marker, "%s", json_string_value(nm));
+            /* Tokens carry '+', '/' and '=' so clients must encode them. */
+            assert_non_null(strpbrk(marker, "+/="));
+        }
+        json_decref(o);
+        h_resp_free(&r);
+        pages++;
+    } while (marker[0] != '\0');
+    assert_int_equal(seen, 12 + 120);
+    assert_int_equal(pages, 3);
+
+    /* MaxItems below 50 is honoured; a marker sent unencoded ('+' read as a space) is refused. */
+    lambda_get(&f, &t, "/2015-03-31/functions", "MaxItems=5", &r);
+    {
+        json_t *o = json_ok(&r);
+        assert_int_equal(json_array_size(json_object_get(o, "Functions")), 5);
+        snprintf(marker, sizeof marker, "%s", json_string_value(json_object_get(o, "NextMarker")));
+        json_decref(o);
+    }
+    h_resp_free(&r);
+    snprintf(q, sizeof q, "Marker=%s", marker);
+    lambda_get(&f, &t, "/2015-03-31/functions/", q, &r);
+    assert_json_error(&r, 400, "InvalidParameterValueException", "message");
+    h_resp_free(&r);
+    lambda_get(&f, &t, "/2015-03-31/functions/", "MaxItems=0", &r);
+    assert_json_error(&r, 400, "InvalidParameterValueException", "message");
+    h_resp_free(&r);
+    lambda_get(&f, &t, "/2015-03-31/functions/", "maxItems=5", &r);
+    assert_json_error(&r, 400, "InvalidParameterValueException", "message");
+    h_resp_free(&r);
+    stop_world(&f, path);
+}
+
+static void test_lambda_reads_answer_the_documented_shapes(void **state)
+{
+    struct h_fake_aws f;
+    struct creds t;
+    char path[64];
+    struct h_resp r;
+    json_t *o, *doc;
+    (void)state;
+
+    start_world(&f, path, NULL, NULL);
+    assume_ok(&f, ROLE, ROLE_ACCOUNT, "AcmeSecurityReadOnly", EXTERNAL_ID, 3600, &t);
+
+    /* GetFunction: the configuration with State, the code location, tags, concurrency. */
+    lambda_get(&f, &t, "/2015-03-31/functions/admin-tool", NULL, &r);
+    o = json_ok(&r);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(o, "Configuration"), "State")), "Active");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(o, "Code"), "RepositoryType")), "S3");
+    assert_non_null(
+        strstr(json_string_value(json_object_get(json_object_get(o, "Code"), "Location")),
+               "X-Amz-Expires=600"));
+    assert_string_equal(json_string_value(json_object_get(json_object_get(o, "Tags"), "team")),
+                        "platform");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "Concurrency"),
+                                                        "ReservedConcurrentExecutions")),
+                     1);
+    json_decref(o);
+    h_resp_free(&r);
+
+    /* GetPolicy by full ARN (":" sent as %3A, signed double-encoded): a JSON string. */
+    lambda_get(&f, &t,
+               "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A" WORLD_ACCOUNT
+               "%3Afunction%3Apayments-webhook/policy",
+               NULL, &r);
+    o = json_ok(&r);
+    assert_true(json_is_string(json_object_get(o, "Policy")));
+    doc = json_loads(json_string_value(json_object_get(o, "Policy")), 0, NULL);
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(doc, "Statement"), 0), "Principal")),
+                        "*");
+    assert_non_null(json_string_value(json_object_get(o, "RevisionId")));
+    json_decref(doc);
+    json_decref(o);
+    h_resp_free(&r);
+
+    /* No policy, URL or event-invoke config: 404 ResourceNotFoundException ("Message"). */
+    lambda_get(&f, &t, "/2015-03-31/functions/clean-api/policy", NULL, &r);
+    assert_json_error(&r, 404, "ResourceNotFoundException", "Message");
+    h_resp_free(&r);
+    lambda_get(&f, &t, "/2021-10-31/functions/clean-api/url", NULL, &r);
+    assert_json_error(&r, 404, "ResourceNotFoundException", "Message");
+    h_resp_free(&r);
+    lambda_get(&f, &t, "/2019-09-25/functions/payments-webhook/event-invoke-config", NULL, &r);
+    assert_json_error(&r, 404, "ResourceNotFoundException", "Message");
+    h_resp_free(&r);
+    lambda_get(&f, &t, "/2015-03-31/functions/nope", NULL, &r);
+    assert_json_error(&r, 404, "ResourceNotFoundException", "Message");
+    h_resp_free(&r);
+
+    lambda_get(&f, &t, "/2021-10-31/functions/payments-webhook/url", NULL, &r);
+    o = json_ok(&r);
+    assert_string_equal(json_string_value(json_object_get(o, "AuthType")), "NONE");
+    assert_string_equal(json_string_value(json_array_get(
+                            json_object_get(json_object_get(o, "Cors"), "AllowOrigins"), 0)),
+                        "*");
+    assert_non_null(json_string_value(json_object_get(o, "FunctionArn")));
+    json_decref(o);
+    h_resp_free(&r);
+
+    lambda_get(&f, &t, "/2021-10-31/functions/payments-webhook/urls", NULL, &r);
+    o = json_ok(&r);
+    assert_int_equal(json_array_size(json_object_get(o, "FunctionUrlConfigs")), 1);
+    json_decref(o);
+    h_resp_free(&r);
+    lambda_get(&f, &t, "/2021-10-31/functions/clean-api/urls", NULL, &r);
+    assert_string_equal(r.body, "{\"FunctionUrlConfigs\":[]}");
+    h_resp_free(&r);
+
+    /* Concurrency: {} when none. */
+    lambda_get(&f, &t, "/2019-09-30/functions/payments-webhook/concurrency", NULL, &r);
+    assert_string_equal(r.body, "{}");
+    h_resp_free(&r);
+    lambda_get(&f, &t, "/2019-09-30/functions/clean-api/concurrency", NULL, &r);
+    o = json_ok(&r);
+    assert_int_equal(json_integer_value(json_object_get(o, "ReservedConcurrentExecutions")), 10);
+    json_decref(o);
+    h_resp_free(&r);
+
+    lambda_get(&f, &t, "/2019-09-25/functions/clean-api/event-invoke-config", NULL, &r);
+    o = json_ok(&r);
+    assert_true(json_is_real(json_object_get(o, "LastModified")));
+    assert_non_null(json_string_value(json_object_get(
+        json_object_get(json_object_get(o, "DestinationConfig"), "OnFailure"), "Destination")));
+    json_decref(o);
+    h_resp_free(&r);
+
+    /* Event source mappings, filtered by function, paged by MaxItems. */
+    lambda_get(&f, &t, "/2015-03-31/event-source-mappings/",
+               "FunctionName=orders-worker&MaxItems=1", &r);
+    o = json_ok(&r);
+    assert_int_equal(json_array_size(json_object_get(o, "EventSourceMappings")), 1);
+    assert_non_null(json_object_get(o, "NextMarker"));
+    assert_true(json_is_real(json_object_get(
+        json_array_get(json_object_get(o, "EventSourceMappings"), 0), "LastModified")));
+    json_decref(o);
+    h_resp_free(&r);
+    lambda_get(&f, &t, "/2015-03-31/event-source-mappings/", NULL, &r);
+    o = json_ok(&r);
+    assert_int_equal(json_array_size(json_object_get(o, "EventSourceMappings")), 3);
+    assert_null(json_object_get(o, "NextMarker"));
+    json_decref(o);
+    h_resp_free(&r);
+
+    /* Only $LATEST exists; an unknown route is UnknownOperationException. */
+    lambda_get(&f, &t, "/2015-03-31/functions/clean-api", "Qualifier=7", &r);
+    assert_json_error(&r, 404, "ResourceNotFoundException", "Message");
+    h_resp_free(&r);
+    lambda_get(&f, &t, "/2015-03-31/layers", NULL, &r);
+    assert_json_error(&r, 404, "UnknownOperationException", "message");
+    h_resp_free(&r);
+    stop_world(&f, path);
+}
+
+/* The Location of fn's package from GetFunction, into out[4096]. */
+static void code_location(const struct h_fake_aws *f, const struct creds *t, const char *fn,
+                          char out[4096])
+{
+    char p[256];
+    struct h_resp r;
+    json_t *o;
+
+    snprintf(p, sizeof p, "/2015-03-31/functions/%s", fn);
+    lambda_get(f, t, p, NULL, &r);
+    o = json_ok(&r);
+    snprintf(out, 4096, "%s",
+             json_string_value(json_object_get(json_object_get(o, "Code"), "Location")));
+    json_decref(o);
+    h_resp_free(&r);
+}
+
+static void test_code_location_serves_the_zip_unsigned_and_refuses_tampering(void **state)
+{
+    struct h_fake_aws f;
+    struct creds t;
+    char path[64], loc[4096], bad[4096], zip_path[512], v[256];
+    struct h_resp r;
+    FILE *in;
+    char want[8192];
+    size_t want_len;
+    (void)state;
+
+    start_world(&f, path, "code_expire_s 2\n", NULL);
+    assume_ok(&f, ROLE, ROLE_ACCOUNT, "AcmeSecurityReadOnly", EXTERNAL_ID, 3600, &t);
+    code_location(&f, &t, "legacy-npm", loc);
+    assert_memory_equal(loc, f.base, strlen(f.base));
+    assert_non_null(strstr(loc, "X-Amz-Algorithm=AWS4-HMAC-SHA256"));
+    assert_non_null(strstr(loc, "X-Amz-Signature="));
+
+    /* A plain GET returns the committed zip byte for byte. */
+    h_http("GET", loc, NULL, NULL, 0, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(h_header(&r, "Content-Type", v, sizeof v));
+    assert_string_equal(v, "application/zip");
+    data_path("legacy-npm.zip", zip_path);
+    in = fopen(zip_path, "rb");
+    assert_non_null(in);
+    want_len = fread(want, 1, sizeof want, in);
+    fclose(in);
+    assert_int_equal(r.len, want_len);
+    assert_memory_equal(r.body, want, want_len);
+    h_resp_free(&r);
+
+    /* A function without a package: an empty zip. */
+    code_location(&f, &t, "clean-api", bad);
+    h_http("GET", bad, NULL, NULL, 0, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.len, 22);
+    assert_memory_equal(r.body, "PK\x05\x06", 4);
+    h_resp_free(&r);
+
+    /* Another signature: S3's XML SignatureDoesNotMatch. */
+    snprintf(bad, sizeof bad, "%s", loc);
+    {
+        char *sig = strstr(bad, "X-Amz-Signature=") + strlen("X-Amz-Signature=");
+        sig[0] = sig[0] == '0' ? '1' : '0';
+    }
+    h_http("GET", bad, NULL, NULL, 0, &r);
+    assert_int_equal(r.status, 403);
+    assert_true(xml_get(r.body, "Code", v, sizeof v));
+    assert_string_equal(v, "SignatureDoesNotMatch");
+    h_resp_free(&r);
+    /* No signature at all: AccessDenied. */
+    snprintf(bad, sizeof bad, "%s", loc);
+    *strstr(bad, "&X-Amz-Signature=") = '\0';
+    h_http("GET", bad, NULL, NULL, 0, &r);
+    assert_int_equal(r.status, 403);
+    assert_true(xml_get(r.body, "Code", v, sizeof v));
+    assert_string_equal(v, "AccessDenied");
+    h_resp_free(&r);
+
+    /* Expired: AccessDenied "Request has expired". */
+    h_sleep_ms(3100);
+    h_http("GET", loc, NULL, NULL, 0, &r);
+    assert_int_equal(r.status, 403);
+    assert_true(xml_get(r.body, "Code", v, sizeof v));
+    assert_string_equal(v, "AccessDenied");
+    assert_true(xml_get(r.body, "Message", v, sizeof v));
+    assert_string_equal(v, "Request has expired");
+    h_resp_free(&r);
+    stop_world(&f, path);
+}
+
+static void test_iam_reads_are_xml_with_url_encoded_documents_and_markers(void **state)
+{
+    struct h_fake_aws f;
+    struct creds t;
+    char path[64], v[4096], body[1024], enc[512];
+    struct h_resp r;
+    json_t *doc;
+    (void)state;
+
+    start_world(&f, path, NULL, NULL);
+    assume_ok(&f, ROLE, ROLE_ACCOUNT, "AcmeSecurityReadOnly", EXTERNAL_ID, 3600, &t);
+
+    iam_call(&f, &t, "Action=GetRole&Version=2010-05-08&RoleName=shared-worker-role", &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "<GetRoleResponse xmlns=\"https://iam.amazonaws.com/doc/"
+                                   "2010-05-08/\">"));
+    assert_true(xml_get(r.body, "Arn", v, sizeof v));
+    assert_string_equal(v, "arn:aws:iam::" WORLD_ACCOUNT ":role/shared-worker-role");
+    assert_true(xml_get(r.body, "AssumeRolePolicyDocument", v, sizeof v));
+    assert_null(strchr(v, '{')); /* encoded */
+    pct_decode(v);
+    doc = json_loads(v, 0, NULL);
+    assert_non_null(doc);
+    json_decref(doc);
+    assert_true(xml_get(r.body, "PermissionsBoundaryArn", v, sizeof v));
+    h_resp_free(&r);
+
+    /* Two attached policies, one per page with MaxItems=1: IsTruncated and Marker. */
+    iam_call(&f, &t,
+             "Action=ListAttachedRolePolicies&Version=2010-05-08&RoleName=shared-worker-role"
+             "&MaxItems=1",
+             &r);
+    assert_int_equal(r.status, 200);
+    assert_true(xml_get(r.body, "IsTruncated", v, sizeof v));
+    assert_string_equal(v, "true");
+    assert_true(xml_get(r.body, "Marker", v, sizeof v));
+    pct(enc, sizeof enc, v);
+    h_resp_free(&r);
+    snprintf(body, sizeof body,
+             "Action=ListAttachedRolePolicies&Version=2010-05-08&RoleName=shared-worker-role"
+             "&MaxItems=1&Marker=%s",
+             enc);
+    iam_call(&f, &t, body, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(xml_get(r.body, "PolicyArn", v, sizeof v));
+    assert_string_equal(v, "arn:aws:iam::" WORLD_ACCOUNT ":policy/orders-s3-access");
+    assert_true(xml_get(r.body, "IsTruncated", v, sizeof v));
+    assert_string_equal(v, "false");
+    assert_false(xml_get(r.body, "Marker", v, sizeof v));
+    h_resp_free(&r);
+
+    iam_call(&f, &t,
+             "Action=GetPolicy&Version=2010-05-08&PolicyArn=arn%3Aaws%3Aiam%3A%3A" WORLD_ACCOUNT
+             "%3Apolicy%2Forders-s3-access",
+             &r);
+    assert_int_equal(r.status, 200);
+    assert_true(xml_get(r.body, "DefaultVersionId", v, sizeof v));
+    assert_string_equal(v, "v3");
+    h_resp_free(&r);
+    iam_call(
+        &f, &t,
+        "Action=GetPolicyVersion&Version=2010-05-08&PolicyArn=arn%3Aaws%3Aiam%3A%3A" WORLD_ACCOUNT
+        "%3Apolicy%2Forders-s3-access&VersionId=v3",
+        &r);
+    assert_int_equal(r.status, 200);
+    assert_true(xml_get(r.body, "Document", v, sizeof v));
+    pct_decode(v);
+    doc = json_loads(v, 0, NULL);
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(doc, "Statement"), 0), "Action")),
+                        "s3:*");
+    json_decref(doc);
+    h_resp_free(&r);
+
+    iam_call(&f, &t, "Action=ListRolePolicies&Version=2010-05-08&RoleName=shared-worker-role", &r);
+    assert_int_equal(r.status, 200);
+    assert_true(xml_get(r.body, "member", v, sizeof v));
+    assert_string_equal(v, "orders-table");
+    h_resp_free(&r);
+    iam_call(&f, &t,
+             "Action=GetRolePolicy&Version=2010-05-08&RoleName=shared-worker-role"
+             "&PolicyName=orders-queue",
+             &r);
+    assert_int_equal(r.status, 200);
+    assert_true(xml_get(r.body, "PolicyDocument", v, sizeof v));
+    pct_decode(v);
+    assert_non_null(strstr(v, "sqs:ReceiveMessage"));
+    h_resp_free(&r);
+
+    /* Errors: NoSuchEntity 404, a bad version, IAM signed for another region. */
+    iam_call(&f, &t, "Action=GetRole&Version=2010-05-08&RoleName=payments-old-role", &r);
+    assert_iam_error(&r, 404, "NoSuchEntity");
+    h_resp_free(&r);
+    iam_call(
+        &f, &t,
+        "Action=GetPolicyVersion&Version=2010-05-08&PolicyArn=arn%3Aaws%3Aiam%3A%3A" WORLD_ACCOUNT
+        "%3Apolicy%2Forders-s3-access&VersionId=v1",
+        &r);
+    assert_iam_error(&r, 404, "NoSuchEntity");
+    h_resp_free(&r);
+    iam_call(&f, &t, "Action=ListRoles&Version=2010-05-08", &r);
+    assert_iam_error(&r, 400, "InvalidAction");
+    h_resp_free(&r);
+    iam_call(&f, &t, "Action=GetRole&Version=2011-06-15&RoleName=admin-role", &r);
+    assert_iam_error(&r, 400, "InvalidAction");
+    h_resp_free(&r);
+    iam_call(&f, &t, "Action=GetRole&Version=2010-05-08", &r);
+    assert_iam_error(&r, 400, "ValidationError");
+    h_resp_free(&r);
+    {
+        static const char *const ct[] = {"Content-Type: " CT, NULL};
+        aws_call(&f, &t, "iam", "eu-west-1", "POST", "/", NULL, ct,
+                 "Action=GetRole&Version=2010-05-08&RoleName=admin-role", &r);
+        assert_iam_error(&r, 403, "SignatureDoesNotMatch");
+        h_resp_free(&r);
+    }
+    stop_world(&f, path);
+}
+
+static void test_api_gateway_v2_and_v1_shapes_and_pagination(void **state)
+{
+    struct h_fake_aws f;
+    struct creds t;
+    char path[64], q[512], enc[256], v[128];
+    struct h_resp r;
+    json_t *o, *res;
+    size_t i;
+    bool saw_integration = false;
+    (void)state;
+
+    start_world(&f, path, NULL, NULL);
+    assume_ok(&f, ROLE, ROLE_ACCOUNT, "AcmeSecurityReadOnly", EXTERNAL_ID, 3600, &t);
+
+    /* v2: items/nextToken, maxResults a string. */
+    apigw_get(&f, &t, "/v2/apis", "maxResults=1", true, &r);
+    o = json_ok(&r);
+    assert_int_equal(json_array_size(json_object_get(o, "items")), 1);
+    assert_null(json_object_get(json_array_get(json_object_get(o, "items"), 0), "routes"));
+    pct(enc, sizeof enc, json_string_value(json_object_get(o, "nextToken")));
+    json_decref(o);
+    h_resp_free(&r);
+    snprintf(q, sizeof q, "maxResults=1&nextToken=%s", enc);
+    apigw_get(&f, &t, "/v2/apis", q, true, &r);
+    o = json_ok(&r);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(json_object_get(o, "items"), 0), "apiId")),
+        "f6g7h8i9j0");
+    assert_null(json_object_get(o, "nextToken"));
+    json_decref(o);
+    h_resp_free(&r);
+
+    apigw_get(&f, &t, "/v2/apis/a1b2c3d4e5/routes", NULL, true, &r);
+    o = json_ok(&r);
+    assert_int_equal(json_array_size(json_object_get(o, "items")), 3);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(o, "items"), 0), "authorizationType")),
+                        "NONE");
+    json_decref(o);
+    h_resp_free(&r);
+    apigw_get(&f, &t, "/v2/apis/a1b2c3d4e5/integrations", NULL, true, &r);
+    o = json_ok(&r);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(o, "items"), 0), "integrationUri")),
+                        "arn:aws:lambda:us-east-1:" WORLD_ACCOUNT ":function:orders-api");
+    json_decref(o);
+    h_resp_free(&r);
+    apigw_get(&f, &t, "/v2/apis/zzz/routes", NULL, true, &r);
+    assert_json_error(&r, 404, "NotFoundException", "message");
+    assert_non_null(strstr(r.body, "Invalid API identifier specified " WORLD_ACCOUNT ":zzz"));
+    h_resp_free(&r);
+    apigw_get(&f, &t, "/v2/apis", "maxResults=ten", true, &r);
+    assert_json_error(&r, 400, "BadRequestException", "message");
+    h_resp_free(&r);
+
+    /* v1: "item"/"position", only with Accept: application/json; HAL otherwise. */
+    apigw_get(&f, &t, "/restapis", NULL, true, &r);
+    o = json_ok(&r);
+    assert_int_equal(json_array_size(json_object_get(o, "item")), 1);
+    assert_true(
+        json_is_string(json_object_get(json_array_get(json_object_get(o, "item"), 0), "policy")));
+    assert_true(json_is_integer(
+        json_object_get(json_array_get(json_object_get(o, "item"), 0), "createdDate")));
+    json_decref(o);
+    h_resp_free(&r);
+    apigw_get(&f, &t, "/restapis", NULL, false, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(h_header(&r, "Content-Type", v, sizeof v));
+    assert_string_equal(v, "application/hal+json");
+    o = json_loads(r.body, 0, NULL);
+    assert_non_null(json_object_get(o, "_embedded"));
+    assert_null(json_object_get(o, "item"));
+    json_decref(o);
+    h_resp_free(&r);
+
+    apigw_get(&f, &t, "/restapis/xk2j4h6g8f/resources", "embed=methods&limit=2", true, &r);
+    o = json_ok(&r);
+    assert_int_equal(json_array_size(json_object_get(o, "item")), 2);
+    json_array_foreach(json_object_get(o, "item"), i, res)
+    {
+        json_t *get = json_object_get(json_object_get(res, "resourceMethods"), "GET");
+        if (get != NULL) {
+            assert_string_equal(json_string_value(json_object_get(get, "authorizationType")),
+                                "NONE");
+            assert_non_null(strstr(json_string_value(json_object_get(
+                                       json_object_get(get, "methodIntegration"), "uri")),
+                                   "/invocations"));
+            saw_integration = true;
+        }
+    }
+    assert_true(saw_integration);
+    pct(enc, sizeof enc, json_string_value(json_object_get(o, "position")));
+    json_decref(o);
+    h_resp_free(&r);
+    snprintf(q, sizeof q, "embed=methods&limit=2&position=%s", enc);
+    apigw_get(&f, &t, "/restapis/xk2j4h6g8f/resources", q, true, &r);
+    o = json_ok(&r);
+    assert_int_equal(json_array_size(json_object_get(o, "item")), 1);
+    assert_null(json_object_get(o, "position"));
+    json_decref(o);
+    h_resp_free(&r);
+    apigw_get(&f, &t, "/restapis/xk2j4h6g8f/resources/abc123/methods/GET/integration", NULL, true,
+              &r);
+    o = json_ok(&r);
+    assert_string_equal(json_string_value(json_object_get(o, "type")), "AWS_PROXY");
+    json_decref(o);
+    h_resp_free(&r);
+    apigw_get(&f, &t, "/restapis", "limit=501", true, &r);
+    assert_json_error(&r, 400, "BadRequestException", "message");
+    h_resp_free(&r);
+    apigw_get(&f, &t, "/restapis/nope/resources", NULL, true, &r);
+    assert_json_error(&r, 404, "NotFoundException", "message");
+    h_resp_free(&r);
+    stop_world(&f, path);
+}
+
+static void test_data_calls_must_be_signed_for_their_service_with_live_credentials(void **state)
+{
+    struct h_fake_aws f;
+    struct creds t, bad, unknown = {OTHER_AKID, SECRET, ""};
+    char path[64], url[256];
+    struct h_resp r;
+    (void)state;
+
+    start_world(&f, path, "expire_s 2\n", NULL);
+    assume_ok(&f, ROLE, ROLE_ACCOUNT, "AcmeSecurityReadOnly", EXTERNAL_ID, 2, &t);
+
+    snprintf(url, sizeof url, "%s/2015-03-31/functions/", f.base);
+    h_http("GET", url, NULL, NULL, 0, &r);
+    assert_json_error(&r, 403, "MissingAuthenticationTokenException", "message");
+    h_resp_free(&r);
+    aws_call(&f, &t, "sts", "us-east-1", "GET", "/2015-03-31/functions/", NULL, NULL, NULL, &r);
+    assert_json_error(&r, 403, "InvalidSignatureException", "message");
+    assert_non_null(strstr(r.body, "Credential should be scoped to correct service: 'lambda'"));
+    h_resp_free(&r);
+    bad = t;
+    bad.secret[0] = bad.secret[0] == 'A' ? 'B' : 'A';
+    lambda_get(&f, &bad, "/2015-03-31/functions/", NULL, &r);
+    assert_json_error(&r, 403, "InvalidSignatureException", "message");
+    h_resp_free(&r);
+    lambda_get(&f, &unknown, "/2015-03-31/functions/", NULL, &r);
+    assert_json_error(&r, 403, "UnrecognizedClientException", "message");
+    h_resp_free(&r);
+    {
+        static const char *const hs[] = {"Authorization: AWS4-HMAC-SHA256 Credential=x", NULL};
+        h_http("GET", url, hs, NULL, 0, &r);
+        assert_json_error(&r, 400, "IncompleteSignatureException", "message");
+        h_resp_free(&r);
+    }
+    apigw_get(&f, &bad, "/v2/apis", NULL, true, &r);
+    assert_json_error(&r, 403, "InvalidSignatureException", "message");
+    h_resp_free(&r);
+    iam_call(&f, &bad, "Action=GetRole&Version=2010-05-08&RoleName=admin-role", &r);
+    assert_iam_error(&r, 403, "SignatureDoesNotMatch");
+    h_resp_free(&r);
+    /* The query is signed: a page size changed after signing is refused. */
+    tamper_query = "MaxItems=6";
+    lambda_get(&f, &t, "/2015-03-31/functions/", "MaxItems=5", &r);
+    tamper_query = NULL;
+    assert_json_error(&r, 403, "InvalidSignatureException", "message");
+    h_resp_free(&r);
+
+    /* After expire_s the session is refused until re-assumed. */
+    h_sleep_ms(2100);
+    lambda_get(&f, &t, "/2015-03-31/functions/", NULL, &r);
+    assert_json_error(&r, 403, "ExpiredTokenException", "message");
+    h_resp_free(&r);
+    iam_call(&f, &t, "Action=GetRole&Version=2010-05-08&RoleName=admin-role", &r);
+    assert_iam_error(&r, 403, "ExpiredToken");
+    h_resp_free(&r);
+    assume_ok(&f, ROLE, ROLE_ACCOUNT, "AcmeSecurityReadOnly", EXTERNAL_ID, 2, &t);
+    assert_int_equal(lambda_get(&f, &t, "/2015-03-31/functions/", NULL, &r), 200);
+    h_resp_free(&r);
+    stop_world(&f, path);
+}
+
+static void test_other_accounts_and_regions_see_an_empty_account(void **state)
+{
+    struct h_fake_aws f;
+    struct creds t;
+    char path[64];
+    struct h_resp r;
+    json_t *o;
+    (void)state;
+
+    start_world(&f, path, NULL, NULL);
+    /* Parapet's own keys: its own (empty) account. */
+    lambda_get(&f, &parapet, "/2015-03-31/functions/", NULL, &r);
+    o = json_ok(&r);
+    assert_int_equal(json_array_size(json_object_get(o, "Functions")), 0);
+    json_decref(o);
+    h_resp_free(&r);
+    iam_call(&f, &parapet, "Action=GetRole&Version=2010-05-08&RoleName=admin-role", &r);
+    assert_iam_error(&r, 404, "NoSuchEntity");
+    h_resp_free(&r);
+    /* The customer's role in another region. */
+    assume_ok(&f, ROLE, ROLE_ACCOUNT, "AcmeSecurityReadOnly", EXTERNAL_ID, 3600, &t);
+    aws_call(&f, &t, "lambda", "eu-west-1", "GET", "/2015-03-31/functions/", NULL, NULL, NULL, &r);
+    o = json_ok(&r);
+    assert_int_equal(json_array_size(json_object_get(o, "Functions")), 0);
+    json_decref(o);
+    h_resp_free(&r);
+    lambda_get(&f, &t, "/2015-03-31/functions/", NULL, &r);
+    o = json_ok(&r);
+    assert_int_equal(json_array_size(json_object_get(o, "Functions")), 12);
+    json_decref(o);
+    h_resp_free(&r);
+    stop_world(&f, path);
+}
+
+/* The fake's counters (GET /_fake/counters). */
+static json_t *counters(const struct h_fake_aws *f)
+{
+    char url[128];
+    struct h_resp r;
+    json_t *o;
+
+    snprintf(url, sizeof url, "%s/_fake/counters", f->base);
+    h_http("GET", url, NULL, NULL, 0, &r);
+    o = json_ok(&r);
+    h_resp_free(&r);
+    return o;
+}
+
+static long counter(json_t *c, const char *op, const char *resource, const char *which)
+{
+    json_t *x =
+        resource ? json_object_get(json_object_get(json_object_get(c, "resources"), op), resource)
+                 : json_object_get(json_object_get(c, "operations"), op);
+    return (long)json_integer_value(json_object_get(x, which));
+}
+
+static void test_faults_throttle_fail_truncate_garbage_and_count(void **state)
+{
+    struct h_fake_aws f;
+    struct creds t;
+    char path[64], v[64], url[128];
+    struct h_resp r;
+    json_t *o, *c;
+    (void)state;
+
+    start_world(&f, path,
+                "throttle lambda 1\nthrottle iam 1\nthrottle apigateway 1\nretry_after 2\n"
+                "fail lambda:GetPolicy AccessDeniedException 1 payments-webhook\n"
+                "fail iam:GetRole ServiceFailure always admin-role\n"
+                "fail GetFunctionUrlConfig ServiceException\n"
+                "truncate GetFunctionConcurrency 1\n"
+                "garbage GetRoutes 1\n"
+                "truncate iam:ListRolePolicies 1\n",
+                NULL);
+    assume_ok(&f, ROLE, ROLE_ACCOUNT, "AcmeSecurityReadOnly", EXTERNAL_ID, 3600, &t);
+
+    /* Throttling in each service's shape, then service. */
+    lambda_get(&f, &t, "/2015-03-31/functions/", NULL, &r);
+    assert_json_error(&r, 429, "TooManyRequestsException", "message");
+    assert_non_null(strstr(r.body, "\"Reason\":\"CallerRateLimitExceeded\""));
+    assert_non_null(h_header(&r, "Retry-After", v, sizeof v));
+    assert_string_equal(v, "2");
+    h_resp_free(&r);
+    assert_int_equal(lambda_get(&f, &t, "/2015-03-31/functions/", NULL, &r), 200);
+    h_resp_free(&r);
+    iam_call(&f, &t, "Action=GetRole&Version=2010-05-08&RoleName=clean-role", &r);
+    assert_iam_error(&r, 400, "Throttling");
+    h_resp_free(&r);
+    apigw_get(&f, &t, "/v2/apis", NULL, true, &r);
+    assert_json_error(&r, 429, "TooManyRequestsException", "message");
+    h_resp_free(&r);
+
+    /* fail: once for one resource, always for another, always for a whole call. */
+    lambda_get(&f, &t, "/2015-03-31/functions/payments-webhook/policy", NULL, &r);
+    assert_json_error(&r, 403, "AccessDeniedException", "Message");
+    assert_non_null(strstr(r.body, "is not authorized to perform: lambda:GetPolicy"));
+    h_resp_free(&r);
+    assert_int_equal(lambda_get(&f, &t, "/2015-03-31/functions/payments-webhook/policy", NULL, &r),
+                     200);
+    h_resp_free(&r);
+    for (int i = 0; i < 2; i++) {
+        iam_call(&f, &t, "Action=GetRole&Version=2010-05-08&RoleName=admin-role", &r);
+        assert_iam_error(&r, 500, "ServiceFailure");
+        assert_true(xml_get(r.body, "Type", v, sizeof v));
+        assert_string_equal(v, "Receiver");
+        h_resp_free(&r);
+    }
+    assert_int_equal(iam_call(&f, &t, "Action=GetRole&Version=2010-05-08&RoleName=clean-role", &r),
+                     200);
+    h_resp_free(&r);
+    lambda_get(&f, &t, "/2021-10-31/functions/payments-webhook/url", NULL, &r);
+    assert_json_error(&r, 500, "ServiceException", "Message");
+    h_resp_free(&r);
+
+    /* truncate and garbage: 200 with a body that does not parse, once. */
+    assert_int_equal(lambda_get(&f, &t, "/2019-09-30/functions/clean-api/concurrency", NULL, &r),
+                     200);
+    o = json_loads(r.body, 0, NULL);
+    assert_null(o);
+    h_resp_free(&r);
+    lambda_get(&f, &t, "/2019-09-30/functions/clean-api/concurrency", NULL, &r);
+    o = json_ok(&r);
+    json_decref(o);
+    h_resp_free(&r);
+    assert_int_equal(apigw_get(&f, &t, "/v2/apis/a1b2c3d4e5/routes", NULL, true, &r), 200);
+    assert_null(json_loads(r.body, 0, NULL));
+    h_resp_free(&r);
+    assert_int_equal(
+        iam_call(&f, &t, "Action=ListRolePolicies&Version=2010-05-08&RoleName=clean-role", &r),
+        200);
+    assert_null(strstr(r.body, "</ListRolePoliciesResponse>"));
+    h_resp_free(&r);
+
+    /* Counters: every request per operation, and per resource. */
+    c = counters(&f);
+    assert_int_equal(counter(c, "lambda:ListFunctions", NULL, "requests"), 2);
+    assert_int_equal(counter(c, "lambda:ListFunctions", NULL, "ok"), 1);
+    assert_int_equal(counter(c, "iam:GetRole", "admin-role", "requests"), 2);
+    assert_int_equal(counter(c, "iam:GetRole", "admin-role", "ok"), 0);
+    assert_int_equal(counter(c, "iam:GetRole", "clean-role", "requests"), 2);
+    assert_int_equal(counter(c, "lambda:GetPolicy", "payments-webhook", "ok"), 1);
+    assert_int_equal(counter(c, "sts:AssumeRole", NULL, "ok"), 1);
+    json_decref(c);
+    snprintf(url, sizeof url, "%s/_fake/reset", f.base);
+    h_http("POST", url, NULL, "", 0, &r);
+    assert_int_equal(r.status, 200);
+    h_resp_free(&r);
+    c = counters(&f);
+    assert_int_equal(json_object_size(json_object_get(c, "operations")), 0);
+    json_decref(c);
+    stop_world(&f, path);
+}
+
+/* All function names of a fake's account, paging ListFunctions; returns how many. */
+static size_t list_all(const struct h_fake_aws *f, const struct creds *t, char **names)
+{
+    char q[512], enc[256], marker[256] = "";
+    size_t n = 0;
+    struct h_resp r;
+
+    do {
+        json_t *o, *fn;
+        size_t i;
+        if (marker[0] != '\0') {
+            pct(enc, sizeof enc, marker);
+            snprintf(q, sizeof q, "Marker=%s", enc);
+        }
+        lambda_get(f, t, "/2015-03-31/functions/", marker[0] ? q : NULL, &r);
+        o = json_ok(&r);
+        json_array_foreach(json_object_get(o, "Functions"), i, fn)
+        {
+            char *s = json_dumps(fn, JSON_COMPACT | JSON_SORT_KEYS);
+            size_t have = *names ? strlen(*names) : 0;
+            *names = realloc(*names, have + strlen(s) + 2);
+            assert_non_null(*names);
+            memcpy(*names + have, s, strlen(s) + 1);
+            free(s);
+            n++;
+        }
+        marker[0] = '\0';
+        if (json_object_get(o, "NextMarker") != NULL)
+            snprintf(marker, sizeof marker, "%s",
+                     json_string_value(json_object_get(o, "NextMarker")));
+        json_decref(o);
+        h_resp_free(&r);
+    } while (marker[0] != '\0');
+    return n;
+}
+
+static void test_synthetic_accounts_are_deterministic_and_mixed(void **state)
+{
+    struct h_fake_aws a, b;
+    struct creds ta, tb;
+    char pa[64], pb[64];
+    char *la = NULL, *lb = NULL;
+    struct h_resp r;
+    json_t *o;
+    long long t0;
+    (void)state;
+
+    write_config(pa, "synthetic 400\ndelay_ms 100\n");
+    write_config(pb, "synthetic 400\n");
+    assert_int_equal(h_fake_aws_start(&a, pa, NULL), 0);
+    assert_int_equal(h_fake_aws_start(&b, pb, NULL), 0);
+    assume_ok(&a, ROLE, ROLE_ACCOUNT, "AcmeSecurityReadOnly", EXTERNAL_ID, 3600, &ta);
+    assume_ok(&b, ROLE, ROLE_ACCOUNT, "AcmeSecurityReadOnly", EXTERNAL_ID, 3600, &tb);
+    t0 = h_now_ms();
+    assert_int_equal(list_all(&a, &ta, &la), 400);
+    /* delay_ms: every call waits (8 pages of 50). */
+    assert_true(h_now_ms() - t0 >= 800);
+    assert_int_equal(list_all(&b, &tb, &lb), 400);
+    assert_string_equal(la, lb);
+    free(la);
+    free(lb);
+
+    /* The mix: a public URL, a shared admin role, a secret, routes. */
+    lambda_get(&b, &tb, "/2021-10-31/functions/synth-fn-00023/url", NULL, &r);
+    o = json_ok(&r);
+    assert_string_equal(json_string_value(json_object_get(o, "AuthType")), "NONE");
+    json_decref(o);
+    h_resp_free(&r);
+    assert_int_equal(iam_call(&b, &tb,
+                              "Action=ListAttachedRolePolicies&Version=2010-05-08"
+                              "&RoleName=synth-role-000",
+                              &r),
+                     200);
+    assert_non_null(strstr(r.body, "AdministratorAccess"));
+    h_resp_free(&r);
+    apigw_get(&b, &tb, "/v2/apis", NULL, true, &r);
+    o = json_ok(&r);
+    assert_true(json_array_size(json_object_get(o, "items")) >= 2);
+    json_decref(o);
+    h_resp_free(&r);
+    /* v1 pages hold 25 items unless limit says otherwise. */
+    apigw_get(&b, &tb, "/restapis/rest000000/resources", "embed=methods", true, &r);
+    o = json_ok(&r);
+    assert_int_equal(json_array_size(json_object_get(o, "item")), 25);
+    assert_non_null(json_object_get(o, "position"));
+    json_decref(o);
+    h_resp_free(&r);
+    assert_int_equal(h_fake_aws_stop(&a, 5000), 0);
+    assert_int_equal(h_fake_aws_stop(&b, 5000), 0);
+    unlink(pa);
+    unlink(pb);
+}
+
+static void test_log_lines_for_data_calls_name_service_action_and_resource(void **state)
+{
+    struct h_fake_aws f;
+    struct creds t;
+    char path[64], log_path[64];
+    struct h_resp r;
+    char *text, *nl;
+    json_t *line;
+    (void)state;
+
+    snprintf(log_path, sizeof log_path, "/tmp/fake-aws-log2-%d.jsonl", (int)getpid());
+    unlink(log_path);
+    start_world(&f, path, NULL, log_path);
+    assume_ok(&f, ROLE, ROLE_ACCOUNT, "AcmeSecurityReadOnly", EXTERNAL_ID, 3600, &t);
+    assert_int_equal(lambda_get(&f, &t, "/2015-03-31/functions/payments-webhook", NULL, &r), 200);
+    h_resp_free(&r);
+    stop_world(&f, path);
+    text = h_read_file(log_path);
+    assert_non_null(text);
+    assert_null(strstr(text, t.secret));
+    assert_null(strstr(text, t.token));
+    assert_null(strstr(text, "sk_live_")); /* the function's secret */
+    nl = strchr(text, '\n');
+    assert_non_null(nl);
+    line = json_loads(nl + 1, JSON_DISABLE_EOF_CHECK, NULL);
+    assert_non_null(line);
+    assert_string_equal(json_string_value(json_object_get(line, "service")), "lambda");
+    assert_string_equal(json_string_value(json_object_get(line, "action")), "GetFunction");
+    assert_string_equal(json_string_value(json_object_get(line, "resource")), "payments-webhook");
+    assert_string_equal(json_string_value(json_object_get(line, "access_key_prefix")), "ASIA");
+    assert_int_equal(json_integer_value(json_object_get(line, "status")), 200);
+    json_decref(line);
+    free(text);
+    unlink(log_path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -757,6 +1813,16 @@ int main(void)
         cmocka_unit_test(test_temporary_credentials_call_get_caller_identity),
         cmocka_unit_test(test_expired_temporary_credentials_are_expired_token),
         cmocka_unit_test(test_log_has_one_line_per_request_without_secrets),
+        cmocka_unit_test(test_list_functions_pages_of_fifty_with_an_encoded_marker),
+        cmocka_unit_test(test_lambda_reads_answer_the_documented_shapes),
+        cmocka_unit_test(test_code_location_serves_the_zip_unsigned_and_refuses_tampering),
+        cmocka_unit_test(test_iam_reads_are_xml_with_url_encoded_documents_and_markers),
+        cmocka_unit_test(test_api_gateway_v2_and_v1_shapes_and_pagination),
+        cmocka_unit_test(test_data_calls_must_be_signed_for_their_service_with_live_credentials),
+        cmocka_unit_test(test_other_accounts_and_regions_see_an_empty_account),
+        cmocka_unit_test(test_faults_throttle_fail_truncate_garbage_and_count),
+        cmocka_unit_test(test_synthetic_accounts_are_deterministic_and_mixed),
+        cmocka_unit_test(test_log_lines_for_data_calls_name_service_action_and_resource),
     };
     return cmocka_run_group_tests_name("integration/fake_aws", tests, setup, teardown);
 }

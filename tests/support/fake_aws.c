@@ -1,7 +1,9 @@
-/* fake_aws - a strict fake of AWS STS (Query protocol, API version 2011-06-15) for integration
- * tests: AssumeRole and GetCallerIdentity, with SigV4 checked by recomputing every signature.
+/* fake_aws - a strict fake of AWS for integration tests and benchmarks: STS (Query protocol,
+ * AssumeRole and GetCallerIdentity) and the reads a posture scan makes of one account: Lambda,
+ * IAM and API Gateway v1/v2 (reference: wire-formats.md sections 5-9), over a "world" of
+ * functions, roles and APIs. Every request's SigV4 signature is checked by recomputing it.
  *
- *   fake_aws --port N [--config FILE] [--log FILE]
+ *   fake_aws --port N [--config FILE] [--log FILE] [--world FILE]
  *
  * Listens on 127.0.0.1:N (0 = a free port) and prints "port=N" (the bound port) as the first
  * line on stdout, flushed, once it accepts connections. SIGTERM or SIGINT stops it; exit 0.
@@ -12,38 +14,89 @@
  *   credentials AKID SECRET   long-term keys of arn:aws:iam::<account>:user/parapet (repeatable)
  *   role ARN EXTERNAL_ID|-    a role that trusts <account>, on condition of that external ID,
  *                             or unconditionally with '-' (the confused-deputy mistake)
- *   throttle N                answer the next N requests with 400 Throttling
+ *   throttle N                answer the next N requests (any service) with throttling
+ *   throttle SERVICE N        ... only requests of SERVICE: sts, iam, lambda, apigateway, s3
+ *                             (STS/IAM 400 Throttling XML; Lambda 429 TooManyRequestsException
+ *                             with Reason; API Gateway 429; s3 (code download) 503 SlowDown)
+ *   retry_after S             Retry-After header on Lambda/API Gateway/S3 throttling (0: none)
  *   expire_s S                lifetime of issued temporary credentials (default: DurationSeconds,
  *                             else 3600)
+ *   world FILE                the account to serve (relative to the config file's directory):
+ *                             a snapshot-shaped JSON document, see posture/inventory.md and
+ *                             tests/data/aws/README.md; --world overrides it
+ *   synthetic N               append N generated functions (with roles and APIs) to the world,
+ *                             deterministically (tests/support/lib/aws_fake_world.c)
+ *   delay_ms MS               answer every AWS request after MS milliseconds (requests wait in
+ *                             parallel: one thread per connection)
+ *   code_expire_s S           X-Amz-Expires of GetFunction's Code.Location (default 600)
+ *   fail CALL CODE [N|always] [RESOURCE]
+ *                             answer CALL ("GetPolicy", or "lambda:GetPolicy" for one service)
+ *                             with the error CODE (AccessDeniedException, ServiceException,
+ *                             ServiceFailure, NoSuchEntity, ResourceNotFoundException, Throttling,
+ *                             TooManyRequestsException, ...: fault_codes[]) N times or always
+ *                             (default), for one RESOURCE (function name, role name, policy ARN,
+ *                             API id) or any
+ *   truncate CALL [N|always] [RESOURCE]   cut a successful answer's body in half
+ *   garbage CALL [N|always] [RESOURCE]    replace a successful answer's body with non-JSON/XML
+ *
+ * Routing (one port for every service, as AWS_ENDPOINT_URL gives it): Lambda by its path
+ * prefixes (/2015-03-31/, /2021-10-31/, /2019-09-30/, /2019-09-25/), API Gateway by /v2/ and
+ * /restapis, IAM by POST / with an IAM Action (GetRole, ListAttachedRolePolicies,
+ * ListRolePolicies, GetRolePolicy, GetPolicy, GetPolicyVersion), the code download by
+ * /snapshots/, the fake's own control paths by /_fake/, and everything else is STS.
  *
  * What is enforced (AWS behaviour where AWS is known; "fake:" marks stricter choices):
- * - fake: POST, request target exactly "/" (no query), Content-Type
+ * - STS, fake: POST, request target exactly "/" (no query), Content-Type
  *   application/x-www-form-urlencoded with at most "; charset=utf-8", a well-formed form body of
  *   at most 64 KiB without repeated or empty names: else 400 MalformedRequest (413
- *   RequestEntityTooLarge for the size).
- * - Authorization "AWS4-HMAC-SHA256 Credential=AKID/YYYYMMDD/REGION/sts/aws4_request,
+ *   RequestEntityTooLarge for the size). IAM: the same Content-Type and form rules.
+ * - Authorization "AWS4-HMAC-SHA256 Credential=AKID/YYYYMMDD/REGION/SERVICE/aws4_request,
  *   SignedHeaders=..., Signature=...", an X-Amz-Date header (fake: the Date header is not
  *   accepted instead), host and x-amz-date signed, and fake: X-Amz-Security-Token signed when sent.
- *   The signature is recomputed with cloud_sigv4_sign() over the received method, path, the
+ *   SERVICE must be the signing name (sts, iam, lambda, apigateway); IAM requires region
+ *   us-east-1. The signature is recomputed with cloud_sigv4_sign() over the received method,
+ *   wire path (Lambda ARNs arrive %3A-encoded and are signed double-encoded), wire query, the
  *   headers named in SignedHeaders with their received values, and the body.
  * - X-Amz-Date more than 15 minutes from now: 403 SignatureDoesNotMatch "Signature expired" /
  *   "Signature not yet current", as STS answers (S3's RequestTimeTooSkewed is S3 only).
- * - Temporary credentials (ASIA...) need their own session token; they expire (400 ExpiredToken).
- *   Long-term keys must not carry a token. Unknown key or bad token: 403 InvalidClientTokenId.
+ * - Temporary credentials (ASIA...) need their own session token; they expire (STS 400
+ *   ExpiredToken, IAM 403 ExpiredToken, Lambda/API Gateway 403 ExpiredTokenException).
+ *   Long-term keys must not carry a token. Unknown key or bad token: InvalidClientTokenId (XML)
+ *   / UnrecognizedClientException (JSON). Signature mismatch: SignatureDoesNotMatch (XML) /
+ *   InvalidSignatureException (JSON); no Authorization: MissingAuthenticationToken[Exception].
  * - AssumeRole: only the long-term identity is trusted by roles (a role session calling AssumeRole
  *   is AccessDenied); unknown role, and an external ID missing or wrong where the role requires
  *   one, give the same 403 AccessDenied message.
+ * - Data calls see the world only when the caller's account is the world's account_id and, for
+ *   Lambda and API Gateway, the signing region is the world's region; anyone else sees an empty
+ *   account (Parapet's own keys see Parapet's empty account).
+ * - fake: a query parameter an operation does not take is 400 (InvalidParameterValueException /
+ *   BadRequestException), so a misspelt MaxItems is noticed; '+' in a query is a space, so an
+ *   unencoded page token is refused.
+ * - GetFunction's Code.Location is http://<Host of the request>/snapshots/<account>/<name>-<id>
+ *   ?versionId=..&X-Amz-Algorithm=..&X-Amz-Credential=..&X-Amz-Date=..&X-Amz-Expires=600&
+ *   X-Amz-Security-Token=..&X-Amz-SignedHeaders=host&X-Amz-Signature=.., presigned by the fake
+ *   for service s3. A plain GET of it returns the function's CodeZip (an empty zip when none);
+ *   expired: 403 AccessDenied "Request has expired"; parameters missing: 403 AccessDenied; any
+ *   other change (fake: even an equivalent re-encoding): 403 SignatureDoesNotMatch; S3 XML errors.
  *
- * Log (--log): one JSON object per request, appended with one write():
+ * Control paths (unsigned): GET /_fake/counters answers {"operations": {"svc:Op": {"requests":
+ * N, "ok": N}}, "resources": {"svc:Op": {"<resource>": {"requests": N, "ok": N}}}} counting every
+ * request routed to an operation (ok: answered 2xx); POST /_fake/reset zeroes them.
+ *
+ * Log (--log): one JSON object per request, appended with one write(). STS:
  *   {"action":..,"role_arn":..,"external_id_present":bool,"access_key_prefix":"AKIA","status":N,
  *    "error":"Code"|null}
- * (strings null when absent). Never a secret, token, signature or external ID value.
+ * other services: {"service":"lambda","action":"GetPolicy","resource":..,"access_key_prefix":..,
+ *    "status":N,"error":..}
+ * (strings null when absent). Never a secret, token, signature, external ID or response body.
  *
- * Threading: libmicrohttpd runs every handler on its one internal thread; the mutable state
- * (throttle count, issued credentials, log) is under one mutex all the same. */
+ * Threading: libmicrohttpd runs a thread per connection; the world is read-only once loaded and
+ * the mutable state (throttles, faults, counters, issued credentials, log) is under one mutex,
+ * released for delay_ms. */
 #include "cloud/sigv4.h"
-#include "tests/support/lib/aws_fake.h"
 #include "server/err.h"
+#include "tests/support/lib/aws_fake.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -367,7 +420,7 @@ static bool parse_authorization(const char *v, struct auth *a, struct awsf_reply
     memset(a, 0, sizeof *a);
     if (strncmp(v, alg, sizeof alg - 1) != 0) {
         awsf_fail(rp, 400, "IncompleteSignature",
-             "Authorization header requires the '" CLOUD_SIGV4_ALGORITHM "' algorithm.");
+                  "Authorization header requires the '" CLOUD_SIGV4_ALGORITHM "' algorithm.");
         return false;
     }
     p = v + sizeof alg - 1;
@@ -386,7 +439,7 @@ static bool parse_authorization(const char *v, struct auth *a, struct awsf_reply
         eq = memchr(p, '=', len);
         if (eq == NULL) {
             awsf_fail(rp, 400, "IncompleteSignature",
-                 "Authorization header parameters must be Key=Value pairs separated by ','.");
+                      "Authorization header parameters must be Key=Value pairs separated by ','.");
             return false;
         }
         klen = (size_t)(eq - p);
@@ -405,12 +458,13 @@ static bool parse_authorization(const char *v, struct auth *a, struct awsf_reply
             dst = a->signature;
             dstlen = sizeof a->signature;
         } else {
-            awsf_fail(rp, 400, "IncompleteSignature", "Authorization header has an unknown parameter.");
+            awsf_fail(rp, 400, "IncompleteSignature",
+                      "Authorization header has an unknown parameter.");
             return false;
         }
         if (*seen || vlen == 0 || !copy_part(dst, dstlen, val, vlen)) {
             awsf_fail(rp, 400, "IncompleteSignature",
-                 "Authorization header has a repeated, empty or oversized parameter.");
+                      "Authorization header has a repeated, empty or oversized parameter.");
             return false;
         }
         *seen = true;
@@ -420,9 +474,9 @@ static bool parse_authorization(const char *v, struct auth *a, struct awsf_reply
     }
     if (!have_cred || !have_sh || !have_sig) {
         awsf_fail(rp, 400, "IncompleteSignature", "%s%s%s",
-             have_cred ? "" : "Authorization header requires 'Credential' parameter. ",
-             have_sh ? "" : "Authorization header requires 'SignedHeaders' parameter. ",
-             have_sig ? "" : "Authorization header requires 'Signature' parameter. ");
+                  have_cred ? "" : "Authorization header requires 'Credential' parameter. ",
+                  have_sh ? "" : "Authorization header requires 'SignedHeaders' parameter. ",
+                  have_sig ? "" : "Authorization header requires 'Signature' parameter. ");
         return false;
     }
     for (p = cred; np < 5; np++) {
@@ -442,7 +496,7 @@ static bool parse_authorization(const char *v, struct auth *a, struct awsf_reply
         !copy_part(a->service, sizeof a->service, parts[3], lens[3]) ||
         !copy_part(a->terminator, sizeof a->terminator, parts[4], lens[4])) {
         awsf_fail(rp, 400, "IncompleteSignature",
-             "Credential must have the form <key>/<date>/<region>/<service>/aws4_request.");
+                  "Credential must have the form <key>/<date>/<region>/<service>/aws4_request.");
         return false;
     }
     return true;
@@ -572,22 +626,22 @@ static bool authenticate(const struct fake *f, const struct req *r, const char *
     n_date = header_count(hs, "X-Amz-Date", &date);
     if (n_date == 0) {
         awsf_fail(rp, 400, "IncompleteSignature",
-             "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' "
-             "header. (fake_aws accepts only X-Amz-Date.)");
+                  "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' "
+                  "header. (fake_aws accepts only X-Amz-Date.)");
         return false;
     }
     if (n_date > 1 || !awsf_parse_amz_date(date, &when)) {
         awsf_fail(rp, 400, "IncompleteSignature",
-             "Date must be in ISO-8601 'basic format'. Got '%.32s'. See "
-             "http://en.wikipedia.org/wiki/ISO_8601",
-             date);
+                  "Date must be in ISO-8601 'basic format'. Got '%.32s'. See "
+                  "http://en.wikipedia.org/wiki/ISO_8601",
+                  date);
         return false;
     }
     if (strncmp(a.date, date, 8) != 0 || strlen(a.date) != 8) {
         awsf_fail(rp, 403, "SignatureDoesNotMatch",
-             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
-             "from HTTP: '%s' != '%.8s', from '%s'.",
-             a.date, date, date);
+                  "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
+                  "from HTTP: '%s' != '%.8s', from '%s'.",
+                  a.date, date, date);
         return false;
     }
     if (strcmp(a.service, sc->service) != 0) {
@@ -597,13 +651,14 @@ static bool authenticate(const struct fake *f, const struct req *r, const char *
     }
     if (strcmp(a.terminator, "aws4_request") != 0) {
         awsf_fail(rp, 403, "SignatureDoesNotMatch",
-             "Credential should be scoped with a valid terminator: 'aws4_request', not '%s'. ",
-             a.terminator);
+                  "Credential should be scoped with a valid terminator: 'aws4_request', not '%s'. ",
+                  a.terminator);
         return false;
     }
     if (a.region[0] == '\0' ||
         strspn(a.region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(a.region)) {
-        awsf_fail(rp, 403, "SignatureDoesNotMatch", "Credential should be scoped to a valid region. ");
+        awsf_fail(rp, 403, "SignatureDoesNotMatch",
+                  "Credential should be scoped to a valid region. ");
         return false;
     }
     if (sc->region != NULL && strcmp(a.region, sc->region) != 0) {
@@ -613,12 +668,12 @@ static bool authenticate(const struct fake *f, const struct req *r, const char *
     }
     if (!list_has(a.signed_headers, "host")) {
         awsf_fail(rp, 403, "SignatureDoesNotMatch",
-             "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
+                  "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.");
         return false;
     }
     if (!list_has(a.signed_headers, "x-amz-date")) {
         awsf_fail(rp, 403, "SignatureDoesNotMatch",
-             "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization.");
+                  "'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization.");
         return false;
     }
 
@@ -646,8 +701,8 @@ static bool authenticate(const struct fake *f, const struct req *r, const char *
         }
         if (!list_has(a.signed_headers, "x-amz-security-token")) {
             awsf_fail(rp, 403, "SignatureDoesNotMatch",
-                 "'X-Amz-Security-Token' must be a 'SignedHeader' in the AWS Authorization. "
-                 "(fake_aws requires the session token to be signed.)");
+                      "'X-Amz-Security-Token' must be a 'SignedHeader' in the AWS Authorization. "
+                      "(fake_aws requires the session token to be signed.)");
             return false;
         }
     }
@@ -658,7 +713,7 @@ static bool authenticate(const struct fake *f, const struct req *r, const char *
         awsf_format_time(now - SKEW_S, false, t2, sizeof t2);
         awsf_format_time(now, false, t3, sizeof t3);
         awsf_fail(rp, 403, "SignatureDoesNotMatch",
-             "Signature expired: %s is now earlier than %s (%s - 15 min.)", t1, t2, t3);
+                  "Signature expired: %s is now earlier than %s (%s - 15 min.)", t1, t2, t3);
         return false;
     }
     if (when > now + SKEW_S) {
@@ -666,7 +721,8 @@ static bool authenticate(const struct fake *f, const struct req *r, const char *
         awsf_format_time(now + SKEW_S, false, t2, sizeof t2);
         awsf_format_time(now, false, t3, sizeof t3);
         awsf_fail(rp, 403, "SignatureDoesNotMatch",
-             "Signature not yet current: %s is still later than %s (%s + 15 min.)", t1, t2, t3);
+                  "Signature not yet current: %s is still later than %s (%s + 15 min.)", t1, t2,
+                  t3);
         return false;
     }
 
@@ -696,14 +752,14 @@ static void validation(struct awsf_reply *rp, const char *value, const char *mem
 {
     if (value == NULL)
         awsf_fail(rp, 400, "ValidationError",
-             "1 validation error detected: Value null at '%s' failed to satisfy constraint: "
-             "Member must not be null",
-             member);
+                  "1 validation error detected: Value null at '%s' failed to satisfy constraint: "
+                  "Member must not be null",
+                  member);
     else
         awsf_fail(rp, 400, "ValidationError",
-             "1 validation error detected: Value '%.200s' at '%s' failed to satisfy "
-             "constraint: Member %s",
-             value, member, constraint);
+                  "1 validation error detected: Value '%.200s' at '%s' failed to satisfy "
+                  "constraint: Member %s",
+                  value, member, constraint);
 }
 
 /* Checks a string member: length lo..hi and characters [A-Za-z0-9_] plus extra. */
@@ -816,13 +872,14 @@ static void assume_role(struct fake *f, const struct awsf_params *form, const st
         (ro->external_id != NULL &&
          (external_id == NULL || strcmp(ro->external_id, external_id) != 0))) {
         awsf_fail(rp, 403, "AccessDenied",
-             "User: %s is not authorized to perform: sts:AssumeRole on resource: %.2048s", c->arn,
-             arn);
+                  "User: %s is not authorized to perform: sts:AssumeRole on resource: %.2048s",
+                  c->arn, arn);
         return;
     }
     if (seconds > MAX_SESSION_S) {
-        awsf_fail(rp, 400, "ValidationError",
-             "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.");
+        awsf_fail(
+            rp, 400, "ValidationError",
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.");
         return;
     }
 
@@ -854,7 +911,7 @@ static void assume_role(struct fake *f, const struct awsf_params *form, const st
              ro->name, session);
     snprintf(assumed_id, sizeof assumed_id, "%s:%s", ro->id, session);
     awsf_sb_puts(&b, "<AssumeRoleResponse xmlns=\"" STS_NS "\">\n  <AssumeRoleResult>\n"
-                "    <AssumedRoleUser>\n");
+                     "    <AssumedRoleUser>\n");
     awsf_sb_elem(&b, "      ", "Arn", assumed_arn);
     awsf_sb_elem(&b, "      ", "AssumedRoleId", assumed_id);
     awsf_sb_puts(&b, "    </AssumedRoleUser>\n    <Credentials>\n");
@@ -879,7 +936,8 @@ static void get_caller_identity(const struct caller *c, const char *rid, struct 
 {
     struct awsf_sb b = {.max = MAX_XML};
 
-    awsf_sb_puts(&b, "<GetCallerIdentityResponse xmlns=\"" STS_NS "\">\n  <GetCallerIdentityResult>\n");
+    awsf_sb_puts(&b,
+                 "<GetCallerIdentityResponse xmlns=\"" STS_NS "\">\n  <GetCallerIdentityResult>\n");
     awsf_sb_elem(&b, "    ", "Arn", c->arn);
     awsf_sb_elem(&b, "    ", "UserId", c->user_id);
     awsf_sb_elem(&b, "    ", "Account", c->account);
@@ -905,12 +963,13 @@ static void process(struct fake *f, const struct req *r, const char *method, con
     struct caller c;
 
     if (strcmp(method, "POST") != 0) {
-        awsf_fail(rp, 400, "MalformedRequest", "fake_aws: STS calls must be POST, not %.16s.", method);
+        awsf_fail(rp, 400, "MalformedRequest", "fake_aws: STS calls must be POST, not %.16s.",
+                  method);
         return;
     }
     if (strcmp(r->target, "/") != 0) {
         awsf_fail(rp, 400, "MalformedRequest",
-             "fake_aws: the request target must be \"/\" with the parameters in the body.");
+                  "fake_aws: the request target must be \"/\" with the parameters in the body.");
         return;
     }
     if (hs->overflow) {
@@ -919,12 +978,13 @@ static void process(struct fake *f, const struct req *r, const char *method, con
     }
     if (header_count(hs, "Content-Type", &ct) != 1 || !content_type_ok(ct)) {
         awsf_fail(rp, 400, "MalformedRequest",
-             "fake_aws: Content-Type must be application/x-www-form-urlencoded; "
-             "charset=utf-8.");
+                  "fake_aws: Content-Type must be application/x-www-form-urlencoded; "
+                  "charset=utf-8.");
         return;
     }
     if (r->too_large) {
-        awsf_fail(rp, 413, "RequestEntityTooLarge", "fake_aws: the body exceeds %d bytes.", MAX_BODY);
+        awsf_fail(rp, 413, "RequestEntityTooLarge", "fake_aws: the body exceeds %d bytes.",
+                  MAX_BODY);
         return;
     }
     if (!form_ok) {
@@ -939,7 +999,7 @@ static void process(struct fake *f, const struct req *r, const char *method, con
     if (action == NULL ||
         (strcmp(action, "AssumeRole") != 0 && strcmp(action, "GetCallerIdentity") != 0)) {
         awsf_fail(rp, 400, "InvalidAction", "Could not find operation %.64s for version %.32s",
-             action ? action : "", version ? version : STS_VERSION);
+                  action ? action : "", version ? version : STS_VERSION);
         return;
     }
     if (version == NULL) {
@@ -948,7 +1008,7 @@ static void process(struct fake *f, const struct req *r, const char *method, con
     }
     if (strcmp(version, STS_VERSION) != 0) {
         awsf_fail(rp, 400, "InvalidAction", "Could not find operation %s for version %.32s", action,
-             version);
+                  version);
         return;
     }
     if (strcmp(action, "AssumeRole") == 0)
@@ -970,11 +1030,10 @@ static json_t *log_string(const char *s)
     return v != NULL ? v : json_null();
 }
 
-
 /* ---- HTTP ------------------------------------------------------------------------------- */
 
 static const char *const service_names[] = {
-    [AWSF_STS] = "sts", [AWSF_IAM] = "iam", [AWSF_LAMBDA] = "lambda",
+    [AWSF_STS] = "sts",          [AWSF_IAM] = "iam", [AWSF_LAMBDA] = "lambda",
     [AWSF_APIGW] = "apigateway", [AWSF_S3] = "s3",
 };
 
@@ -988,15 +1047,20 @@ static const struct {
     {"SignatureDoesNotMatch", "InvalidSignatureException", 403},
     {"InvalidClientTokenId", "UnrecognizedClientException", 403},
     {"ExpiredToken", "ExpiredTokenException", 403},
-    {"IncompleteSignature", "IncompleteSignatureException", 403},
+    {"IncompleteSignature", "IncompleteSignatureException", 400},
     {"MissingAuthenticationToken", "MissingAuthenticationTokenException", 403},
 };
 
 /* Lambda exceptions whose body says "message" rather than "Message". */
 static const char *const lower_message[] = {
-    "InvalidParameterValueException", "TooManyRequestsException",  "InvalidSignatureException",
-    "UnrecognizedClientException",    "ExpiredTokenException",     "IncompleteSignatureException",
-    "MissingAuthenticationTokenException", "UnknownOperationException",
+    "InvalidParameterValueException",
+    "TooManyRequestsException",
+    "InvalidSignatureException",
+    "UnrecognizedClientException",
+    "ExpiredTokenException",
+    "IncompleteSignatureException",
+    "MissingAuthenticationTokenException",
+    "UnknownOperationException",
 };
 
 /* Fault codes a config may inject, and their status. */
@@ -1004,14 +1068,22 @@ static const struct {
     const char *code;
     unsigned status;
 } fault_codes[] = {
-    {"AccessDeniedException", 403},     {"AccessDenied", 403},
-    {"ServiceException", 500},          {"ServiceFailure", 500},
-    {"ResourceNotFoundException", 404}, {"NoSuchEntity", 404},
-    {"TooManyRequestsException", 429},  {"Throttling", 400},
-    {"InvalidParameterValueException", 400}, {"NotFoundException", 404},
-    {"BadRequestException", 400},       {"UnauthorizedException", 401},
-    {"InternalServerErrorException", 500}, {"ServiceUnavailableException", 503},
-    {"ExpiredTokenException", 403},     {"ExpiredToken", 403},
+    {"AccessDeniedException", 403},
+    {"AccessDenied", 403},
+    {"ServiceException", 500},
+    {"ServiceFailure", 500},
+    {"ResourceNotFoundException", 404},
+    {"NoSuchEntity", 404},
+    {"TooManyRequestsException", 429},
+    {"Throttling", 400},
+    {"InvalidParameterValueException", 400},
+    {"NotFoundException", 404},
+    {"BadRequestException", 400},
+    {"UnauthorizedException", 401},
+    {"InternalServerErrorException", 500},
+    {"ServiceUnavailableException", 503},
+    {"ExpiredTokenException", 403},
+    {"ExpiredToken", 403},
 };
 
 static void add_header(struct MHD_Response *resp, const char *name, const char *value)
@@ -1144,10 +1216,9 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, enum awsf_service
     if (body == NULL)
         return MHD_NO;
     len = rp->code == NULL && rp->body_len > 0 ? rp->body_len : strlen(body);
-    return queue(conn, status, body, len, ct,
-                 svc == AWSF_S3 ? "x-amz-request-id" : "x-amzn-RequestId", rid,
-                 code != NULL && (svc == AWSF_LAMBDA || svc == AWSF_APIGW) ? code : NULL,
-                 rp->retry_after);
+    return queue(
+        conn, status, body, len, ct, svc == AWSF_S3 ? "x-amz-request-id" : "x-amzn-RequestId", rid,
+        code != NULL && (svc == AWSF_LAMBDA || svc == AWSF_APIGW) ? code : NULL, rp->retry_after);
 }
 
 /* ---- counters and faults ---------------------------------------------------------------- */
@@ -1166,7 +1237,8 @@ static void count(struct fake *f, const char *key, const char *resource, bool ok
     json_object_set_new(c, "requests",
                         json_integer(json_integer_value(json_object_get(c, "requests")) + 1));
     if (ok)
-        json_object_set_new(c, "ok", json_integer(json_integer_value(json_object_get(c, "ok")) + 1));
+        json_object_set_new(c, "ok",
+                            json_integer(json_integer_value(json_object_get(c, "ok")) + 1));
     if (resource == NULL || resource[0] == '\0')
         return;
     c = json_object_get(res, key);
@@ -1180,7 +1252,8 @@ static void count(struct fake *f, const char *key, const char *resource, bool ok
     json_object_set_new(c, "requests",
                         json_integer(json_integer_value(json_object_get(c, "requests")) + 1));
     if (ok)
-        json_object_set_new(c, "ok", json_integer(json_integer_value(json_object_get(c, "ok")) + 1));
+        json_object_set_new(c, "ok",
+                            json_integer(json_integer_value(json_object_get(c, "ok")) + 1));
 }
 
 /* The first armed fault of kind for svc:op on resource; uses one of its shots. With f->mu. */
@@ -1216,6 +1289,9 @@ static bool throttled(struct fake *f, enum awsf_service svc, struct awsf_reply *
         f->throttle_svc[svc]--;
     if (svc == AWSF_STS || svc == AWSF_IAM) {
         awsf_fail(rp, 400, "Throttling", "Rate exceeded");
+    } else if (svc == AWSF_S3) {
+        awsf_fail(rp, 503, "SlowDown", "Please reduce your request rate.");
+        rp->retry_after = f->retry_after;
     } else if (svc == AWSF_LAMBDA) {
         awsf_fail(rp, 429, "TooManyRequestsException", "Rate exceeded");
         rp->retry_after = f->retry_after;
@@ -1298,10 +1374,9 @@ static void log_request(const struct fake *f, const struct awsf_params *form, co
 static void log_call(const struct fake *f, enum awsf_service svc, const char *op,
                      const char *resource, const char *prefix, const struct awsf_reply *rp)
 {
-    log_line(f, json_pack("{s:s, s:o, s:o, s:o, s:i, s:o}", "service", service_names[svc],
-                          "action", log_string(op), "resource", log_string(resource),
-                          "access_key_prefix", log_string(prefix[0] ? prefix : NULL), "status",
-                          (int)rp->status, "error",
+    log_line(f, json_pack("{s:s, s:o, s:o, s:o, s:i, s:o}", "service", service_names[svc], "action",
+                          log_string(op), "resource", log_string(resource), "access_key_prefix",
+                          log_string(prefix[0] ? prefix : NULL), "status", (int)rp->status, "error",
                           rp->code ? json_string(rp->code) : json_null()));
 }
 
@@ -1348,8 +1423,7 @@ static bool code_url(const struct awsf_call *c, const struct awsf_fn *fn, struct
     char path[512];
 
     if (c->host == NULL ||
-        !code_presign(code_signer, c->host, fn, time(NULL), code_signer->code_expire_s, &res,
-                      path))
+        !code_presign(code_signer, c->host, fn, time(NULL), code_signer->code_expire_s, &res, path))
         return false;
     awsf_sb_printf(out, "http://%s%s?", c->host, path);
     awsf_sb_puts(out, res.query);
@@ -1448,11 +1522,30 @@ static bool has_prefix(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* Which service a request is for: Lambda and API Gateway by their paths, IAM by its actions,
- * everything else STS (whose checks then refuse what is not STS). */
-static enum awsf_service classify(const char *path, const char *method,
-                                  const struct awsf_params *form, bool form_ok)
+/* True when the Authorization header's credential scope names service ("AKID/date/region/
+ * service/aws4_request"). */
+static bool scoped_to(const char *authorization, const char *service)
 {
+    const char *p = authorization ? strstr(authorization, "Credential=") : NULL;
+    size_t n = strlen(service);
+
+    for (int slashes = 0; p != NULL && slashes < 3; slashes++) {
+        p = strchr(p, '/');
+        if (p != NULL)
+            p++;
+    }
+    return p != NULL && strncmp(p, service, n) == 0 && p[n] == '/';
+}
+
+/* Which service a request is for: Lambda and API Gateway by their paths, IAM by its actions
+ * (or a POST signed for iam that is not an STS action), everything else STS (whose checks then
+ * refuse what is not STS). */
+static enum awsf_service classify(const char *path, const char *method,
+                                  const struct awsf_params *form, bool form_ok,
+                                  const char *authorization)
+{
+    const char *action = awsf_param(form, "Action");
+
     if (has_prefix(path, "/2015-03-31/") || has_prefix(path, "/2021-10-31/") ||
         has_prefix(path, "/2019-09-30/") || has_prefix(path, "/2019-09-25/"))
         return AWSF_LAMBDA;
@@ -1462,7 +1555,9 @@ static enum awsf_service classify(const char *path, const char *method,
     if (has_prefix(path, "/snapshots/"))
         return AWSF_S3;
     if (strcmp(method, "POST") == 0 && strcmp(path, "/") == 0 && form_ok &&
-        awsf_iam_is_action(awsf_param(form, "Action")))
+        (awsf_iam_is_action(action) ||
+         (scoped_to(authorization, "iam") && action != NULL && strcmp(action, "AssumeRole") != 0 &&
+          strcmp(action, "GetCallerIdentity") != 0)))
         return AWSF_IAM;
     return AWSF_STS;
 }
@@ -1529,7 +1624,11 @@ static void service_call(struct fake *f, const struct req *r, const char *method
     if (!authenticate(f, r, method, hs, &sc, &who, rp))
         goto out;
     if (!routed) {
-        if (svc == AWSF_LAMBDA)
+        if (svc == AWSF_IAM)
+            awsf_fail(rp, 400, "InvalidAction", "Could not find operation %.64s for version %.32s",
+                      awsf_param(form, "Action"),
+                      awsf_param(form, "Version") ? awsf_param(form, "Version") : "2010-05-08");
+        else if (svc == AWSF_LAMBDA)
             awsf_fail(rp, 404, "UnknownOperationException", "Unknown operation %.16s %.200s",
                       method, path);
         else
@@ -1626,20 +1725,29 @@ static enum MHD_Result handle(struct fake *f, struct MHD_Connection *conn, struc
     }
     query = strchr(r->target, '?') ? strchr(r->target, '?') + 1 : "";
     path[strcspn(path, "?")] = '\0';
-    svc = classify(path, method, &form, form_ok);
+    svc = classify(path, method, &form, form_ok, authz);
 
     pthread_mutex_lock(&f->mu);
     if (has_prefix(path, "/_fake/")) {
         control(f, method, path, &rp);
         svc = AWSF_APIGW;
     } else if (svc == AWSF_S3) {
-        code_download(f, method, path, query, &hs, name, &rp);
+        if (!throttled(f, svc, &rp))
+            code_download(f, method, path, query, &hs, name, &rp);
         mangle(f, svc, "GetObject", name, &rp);
         count(f, "s3:GetObject", name, rp.code == NULL);
         log_call(f, svc, "GetObject", name, prefix, &rp);
     } else if (svc == AWSF_STS) {
+        const char *action = awsf_param(&form, "Action");
+        char key[96];
         if (!throttled(f, svc, &rp))
             process(f, r, method, &hs, &form, form_ok, why, rid, &rp);
+        snprintf(key, sizeof key, "sts:%s",
+                 action != NULL && (strcmp(action, "AssumeRole") == 0 ||
+                                    strcmp(action, "GetCallerIdentity") == 0)
+                     ? action
+                     : "Unknown");
+        count(f, key, NULL, rp.code == NULL);
         log_request(f, &form, prefix, &rp);
     } else {
         service_call(f, r, method, svc, path, query, &hs, &form, rid, &call, &rp);

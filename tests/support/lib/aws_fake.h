@@ -77,28 +77,28 @@ bool awsf_parse_ulong(const char *s, unsigned long lo, unsigned long hi, unsigne
 /* ---- the world --------------------------------------------------------------------------- */
 
 struct awsf_fn {
-    const char *name;      /* borrowed from list_item */
-    json_t *list_item;     /* FunctionConfiguration as ListFunctions returns it */
-    json_t *config;        /* ... and as GetFunction returns it (State, LastUpdateStatus) */
-    json_t *src;           /* the world's function object (Policy, UrlConfig, ...) */
-    unsigned char *zip;    /* the code package; NULL = an empty zip */
+    const char *name;   /* borrowed from list_item */
+    json_t *list_item;  /* FunctionConfiguration as ListFunctions returns it */
+    json_t *config;     /* ... and as GetFunction returns it (State, LastUpdateStatus) */
+    json_t *src;        /* the world's function object (Policy, UrlConfig, ...) */
+    unsigned char *zip; /* the code package; NULL = an empty zip */
     size_t zip_len;
 };
 
 struct awsf_world {
     char account[13];
     char region[33];
-    json_t *doc;            /* the world as loaded (and generated) */
-    struct awsf_fn *fns;    /* in world order */
+    json_t *doc;         /* the world as loaded (and generated) */
+    struct awsf_fn *fns; /* in world order */
     size_t nfns;
-    json_t *fn_by_name;     /* name -> index */
-    json_t *esms;           /* every event source mapping, FunctionArn filled */
-    json_t *roles;          /* RoleName -> role object */
-    json_t *policies;       /* PolicyArn -> {PolicyName, DefaultVersionId, Document, Count} */
-    json_t *http_apis;      /* GetApis items */
-    json_t *http_by_id;     /* apiId -> world http_api */
-    json_t *rest_apis;      /* GetRestApis items */
-    json_t *rest_by_id;     /* id -> world rest_api */
+    json_t *fn_by_name; /* name -> index */
+    json_t *esms;       /* every event source mapping, FunctionArn filled */
+    json_t *roles;      /* RoleName -> role object */
+    json_t *policies;   /* PolicyArn -> {PolicyName, DefaultVersionId, Document, Count} */
+    json_t *http_apis;  /* GetApis items */
+    json_t *http_by_id; /* apiId -> world http_api */
+    json_t *rest_apis;  /* GetRestApis items */
+    json_t *rest_by_id; /* id -> world rest_api */
 };
 
 /* Loads a world file (NULL: none) then appends `synthetic` generated functions (0: none);
@@ -118,29 +118,29 @@ enum awsf_service { AWSF_STS, AWSF_IAM, AWSF_LAMBDA, AWSF_APIGW, AWSF_S3 };
 /* One routed request, everything borrowed. */
 struct awsf_call {
     enum awsf_service service;
-    const char *op;                 /* "GetPolicy" */
+    const char *op; /* "GetPolicy" */
     const char *method;
-    const char *path;               /* raw wire path */
-    const struct awsf_params *q;    /* query (Lambda, API Gateway) or form (IAM) */
-    char label[3][256];             /* decoded path labels: function name, api id, ... */
-    const char *resource;           /* what the call is about, for counters and faults */
-    const char *accept;             /* Accept header or NULL */
-    const char *host;               /* Host header */
-    const struct awsf_world *w;     /* NULL: nothing visible (other account or region) */
-    const char *account;            /* the caller's account */
-    const char *region;             /* the signing region */
-    const char *rid;                /* request id */
+    const char *path;            /* raw wire path */
+    const struct awsf_params *q; /* query (Lambda, API Gateway) or form (IAM) */
+    char label[3][256];          /* decoded path labels: function name, api id, ... */
+    const char *resource;        /* what the call is about, for counters and faults */
+    const char *accept;          /* Accept header or NULL */
+    const char *host;            /* Host header */
+    const struct awsf_world *w;  /* NULL: nothing visible (other account or region) */
+    const char *account;         /* the caller's account */
+    const char *region;          /* the signing region */
+    const char *rid;             /* request id */
 };
 
 struct awsf_reply {
     unsigned status;
     const char *code; /* error code; NULL on success */
     char message[1024];
-    char *body;                 /* success body, malloc'd */
-    const char *content_type;   /* of body */
-    size_t body_len;            /* bytes of a binary body; 0: strlen(body) */
-    unsigned retry_after;       /* 0: no Retry-After */
-    bool wipe;                  /* body carries secrets: wipe when freed */
+    char *body;               /* success body, malloc'd */
+    const char *content_type; /* of body */
+    size_t body_len;          /* bytes of a binary body; 0: strlen(body) */
+    unsigned retry_after;     /* 0: no Retry-After */
+    bool wipe;                /* body carries secrets: wipe when freed */
 };
 
 void awsf_fail(struct awsf_reply *rp, unsigned status, const char *code, const char *fmt, ...)

@@ -160,8 +160,7 @@ static json_t *hal(const struct awsf_call *c, json_t *items, const char *next)
                   "templated", 1, "self", "href", c->path, "item", links, "_embedded", "item",
                   json_array_size(items) == 1 ? json_array_get(items, 0) : items);
     if (o != NULL && next != NULL)
-        json_object_set_new(json_object_get(o, "_links"), "next",
-                            json_pack("{s:s}", "href", next));
+        json_object_set_new(json_object_get(o, "_links"), "next", json_pack("{s:s}", "href", next));
     return o;
 }
 
@@ -293,7 +292,6 @@ static json_t *find_item(const json_t *items, const char *key, const char *id)
 
 void awsf_apigw_handle(const struct awsf_call *c, struct awsf_reply *rp)
 {
-    static const json_t *const none = NULL;
     const json_t *api = NULL;
     json_t *tmp;
 
@@ -313,7 +311,6 @@ void awsf_apigw_handle(const struct awsf_call *c, struct awsf_reply *rp)
     }
     if (c->w != NULL)
         api = json_object_get(is_v1(c) ? c->w->rest_by_id : c->w->http_by_id, c->label[0]);
-    (void)none;
     if (api == NULL) {
         api_not_found(c, rp);
         return;

@@ -12,8 +12,8 @@
 #define DEFAULT_MAX_ITEMS 100
 
 static const char *const actions[] = {
-    "GetRole",      "ListAttachedRolePolicies", "ListRolePolicies",
-    "GetRolePolicy", "GetPolicy",               "GetPolicyVersion",
+    "GetRole",   "ListAttachedRolePolicies", "ListRolePolicies", "GetRolePolicy",
+    "GetPolicy", "GetPolicyVersion",
 };
 
 bool awsf_iam_is_action(const char *action)
@@ -178,7 +178,8 @@ static void get_role(const struct awsf_call *c, const json_t *r, struct awsf_rep
     struct awsf_sb b = {0};
     const char *name = json_string_value(json_object_get(r, "RoleName"));
     const json_t *trust = json_object_get(r, "AssumeRolePolicyDocument");
-    const json_t *pb = json_object_get(r, "PermissionsBoundary"), *tags = json_object_get(r, "Tags");
+    const json_t *pb = json_object_get(r, "PermissionsBoundary"),
+                 *tags = json_object_get(r, "Tags");
     char arn[512], id[32];
     json_t *dflt = NULL;
 
@@ -203,8 +204,7 @@ static void get_role(const struct awsf_call *c, const json_t *r, struct awsf_rep
     put_str(&b, "      ", "CreateDate", r, "CreateDate", "2025-11-03T10:20:02Z");
     if (json_is_object(pb)) {
         awsf_sb_puts(&b, "      <PermissionsBoundary>\n");
-        put_str(&b, "        ", "PermissionsBoundaryType", pb, "PermissionsBoundaryType",
-                "Policy");
+        put_str(&b, "        ", "PermissionsBoundaryType", pb, "PermissionsBoundaryType", "Policy");
         put_str(&b, "        ", "PermissionsBoundaryArn", pb, "PermissionsBoundaryArn", "");
         awsf_sb_puts(&b, "      </PermissionsBoundary>\n");
     }
@@ -368,8 +368,8 @@ void awsf_iam_handle(const struct awsf_call *c, struct awsf_reply *rp)
         return;
     }
     if (strcmp(version, IAM_VERSION) != 0) {
-        awsf_fail(rp, 400, "InvalidAction", "Could not find operation %s for version %.32s",
-                  c->op, version);
+        awsf_fail(rp, 400, "InvalidAction", "Could not find operation %s for version %.32s", c->op,
+                  version);
         return;
     }
     if (strncmp(c->op, "GetPolicy", 9) == 0) {

@@ -1,14 +1,15 @@
 /* aws_fake_lambda - the Lambda control-plane reads a scanner makes (rest-json, PascalCase),
  * wire-formats.md section 7: ListFunctions, GetFunction, GetPolicy, GetFunctionUrlConfig,
- * GetFunctionConcurrency, GetFunctionEventInvokeConfig, ListEventSourceMappings. */
+ * ListFunctionUrlConfigs, GetFunctionConcurrency, GetFunctionEventInvokeConfig,
+ * ListEventSourceMappings. */
 #include "aws_fake.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define LIST_PAGE 50   /* ListFunctions answers at most this many per page */
-#define ESM_PAGE 100   /* ListEventSourceMappings likewise */
+#define LIST_PAGE 50 /* ListFunctions answers at most this many per page */
+#define ESM_PAGE 100 /* ListEventSourceMappings likewise */
 #define MAX_ITEMS 10000
 
 struct route {
@@ -18,11 +19,11 @@ struct route {
     const char *const *params; /* query parameters allowed */
 };
 
-static const char *const p_list[] = {"MaxItems", "Marker", "FunctionVersion", "MasterRegion",
-                                     NULL};
+static const char *const p_list[] = {"MaxItems", "Marker", "FunctionVersion", "MasterRegion", NULL};
 static const char *const p_qual[] = {"Qualifier", NULL};
 static const char *const p_none[] = {NULL};
 static const char *const p_esm[] = {"FunctionName", "EventSourceArn", "Marker", "MaxItems", NULL};
+static const char *const p_page[] = {"Marker", "MaxItems", NULL};
 
 static const struct route routes[] = {
     {"/2015-03-31/functions/", NULL, "ListFunctions", p_list},
@@ -31,6 +32,7 @@ static const struct route routes[] = {
     {"/2015-03-31/event-source-mappings", NULL, "ListEventSourceMappings", p_esm},
     {"/2015-03-31/functions/", "/policy", "GetPolicy", p_qual},
     {"/2021-10-31/functions/", "/url", "GetFunctionUrlConfig", p_qual},
+    {"/2021-10-31/functions/", "/urls", "ListFunctionUrlConfigs", p_page},
     {"/2019-09-30/functions/", "/concurrency", "GetFunctionConcurrency", p_none},
     {"/2019-09-25/functions/", "/event-invoke-config", "GetFunctionEventInvokeConfig", p_qual},
     {"/2015-03-31/functions/", "", "GetFunction", p_qual},
@@ -188,9 +190,9 @@ static void list_esms(const struct awsf_call *c, struct awsf_reply *rp)
             if (fn_arn != NULL &&
                 strcmp(json_string_value(json_object_get(m, "FunctionArn")), fn_arn) != 0)
                 continue;
-            if (src != NULL && (json_string_value(json_object_get(m, "EventSourceArn")) == NULL ||
-                                strcmp(json_string_value(json_object_get(m, "EventSourceArn")),
-                                       src) != 0))
+            if (src != NULL &&
+                (json_string_value(json_object_get(m, "EventSourceArn")) == NULL ||
+                 strcmp(json_string_value(json_object_get(m, "EventSourceArn")), src) != 0))
                 continue;
             json_array_append(all, m);
         }
@@ -214,8 +216,9 @@ static void list_esms(const struct awsf_call *c, struct awsf_reply *rp)
 
 static void not_found(const struct awsf_call *c, struct awsf_reply *rp)
 {
-    awsf_fail(rp, 404, "ResourceNotFoundException", "Function not found: arn:aws:lambda:%s:%s:function:%.140s",
-              c->region, c->account, c->label[0]);
+    awsf_fail(rp, 404, "ResourceNotFoundException",
+              "Function not found: arn:aws:lambda:%s:%s:function:%.140s", c->region, c->account,
+              c->label[0]);
 }
 
 static void no_resource(struct awsf_reply *rp)
@@ -233,8 +236,9 @@ static void get_function(const struct awsf_call *c, const struct awsf_fn *fn,
     json_object_set(o, "Configuration", fn->config);
     if (pt != NULL && strcmp(pt, "Image") == 0) {
         const char *uri = json_string_value(json_object_get(fn->src, "ImageUri"));
-        json_object_set_new(o, "Code", json_pack("{s:s, s:s}", "RepositoryType", "ECR", "ImageUri",
-                                                 uri ? uri : ""));
+        json_object_set_new(
+            o, "Code",
+            json_pack("{s:s, s:s}", "RepositoryType", "ECR", "ImageUri", uri ? uri : ""));
     } else {
         struct awsf_sb b = {0};
         if (!code_url(c, fn, &b) || b.failed) {
@@ -275,15 +279,14 @@ static void get_policy(const struct awsf_fn *fn, struct awsf_reply *rp)
     free(s);
 }
 
-static void get_url(const struct awsf_fn *fn, struct awsf_reply *rp)
+/* The function's URL configuration as AWS answers it; NULL when it has none. */
+static json_t *url_config(const struct awsf_fn *fn)
 {
     json_t *u = json_object_get(fn->src, "UrlConfig"), *o;
     char url[128], id[40];
 
-    if (!json_is_object(u)) {
-        no_resource(rp);
-        return;
-    }
+    if (!json_is_object(u))
+        return NULL;
     o = json_deep_copy(u);
     awsf_derived_id("", fn->name, 32, id, sizeof id);
     for (char *p = id; *p; p++)
@@ -298,6 +301,33 @@ static void get_url(const struct awsf_fn *fn, struct awsf_reply *rp)
         json_object_set_new(o, "InvokeMode", json_string("BUFFERED"));
     json_object_set_new(o, "CreationTime", json_string("2025-11-03T10:22:31.114Z"));
     json_object_set_new(o, "LastModifiedTime", json_string("2025-11-03T10:22:31.114Z"));
+    return o;
+}
+
+static void get_url(const struct awsf_fn *fn, struct awsf_reply *rp)
+{
+    json_t *o = url_config(fn);
+
+    if (o == NULL)
+        no_resource(rp);
+    else
+        awsf_reply_json(rp, o);
+}
+
+/* ListFunctionUrlConfigs: the unqualified function has at most one URL. */
+static void list_urls(const struct awsf_call *c, const struct awsf_fn *fn, struct awsf_reply *rp)
+{
+    json_t *u = url_config(fn), *o;
+    size_t start, end;
+
+    if (!page(c, "urls", u ? 1 : 0, LIST_PAGE, &start, &end, rp)) {
+        json_decref(u);
+        return;
+    }
+    o = json_pack("{s:[]}", "FunctionUrlConfigs");
+    if (u != NULL && start < end)
+        json_array_append(json_object_get(o, "FunctionUrlConfigs"), u);
+    json_decref(u);
     awsf_reply_json(rp, o);
 }
 
@@ -319,8 +349,7 @@ static void get_event_invoke(const struct awsf_fn *fn, struct awsf_reply *rp)
     awsf_reply_json(rp, o);
 }
 
-void awsf_lambda_handle(const struct awsf_call *c, awsf_code_url_fn code_url,
-                        struct awsf_reply *rp)
+void awsf_lambda_handle(const struct awsf_call *c, awsf_code_url_fn code_url, struct awsf_reply *rp)
 {
     const struct route *r = matched(c);
     const struct awsf_fn *fn;
@@ -369,6 +398,8 @@ void awsf_lambda_handle(const struct awsf_call *c, awsf_code_url_fn code_url,
         get_policy(fn, rp);
     else if (strcmp(c->op, "GetFunctionUrlConfig") == 0)
         get_url(fn, rp);
+    else if (strcmp(c->op, "ListFunctionUrlConfigs") == 0)
+        list_urls(c, fn, rp);
     else if (strcmp(c->op, "GetFunctionEventInvokeConfig") == 0)
         get_event_invoke(fn, rp);
     else {

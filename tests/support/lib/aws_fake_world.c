@@ -3,8 +3,8 @@
 #include "aws_fake.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <openssl/sha.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,13 +14,25 @@
 
 /* Keys of a world function that are not FunctionConfiguration members. */
 static const char *const fn_extras[] = {
-    "Policy", "UrlConfig", "ReservedConcurrentExecutions", "EventInvokeConfig",
-    "EventSourceMappings", "Tags", "CodeZip", "Dependencies", "Vulnerabilities", "Errors",
+    "Policy",
+    "UrlConfig",
+    "ReservedConcurrentExecutions",
+    "EventInvokeConfig",
+    "EventSourceMappings",
+    "Tags",
+    "CodeZip",
+    "Dependencies",
+    "Vulnerabilities",
+    "Errors",
 };
 
 /* Members GetFunction returns and ListFunctions omits. */
 static const char *const get_only[] = {
-    "State", "StateReason", "StateReasonCode", "LastUpdateStatus", "LastUpdateStatusReason",
+    "State",
+    "StateReason",
+    "StateReasonCode",
+    "LastUpdateStatus",
+    "LastUpdateStatusReason",
     "LastUpdateStatusReasonCode",
 };
 
@@ -125,26 +137,25 @@ static bool synthesize(json_t *doc, const char *account, const char *region, uns
                        "FunctionName", name, "FunctionArn", arn, "Runtime", rt, "Role", rarn,
                        "Handler", "index.handler", "CodeSize", (json_int_t)(1000 + i), "Timeout",
                        (json_int_t)(3 + i % 60), "MemorySize", (json_int_t)(128 << (i % 4)),
-                       "Description", buf, "Environment", "Variables", env, "TracingConfig",
-                       "Mode", i % 3 ? "PassThrough" : "Active", "Architectures",
+                       "Description", buf, "Environment", "Variables", env, "TracingConfig", "Mode",
+                       i % 3 ? "PassThrough" : "Active", "Architectures",
                        i % 2 ? "arm64" : "x86_64");
         if (fn == NULL)
             return false;
         json_object_set_new(fn, "Tags", json_pack("{s:s}", "team", i % 2 ? "payments" : "core"));
         if (i % 23 == 0) {
-            json_object_set_new(
-                fn, "UrlConfig",
-                json_pack("{s:s, s:s, s:{s:[s], s:[s]}, s:s}", "FunctionUrl",
-                          "https://synthurl.lambda-url.us-east-1.on.aws/", "AuthType", "NONE",
-                          "Cors", "AllowOrigins", "*", "AllowMethods", "*", "InvokeMode",
-                          "BUFFERED"));
-            json_object_set_new(
-                fn, "Policy",
-                json_pack("{s:s, s:s, s:[{s:s, s:s, s:s, s:s, s:s, s:{s:{s:s}}}]}", "Version",
-                          "2012-10-17", "Id", "default", "Statement", "Sid",
-                          "FunctionURLAllowPublicAccess", "Effect", "Allow", "Principal", "*",
-                          "Action", "lambda:InvokeFunctionUrl", "Resource", arn, "Condition",
-                          "StringEquals", "lambda:FunctionUrlAuthType", "NONE"));
+            json_object_set_new(fn, "UrlConfig",
+                                json_pack("{s:s, s:s, s:{s:[s], s:[s]}, s:s}", "FunctionUrl",
+                                          "https://synthurl.lambda-url.us-east-1.on.aws/",
+                                          "AuthType", "NONE", "Cors", "AllowOrigins", "*",
+                                          "AllowMethods", "*", "InvokeMode", "BUFFERED"));
+            json_object_set_new(fn, "Policy",
+                                json_pack("{s:s, s:s, s:[{s:s, s:s, s:s, s:s, s:s, s:{s:{s:s}}}]}",
+                                          "Version", "2012-10-17", "Id", "default", "Statement",
+                                          "Sid", "FunctionURLAllowPublicAccess", "Effect", "Allow",
+                                          "Principal", "*", "Action", "lambda:InvokeFunctionUrl",
+                                          "Resource", arn, "Condition", "StringEquals",
+                                          "lambda:FunctionUrlAuthType", "NONE"));
         }
         if (i % 5 == 0)
             json_object_set_new(fn, "ReservedConcurrentExecutions", json_integer(10));
@@ -201,10 +212,9 @@ static bool synthesize(json_t *doc, const char *account, const char *region, uns
             snprintf(buf, sizeof buf, "integrations/%s", iid);
             snprintf(id, sizeof id, "r%06lu", i);
             json_array_append_new(json_object_get(api, "routes"),
-                                  json_pack("{s:s, s:s, s:s, s:b, s:s}", "routeId", id,
-                                            "routeKey", key, "authorizationType",
-                                            i % 2 ? "JWT" : "NONE", "apiKeyRequired", 0,
-                                            "target", buf));
+                                  json_pack("{s:s, s:s, s:s, s:b, s:s}", "routeId", id, "routeKey",
+                                            key, "authorizationType", i % 2 ? "JWT" : "NONE",
+                                            "apiKeyRequired", 0, "target", buf));
             json_array_append_new(json_object_get(api, "integrations"),
                                   json_pack("{s:s, s:s, s:s, s:s}", "integrationId", iid,
                                             "integrationType", "AWS_PROXY", "integrationUri", arn,
@@ -224,11 +234,11 @@ static bool synthesize(json_t *doc, const char *account, const char *region, uns
                          region, arn);
                 json_array_append_new(
                     json_object_get(rest, "resources"),
-                    json_pack("{s:s, s:s, s:s, s:s, s:{s:{s:s, s:s, s:b, s:{s:s, s:s}}}}", "id",
-                              id, "parentId", "root", "pathPart", name, "path", key,
-                              "resourceMethods", "GET", "httpMethod", "GET", "authorizationType",
-                              i % 4 ? "AWS_IAM" : "NONE", "apiKeyRequired", 0,
-                              "methodIntegration", "type", "AWS_PROXY", "uri", uri));
+                    json_pack("{s:s, s:s, s:s, s:s, s:{s:{s:s, s:s, s:b, s:{s:s, s:s}}}}", "id", id,
+                              "parentId", "root", "pathPart", name, "path", key, "resourceMethods",
+                              "GET", "httpMethod", "GET", "authorizationType",
+                              i % 4 ? "AWS_IAM" : "NONE", "apiKeyRequired", 0, "methodIntegration",
+                              "type", "AWS_PROXY", "uri", uri));
             }
         }
     }
@@ -237,8 +247,8 @@ static bool synthesize(json_t *doc, const char *account, const char *region, uns
 
 /* ---- indexing ---------------------------------------------------------------------------- */
 
-static bool index_function(struct awsf_world *w, json_t *src, size_t i, const char *dir,
-                           char *why, size_t whylen)
+static bool index_function(struct awsf_world *w, json_t *src, size_t i, const char *dir, char *why,
+                           size_t whylen)
 {
     struct awsf_fn *fn = &w->fns[i];
     const char *name = json_string_value(json_object_get(src, "FunctionName"));
@@ -314,8 +324,9 @@ static bool index_function(struct awsf_world *w, json_t *src, size_t i, const ch
                 json_decref(e);
                 return failf(why, whylen, "an event source mapping of %s needs a UUID", name);
             }
-            set_default(e, "FunctionArn", json_string(json_string_value(
-                                              json_object_get(fn->list_item, "FunctionArn"))));
+            set_default(
+                e, "FunctionArn",
+                json_string(json_string_value(json_object_get(fn->list_item, "FunctionArn"))));
             set_default(e, "State", json_string("Enabled"));
             set_default(e, "StateTransitionReason", json_string("USER_INITIATED"));
             set_default(e, "LastModified", json_real(1709294400.0));
@@ -426,6 +437,7 @@ bool awsf_world_load(struct awsf_world *w, const char *path, unsigned long synth
     size_t i;
 
     memset(w, 0, sizeof *w);
+    why[0] = '\0';
     if (path != NULL) {
         json_error_t je;
         const char *slash = strrchr(path, '/');
@@ -535,7 +547,8 @@ const struct awsf_fn *awsf_world_fn(const struct awsf_world *w, const char *func
     }
     if (p != NULL)
         return NULL;
-    /* name[:qualifier] | account:function:name[:q] | arn:aws:lambda:region:account:function:name[:q] */
+    /* name[:qualifier] | account:function:name[:q] |
+     * arn:aws:lambda:region:account:function:name[:q] */
     if (n <= 2) {
         name = parts[0];
         if (n == 2)

@@ -1,0 +1,187 @@
+/* posture/check_api.c: API Gateway checks. Only routes and methods that invoke a Lambda function
+ * are judged (the product secures functions); CORS preflight (OPTIONS) routes are skipped, and on
+ * a WebSocket API only $connect carries authorisation. */
+#include "posture/posture.h"
+#include "posture/posture_int.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void api_arn(const struct posture_eval *ev, const char *kind, const char *id, char *out,
+                    size_t size)
+{
+    snprintf(out, size, "arn:aws:apigateway:%s::/%s/%s", ev->region, kind, id);
+}
+
+static const char *integration_uri(const json_t *api, const char *target)
+{
+    size_t i;
+    json_t *g;
+
+    if (target == NULL || strncmp(target, "integrations/", 13) != 0)
+        return NULL;
+    json_array_foreach(pj_arr(api, "integrations"), i, g)
+    {
+        const char *id = pj_str(g, "integrationId");
+        if (id != NULL && strcmp(id, target + 13) == 0)
+            return pj_str(g, "integrationUri");
+    }
+    return NULL;
+}
+
+void posture_check_http_route_auth(struct posture_eval *ev, const struct posture_rule *rule,
+                                   const json_t *api)
+{
+    const char *id = pj_str(api, "apiId"), *proto = pj_str(api, "protocolType");
+    bool websocket = proto != NULL && strcmp(proto, "WEBSOCKET") == 0;
+    char arn[256], fn[512];
+    size_t i;
+    json_t *r;
+
+    if (id == NULL)
+        return;
+    api_arn(ev, "apis", id, arn, sizeof arn);
+    json_array_foreach(pj_arr(api, "routes"), i, r)
+    {
+        const char *key = pj_str(r, "routeKey"), *auth = pj_str(r, "authorizationType");
+        const char *target = pj_str(r, "target");
+        if (key == NULL || strncmp(key, "OPTIONS ", 8) == 0 ||
+            (websocket && strcmp(key, "$connect") != 0))
+            continue;
+        if (auth != NULL && strcmp(auth, "NONE") != 0)
+            continue;
+        if (!posture_link_function_arn(integration_uri(api, target), fn, sizeof fn))
+            continue;
+        char path[48];
+        snprintf(path, sizeof path, "routes[%zu]", i);
+        posture_report(ev, rule, arn, key,
+                       json_pack("{s:{s:s, s:s, s:s?}, s:s, s:s?}", path, "routeKey", key,
+                                 "authorizationType", auth != NULL ? auth : "NONE", "target",
+                                 target, "function", fn, "apiEndpoint",
+                                 pj_str(api, "apiEndpoint")));
+    }
+}
+
+void posture_check_http_cors(struct posture_eval *ev, const struct posture_rule *rule,
+                             const json_t *api)
+{
+    const json_t *cors = pj_obj(api, "corsConfiguration");
+    const bool *creds = rule->arg;
+    const char *id = pj_str(api, "apiId");
+    char arn[256];
+
+    if (id == NULL || creds == NULL || cors == NULL ||
+        !posture_cors_matches(cors, "allowOrigins", "allowCredentials", *creds))
+        return;
+    api_arn(ev, "apis", id, arn, sizeof arn);
+    posture_report(ev, rule, arn, "",
+                   json_pack("{s:O, s:O?}", "corsConfiguration.allowOrigins",
+                             json_object_get(cors, "allowOrigins"),
+                             "corsConfiguration.allowCredentials",
+                             json_object_get(cors, "allowCredentials")));
+}
+
+static bool rest_is_private(const json_t *api)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(pj_arr(pj_obj(api, "endpointConfiguration"), "types"), i, t)
+    {
+        if (json_is_string(t) && strcmp(json_string_value(t), "PRIVATE") == 0)
+            return true;
+    }
+    return false;
+}
+
+void posture_check_rest_method_auth(struct posture_eval *ev, const struct posture_rule *rule,
+                                    const json_t *api)
+{
+    const bool *api_key_variant = rule->arg;
+    const char *id = pj_str(api, "id"), *verb;
+    char arn[256], fn[512];
+    size_t i;
+    json_t *res, *m;
+
+    if (id == NULL || api_key_variant == NULL || rest_is_private(api))
+        return;
+    api_arn(ev, "restapis", id, arn, sizeof arn);
+    json_array_foreach(pj_arr(api, "resources"), i, res)
+    {
+        const json_t *methods = pj_obj(res, "resourceMethods");
+        const char *path = pj_str(res, "path");
+        if (methods == NULL || path == NULL)
+            continue;
+        json_object_foreach((json_t *)(uintptr_t)methods, verb, m)
+        {
+            const char *auth = pj_str(m, "authorizationType");
+            const char *uri = pj_str(pj_obj(m, "methodIntegration"), "uri");
+            bool key = json_is_true(json_object_get(m, "apiKeyRequired"));
+            char subject[600], epath[96];
+            if (strcmp(verb, "OPTIONS") == 0 || (auth != NULL && strcmp(auth, "NONE") != 0) ||
+                key != *api_key_variant || !posture_link_function_arn(uri, fn, sizeof fn))
+                continue;
+            snprintf(subject, sizeof subject, "%s %s", verb, path);
+            snprintf(epath, sizeof epath, "resources[%zu].resourceMethods.%s", i, verb);
+            posture_report(ev, rule, arn, subject,
+                           json_pack("{s:{s:s, s:b}, s:s, s:O?}", epath, "authorizationType",
+                                     auth != NULL ? auth : "NONE", "apiKeyRequired", key,
+                                     "function", fn, "endpointConfiguration.types",
+                                     pj_path(api, "endpointConfiguration.types")));
+        }
+    }
+}
+
+/* API Gateway sends a REST API's policy as a JSON string whose quotes are backslash-escaped once
+ * more ({\"Version\":...}); accept both forms. */
+static json_t *rest_policy(const char *s)
+{
+    json_t *doc = json_loads(s, JSON_REJECT_DUPLICATES, NULL);
+    if (doc != NULL || strstr(s, "\\\"") == NULL)
+        return doc;
+    size_t n = strlen(s), o = 0;
+    char *buf = malloc(n + 1);
+    if (buf == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '\\' && i + 1 < n && (s[i + 1] == '"' || s[i + 1] == '\\' || s[i + 1] == '/'))
+            i++;
+        buf[o++] = s[i];
+    }
+    buf[o] = '\0';
+    doc = json_loads(buf, JSON_REJECT_DUPLICATES, NULL);
+    free(buf);
+    return doc;
+}
+
+void posture_check_rest_private_policy(struct posture_eval *ev, const struct posture_rule *rule,
+                                       const json_t *api)
+{
+    const char *id = pj_str(api, "id"), *text = pj_str(api, "policy");
+    char arn[256];
+    json_t *doc, *sts, *s;
+    size_t i;
+
+    if (id == NULL || text == NULL || !rest_is_private(api) || (doc = rest_policy(text)) == NULL)
+        return;
+    api_arn(ev, "restapis", id, arn, sizeof arn);
+    sts = posture_iam_statements(doc);
+    if (posture_policy_public_index(doc, "execute-api:Invoke", NULL) >= 0) {
+        json_array_foreach(sts, i, s)
+        {
+            char path[48];
+            if (!posture_stmt_is_public(s, "execute-api:Invoke", NULL))
+                continue;
+            snprintf(path, sizeof path, "policy.Statement[%zu]", i);
+            json_t *evd = json_pack("{s:O, s:O?}", path, s, "endpointConfiguration.types",
+                                    pj_path(api, "endpointConfiguration.types"));
+            const char *sid = pj_str(s, "Sid");
+            char subject[128];
+            snprintf(subject, sizeof subject, "%s", sid != NULL ? sid : path + 7);
+            posture_report(ev, rule, arn, subject, evd);
+        }
+    }
+    json_decref(sts);
+    json_decref(doc);
+}
