@@ -179,7 +179,11 @@ enum err_code api_accounts_delete(struct api_req *req, struct err *err)
     bool found = false;
     enum err_code rc;
 
+    json_t *account = NULL;
+
     rc = db_tx_tenant(req->db, req->who.tenant_id, &tx, err);
+    if (rc == ERR_OK)
+        rc = db_account_get(tx, id, &account, err);
     if (rc == ERR_OK)
         rc = db_account_delete(tx, id, &found, err);
     if (rc == ERR_OK && !found)
@@ -191,6 +195,12 @@ enum err_code api_accounts_delete(struct api_req *req, struct err *err)
         tx = NULL;
     }
     db_tx_rollback(tx);
+    /* Scans, resources and findings went with it (foreign keys); a queued scan job finds its
+     * scan gone and does nothing; cached role credentials are dropped. */
+    if (rc == ERR_OK && json_is_string(json_object_get(account, "role_arn")))
+        cloud_role_forget(json_string_value(json_object_get(account, "role_arn")),
+                          json_string_value(json_object_get(account, "external_id")));
+    json_decref(account);
     if (rc != ERR_OK)
         return rc;
     return api_reply_empty(req, 204);
@@ -219,6 +229,18 @@ static enum err_code record(struct api_req *req, const char *id, const char *sta
         rc = api_audit(req, tx, strcmp(status, "active") == 0 ? "account.connect"
                                                                : "account.connect_failed",
                        "account", id, &ignore);
+    /* A newly connected account is scanned at once (unless a scan is already queued). */
+    if (rc == ERR_OK && strcmp(status, "active") == 0) {
+        json_t *scan = NULL;
+        rc = db_scan_active(tx, id, &scan, &ignore);
+        if (rc == ERR_OK && scan == NULL)
+            rc = db_scan_create(tx, req->who.tenant_id, id, "connect",
+                                req->who.user_id[0] ? req->who.user_id : req->who.key_id, &scan,
+                                &ignore);
+        if (rc == ERR_OK && scan != NULL)
+            json_object_set_new(*out, "scan_id", json_copy(json_object_get(scan, "id")));
+        json_decref(scan);
+    }
     if (rc == ERR_OK) {
         rc = db_tx_commit(tx, &ignore);
         tx = NULL;

@@ -222,6 +222,13 @@ enum api_cursor { API_CURSOR_UUID, API_CURSOR_INT };
 enum err_code api_reply_list(struct api_req *req, api_list_fn list, enum api_cursor kind,
                              struct err *err);
 
+/* The same for a list with filters (filter is passed through to list). */
+typedef enum err_code (*api_list_filtered_fn)(struct db_tx *tx, const void *filter, int limit,
+                                              const char *cursor, json_t **items, char *next,
+                                              size_t nextlen, struct err *err);
+enum err_code api_reply_list_filtered(struct api_req *req, api_list_filtered_fn list,
+                                      const void *filter, enum api_cursor kind, struct err *err);
+
 /* Makes the request act as a signed-in user (after sign-up, sign-in, refresh or an accepted
  * invitation) for the audit trail and the request log. */
 void api_act_as_user(struct api_req *req, const char *tenant_id, const char *user_id,
@@ -251,6 +258,16 @@ enum err_code api_accounts_create(struct api_req *req, struct err *err);
 enum err_code api_accounts_list(struct api_req *req, struct err *err);
 enum err_code api_accounts_get(struct api_req *req, struct err *err);
 enum err_code api_accounts_template(struct api_req *req, struct err *err);
+enum err_code api_scans_create(struct api_req *req, struct err *err);
+enum err_code api_scans_list(struct api_req *req, struct err *err);
+enum err_code api_scans_get(struct api_req *req, struct err *err);
+enum err_code api_resources_list(struct api_req *req, struct err *err);
+enum err_code api_resources_get(struct api_req *req, struct err *err);
+enum err_code api_findings_list(struct api_req *req, struct err *err);
+enum err_code api_findings_get(struct api_req *req, struct err *err);
+enum err_code api_findings_update(struct api_req *req, struct err *err);
+enum err_code api_rules_list(struct api_req *req, struct err *err);
+enum err_code api_posture_summary(struct api_req *req, struct err *err);
 enum err_code api_accounts_delete(struct api_req *req, struct err *err);
 enum err_code api_accounts_connect(struct api_req *req, struct err *err);
 

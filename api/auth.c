@@ -483,8 +483,26 @@ enum err_code api_page(struct api_req *req, int *limit, const char **cursor, str
     return ERR_OK;
 }
 
+struct unfiltered {
+    api_list_fn list;
+};
+
+static enum err_code list_unfiltered(struct db_tx *tx, const void *filter, int limit,
+                                     const char *cursor, json_t **items, char *next,
+                                     size_t nextlen, struct err *err)
+{
+    return ((const struct unfiltered *)filter)->list(tx, limit, cursor, items, next, nextlen, err);
+}
+
 enum err_code api_reply_list(struct api_req *req, api_list_fn list, enum api_cursor kind,
                              struct err *err)
+{
+    struct unfiltered u = {list};
+    return api_reply_list_filtered(req, list_unfiltered, &u, kind, err);
+}
+
+enum err_code api_reply_list_filtered(struct api_req *req, api_list_filtered_fn list,
+                                      const void *filter, enum api_cursor kind, struct err *err)
 {
     struct db_tx *tx = NULL;
     json_t *items = NULL;
@@ -504,7 +522,7 @@ enum err_code api_reply_list(struct api_req *req, api_list_fn list, enum api_cur
     rc = db_tx_tenant(req->db, req->who.tenant_id, &tx, err);
     if (rc != ERR_OK)
         return rc;
-    rc = list(tx, limit, cursor, &items, next, sizeof next, err);
+    rc = list(tx, filter, limit, cursor, &items, next, sizeof next, err);
     db_tx_rollback(tx);
     if (rc != ERR_OK)
         return rc;

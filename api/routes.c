@@ -9,6 +9,37 @@ static const struct api_qparam page_query[] = {
     {NULL, 0},
 };
 
+static const struct api_qparam scans_query[] = {
+    {"limit", API_P_INT},
+    {"cursor", API_P_STR},
+    {"account_id", API_P_STR},
+    {NULL, 0},
+};
+
+static const struct api_qparam resources_query[] = {
+    {"limit", API_P_INT},
+    {"cursor", API_P_STR},
+    {"account_id", API_P_STR},
+    {"type", API_P_STR},
+    {NULL, 0},
+};
+
+static const struct api_qparam findings_query[] = {
+    {"limit", API_P_INT},
+    {"cursor", API_P_STR},
+    {"account_id", API_P_STR},
+    {"resource_id", API_P_STR},
+    {"severity", API_P_STR},
+    {"status", API_P_STR},
+    {"rule_id", API_P_STR},
+    {NULL, 0},
+};
+
+static const struct api_qparam summary_query[] = {
+    {"account_id", API_P_STR},
+    {NULL, 0},
+};
+
 const struct api_route api_routes[] = {
     {"GET", "/healthz", api_healthz, API_ROLE_PUBLIC, API_BODY_NONE, 0, NULL, "Liveness"},
     {"GET", "/readyz", api_readyz, API_ROLE_PUBLIC, API_BODY_NONE, 0, NULL,
@@ -56,6 +87,26 @@ const struct api_route api_routes[] = {
      0, NULL, "Verify the account's role (with and without the external ID) and activate it"},
     {"GET", "/v1/accounts/{id:uuid}/template", api_accounts_template, API_ROLE_VIEWER,
      API_BODY_NONE, 0, NULL, "The CloudFormation template for the account's role"},
+    {"POST", "/v1/accounts/{id:uuid}/scans", api_scans_create, API_ROLE_DEVOPS, API_BODY_NONE,
+     0, NULL, "Queue a scan of the account now"},
+    {"GET", "/v1/scans", api_scans_list, API_ROLE_VIEWER, API_BODY_NONE, 0, scans_query,
+     "List scans"},
+    {"GET", "/v1/scans/{id:uuid}", api_scans_get, API_ROLE_VIEWER, API_BODY_NONE, 0, NULL,
+     "A scan: status, progress, stats and errors"},
+    {"GET", "/v1/resources", api_resources_list, API_ROLE_VIEWER, API_BODY_NONE, 0,
+     resources_query, "The inventory: functions, roles and APIs"},
+    {"GET", "/v1/resources/{id:uuid}", api_resources_get, API_ROLE_VIEWER, API_BODY_NONE, 0, NULL,
+     "A resource with its configuration, links and dependencies"},
+    {"GET", "/v1/findings", api_findings_list, API_ROLE_VIEWER, API_BODY_NONE, 0, findings_query,
+     "List posture findings"},
+    {"GET", "/v1/findings/{id:uuid}", api_findings_get, API_ROLE_VIEWER, API_BODY_NONE, 0, NULL,
+     "A posture finding with its evidence"},
+    {"PATCH", "/v1/findings/{id:uuid}", api_findings_update, API_ROLE_DEVOPS, API_BODY_JSON, 0,
+     NULL, "Suppress a finding (with a reason) or reopen it"},
+    {"GET", "/v1/rules", api_rules_list, API_ROLE_VIEWER, API_BODY_NONE, 0, NULL,
+     "The posture rule catalogue"},
+    {"GET", "/v1/posture/summary", api_posture_summary, API_ROLE_VIEWER, API_BODY_NONE, 0,
+     summary_query, "Posture score and counts, per tenant or account"},
     {"GET", "/v1/audit-log", api_audit_list, API_ROLE_ADMIN, API_BODY_NONE, 0, page_query,
      "The tenant's audit log, newest first"},
 };

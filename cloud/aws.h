@@ -12,6 +12,7 @@
 
 #include "server/err.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
@@ -41,11 +42,11 @@ void cloud_creds_clear(struct cloud_creds *c); /* wipes; NULL-safe */
 enum err_code cloud_creds_default(struct cloud_creds *out, char source[16], struct err *err);
 
 /* Who calls: credentials, and for temporary ones a way to renew them. refresh (may be NULL)
- * replaces p->creds; it is called when they expire within a minute, and once when AWS answers
- * that they expired. */
+ * replaces p->creds; it is called when they expire within a minute (expired=false), and once
+ * when AWS answers that they expired (expired=true). */
 struct cloud_principal {
     struct cloud_creds creds;
-    enum err_code (*refresh)(struct cloud_principal *p, struct err *err);
+    enum err_code (*refresh)(struct cloud_principal *p, bool expired, struct err *err);
     void *ctx; /* for refresh */
 };
 
@@ -116,6 +117,77 @@ bool cloud_xml_text(const char *p, const char *end, const char *tag, char *out, 
 
 void cloud_sleep_ms(long ms);
 long cloud_jitter_ms(long ms); /* ms scaled by a random factor in [0.5, 1.5) */
+
+/* Credentials for a customer's role (AssumeRole with its external ID, as Parapet's own
+ * identity), from a process-wide cache keyed by (role ARN, external ID); assumed again when they
+ * expire within five minutes, or always when renew. A copy goes to *out (clear it). */
+enum err_code cloud_role_creds(const char *role_arn, const char *external_id, bool renew,
+                               struct cloud_creds *out, char aws_error[64], struct err *err);
+/* Drops the cached credentials of a role (an account deleted or reconnected). */
+void cloud_role_forget(const char *role_arn, const char *external_id);
+/* AssumeRole calls the cache has made since start-up. */
+unsigned long cloud_role_assume_count(void);
+
+/* A principal for a customer's role whose credentials come from the cache and renew themselves
+ * (see cloud_role_creds). Clear with cloud_principal_clear(). */
+enum err_code cloud_role_principal(const char *role_arn, const char *external_id,
+                                   struct cloud_principal *p, char aws_error[64],
+                                   struct err *err);
+void cloud_principal_clear(struct cloud_principal *p); /* NULL-safe */
+
+/* ---- inventory reads (cloud/lambda.c, cloud/iam.c, cloud/apigw.c) ----
+ * Shapes as in posture/inventory.md. A call that fails for one resource is recorded in that
+ * resource's "Errors" array ({call, code, message}) and the others carry on; only a failure to
+ * list at all is the function's error (ERR_UPSTREAM with aws_error, or ERR_UNAVAILABLE). */
+
+/* A paginated REST-JSON list: GET path?query, items in member items_key, the next page's token
+ * in member token_key, sent back as query parameter token_param. */
+struct cloud_list {
+    const char *service;
+    const char *region;
+    const char *path;
+    const char *query; /* fixed parameters, encoded; may be NULL */
+    const char *items_key;
+    const char *token_key;
+    const char *token_param;
+};
+/* Appends every page's items to items. */
+enum err_code cloud_rest_list(struct cloud_principal *p, const struct cloud_list *l, json_t *items,
+                              char aws_error[64], struct err *err);
+
+void cloud_record_error(json_t *obj, const char *call, const char *code, const char *message);
+/* The JSON object of an answer, or NULL (recording "MalformedResponse" on obj when not NULL). */
+json_t *cloud_reply_json(const struct cloud_reply *r, json_t *obj, const char *call);
+
+/* ListFunctions, every page. *out: a new array of FunctionConfiguration objects. */
+enum err_code cloud_lambda_list(struct cloud_principal *p, const char *region, json_t **out,
+                                char aws_error[64], struct err *err);
+/* Adds to each function of functions what GetFunction (Tags, State), GetPolicy (Policy, parsed),
+ * GetFunctionUrlConfig, GetFunctionConcurrency, GetFunctionEventInvokeConfig and
+ * ListEventSourceMappings say, at most parallel calls at a time. code (may be NULL) gets
+ * FunctionArn -> presigned package URL: it carries a token, so it is never stored. */
+enum err_code cloud_lambda_details(struct cloud_principal *p, const char *region,
+                                   json_t *functions, unsigned parallel, json_t *code,
+                                   struct err *err);
+
+/* Each execution role in role_arns (strings, each read once): GetRole, its attached policies
+ * (each managed policy's default version read once) and inline policies, documents parsed.
+ * *out: a new array of role objects. */
+enum err_code cloud_iam_roles(struct cloud_principal *p, const json_t *role_arns,
+                              unsigned parallel, json_t **out, struct err *err);
+
+/* API Gateway v2 (HTTP/WebSocket APIs with routes and integrations) and v1 (REST APIs with
+ * resources and their methods). *out: new arrays. Per-API lists are read one after another
+ * (accounts have few APIs; their pages are sequential anyway). */
+enum err_code cloud_apigw_http_apis(struct cloud_principal *p, const char *region, json_t **out,
+                                    char aws_error[64], struct err *err);
+enum err_code cloud_apigw_rest_apis(struct cloud_principal *p, const char *region, json_t **out,
+                                    char aws_error[64], struct err *err);
+
+/* Downloads a function package from its presigned URL (an unsigned GET) into *out (malloc'd),
+ * at most max bytes: larger is ERR_TOO_LARGE. */
+enum err_code cloud_lambda_code(const char *url, size_t max, unsigned char **out, size_t *len,
+                                struct err *err);
 
 /* The endpoint URL for service ("sts") in region: AWS_ENDPOINT_URL_<SERVICE>, else
  * AWS_ENDPOINT_URL, else https://<service>.<region>.amazonaws.com. Caller frees. */

@@ -44,7 +44,8 @@ bool cloud_xml_find(const char *p, const char *end, const char *tag, const char 
         a = memchr(a, '<', (size_t)(end - a));
         if (a == NULL || (size_t)(end - a) < l + 2)
             return false;
-        if (strncmp(a + 1, tag, l) == 0 && (a[l + 1] == '>' || a[l + 1] == ' ')) {
+        if (strncmp(a + 1, tag, l) == 0 &&
+            (a[l + 1] == '>' || a[l + 1] == ' ' || a[l + 1] == '/')) {
             const char *gt = memchr(a, '>', (size_t)(end - a));
             if (gt == NULL)
                 return false;
@@ -295,7 +296,7 @@ static enum err_code principal_fresh(struct cloud_principal *p, bool force, stru
         return ERR_OK;
     if (!force && (p->creds.expires == 0 || p->creds.expires - time(NULL) > 60))
         return ERR_OK;
-    return p->refresh(p, err);
+    return p->refresh(p, force, err);
 }
 
 enum err_code cloud_call_many(struct cloud_principal *p, const struct cloud_call *calls,

@@ -441,11 +441,24 @@ enum err_code db_list_json(struct db_tx *tx, const struct db_stmt *st, int limit
                                const char *after, json_t **items, char *next, size_t nextlen,
                                struct err *err)
 {
+    return db_list_json_filtered(tx, st, limit, after, NULL, 0, items, next, nextlen, err);
+}
+
+enum err_code db_list_json_filtered(struct db_tx *tx, const struct db_stmt *st, int limit,
+                                    const char *after, const char *const *filters,
+                                    size_t nfilters, json_t **items, char *next, size_t nextlen,
+                                    struct err *err)
+{
     char lim[16];
-    const char *p[2] = {lim, after};
+    const char *p[2 + DB_LIST_MAX_FILTERS] = {lim, after};
     PGresult *r = NULL;
     enum err_code rc;
     int n;
+
+    if (nfilters > DB_LIST_MAX_FILTERS)
+        return err_set(err, ERR_INTERNAL, "too many list filters");
+    for (size_t i = 0; i < nfilters; i++)
+        p[2 + i] = filters[i];
 
     next[0] = '\0';
     *items = json_array();

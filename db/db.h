@@ -273,6 +273,75 @@ enum err_code db_account_set_status(struct db_tx *tx, const char *account_id, co
 enum err_code db_account_delete(struct db_tx *tx, const char *account_id, bool *found,
                                 struct err *err);
 
+/* ---- posture: scans, resources, findings (db/posture.c) ---- */
+
+/* Creates a queued scan of an active account and its "scan" job. *out = NULL when the account
+ * is not active; ERR_CONFLICT when a scan of it is queued or running. */
+enum err_code db_scan_create(struct db_tx *tx, const char *tenant_id, const char *account_id,
+                             const char *trigger, const char *requested_by, json_t **out,
+                             struct err *err);
+/* The account's queued or running scan, or *out = NULL. */
+enum err_code db_scan_active(struct db_tx *tx, const char *account_id, json_t **out,
+                             struct err *err);
+enum err_code db_scan_get(struct db_tx *tx, const char *scan_id, json_t **out, struct err *err);
+enum err_code db_scan_list(struct db_tx *tx, const char *account_id, int limit, const char *after,
+                           json_t **items, char *next, size_t nextlen, struct err *err);
+/* Marks a queued (or interrupted running) scan running; *account: {id, aws_account_id, regions,
+ * role_arn, external_id, status}, or NULL when the scan is finished or gone. */
+enum err_code db_scan_start(struct db_tx *tx, const char *scan_id, json_t **account,
+                            struct err *err);
+enum err_code db_scan_progress(struct db_tx *tx, const char *scan_id, int done, int total,
+                               struct err *err);
+/* Ends a scan (succeeded | failed) and stamps the account's last scan (and last_error when it
+ * failed: the first error's message). */
+enum err_code db_scan_finish(struct db_tx *tx, const char *scan_id, const char *status,
+                             bool complete, const json_t *stats, const json_t *errors,
+                             struct err *err);
+/* Queues scans of every due active account (all tenants), at most limit. */
+enum err_code db_scan_schedule_due(struct db_tx *tx, int limit, unsigned *queued,
+                                   struct err *err);
+
+/* Upserts resources [{type, arn, region, name, data, links, code_sha256, dependencies,
+ * vulnerabilities}] seen by scan_id. */
+enum err_code db_resources_upsert(struct db_tx *tx, const char *account_id, const char *scan_id,
+                                  const json_t *resources, struct err *err);
+/* The account's functions as the last scan stored them: {FunctionArn: {data, code_sha256,
+ * dependencies, vulnerabilities}} (for incremental scans). */
+enum err_code db_resources_previous(struct db_tx *tx, const char *account_id, json_t **out,
+                                    struct err *err);
+enum err_code db_resource_list(struct db_tx *tx, const char *account_id, const char *type,
+                               int limit, const char *after, json_t **items, char *next,
+                               size_t nextlen, struct err *err);
+enum err_code db_resource_get(struct db_tx *tx, const char *resource_id, json_t **out,
+                              struct err *err);
+
+/* Upserts findings [{fingerprint, rule_id, subject, resource_arn, category, severity, title,
+ * evidence}] by fingerprint: last_seen moves, resolved ones reopen, suppressed ones stay (until
+ * their expiry). *opened: the findings this scan opened or reopened ({finding_id, severity,
+ * title, rule_id, resource_arn, category}). */
+enum err_code db_findings_upsert(struct db_tx *tx, const char *account_id, const char *scan_id,
+                                 const json_t *findings, json_t **opened, struct err *err);
+/* After a complete scan: open findings it did not see are resolved and resources it did not see
+ * marked removed. */
+enum err_code db_findings_resolve(struct db_tx *tx, const char *account_id, const char *scan_id,
+                                  long long *resolved, struct err *err);
+struct db_finding_filter {
+    const char *account_id, *resource_id, *severity, *status, *rule_id; /* NULL = any */
+};
+enum err_code db_finding_list(struct db_tx *tx, const struct db_finding_filter *flt, int limit,
+                              const char *after, json_t **items, char *next, size_t nextlen,
+                              struct err *err);
+enum err_code db_finding_get(struct db_tx *tx, const char *finding_id, json_t **out,
+                             struct err *err);
+/* Suppresses (reason, by, until (NULL = no expiry)) or reopens a suppressed finding. *out: the
+ * finding, or NULL when there is none. */
+enum err_code db_finding_set_status(struct db_tx *tx, const char *finding_id, bool suppress,
+                                    const char *reason, const char *by, const char *until,
+                                    json_t **out, struct err *err);
+/* Score, counts by severity and category, per-account scores, riskiest functions. */
+enum err_code db_posture_summary(struct db_tx *tx, const char *account_id, json_t **out,
+                                 struct err *err);
+
 /* ---- domain events (db/events.c) ---- */
 
 /* Records a domain event in the outbox, in tx (the same transaction as the change it reports;

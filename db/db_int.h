@@ -46,6 +46,14 @@ enum err_code db_list_json(struct db_tx *tx, const struct db_stmt *st, int limit
                            const char *after, json_t **items, char *next, size_t nextlen,
                            struct err *err);
 
+/* db_list_json() for statements that also take filters: $3.. = filters[0..nfilters) (NULL =
+ * SQL NULL, "no filter"). */
+#define DB_LIST_MAX_FILTERS 6
+enum err_code db_list_json_filtered(struct db_tx *tx, const struct db_stmt *st, int limit,
+                                    const char *after, const char *const *filters,
+                                    size_t nfilters, json_t **items, char *next, size_t nextlen,
+                                    struct err *err);
+
 /* Migrations embedded at build time from migrations/NNNN_name.sql (scripts/embed.sh), in
  * ascending version order. */
 struct db_migration {

@@ -140,6 +140,9 @@ static const struct uint_setting uint_settings[] = {
     {"PARAPET_JOB_LEASE_S", 1, 86400, 300, offsetof(struct config, job_lease_s)},
     {"PARAPET_HEARTBEAT_PERIOD_S", 1, 86400, 60, offsetof(struct config, heartbeat_period_s)},
     {"PARAPET_RETENTION_DAYS", 1, 3650, 7, offsetof(struct config, retention_days)},
+    {"PARAPET_SCAN_PARALLEL", 1, 64, 8, offsetof(struct config, scan_parallel)},
+    {"PARAPET_SCAN_SCHEDULE_S", 1, 3600, 60, offsetof(struct config, scan_schedule_s)},
+    {"PARAPET_MAX_CODE_MB", 1, 250, 50, offsetof(struct config, max_code_mb)},
 };
 
 static unsigned load_secret_key(struct config *c, const char *v, FILE *errors)
@@ -224,6 +227,14 @@ unsigned config_load(struct config *c, bool need_db, FILE *errors)
     if (c->template_url != NULL &&
         (strncmp(c->template_url, "https://", 8) != 0 || strlen(c->template_url) > 1024)) {
         fprintf(errors, "PARAPET_TEMPLATE_URL: expected an https URL of at most 1024 characters\n");
+        bad++;
+    }
+
+    c->advisory_dir = dup_env("PARAPET_ADVISORY_DIR");
+    c->dashboard_url = dup_env("PARAPET_DASHBOARD_URL");
+    if (c->dashboard_url != NULL && strncmp(c->dashboard_url, "https://", 8) != 0 &&
+        strncmp(c->dashboard_url, "http://", 7) != 0) {
+        fprintf(errors, "PARAPET_DASHBOARD_URL: expected an http(s) URL\n");
         bad++;
     }
 
@@ -314,6 +325,8 @@ void config_free(struct config *c)
         free(c->jwt_key);
     }
     free(c->template_url);
+    free(c->advisory_dir);
+    free(c->dashboard_url);
     if (c->jwt_key_previous != NULL) {
         OPENSSL_cleanse(c->jwt_key_previous, strlen(c->jwt_key_previous));
         free(c->jwt_key_previous);

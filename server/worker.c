@@ -2,6 +2,7 @@
 
 #include "server/log.h"
 #include "server/metrics.h"
+#include "posture/scan.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -24,6 +25,7 @@ struct job_kind {
     const char *kind;
     enum err_code (*run)(const struct worker_job *wj, struct db_tx *tx, struct err *err);
     unsigned (*period)(const struct config *cfg);
+    bool standalone; /* long: run() gets no transaction and opens its own */
 };
 
 static enum err_code job_heartbeat(const struct worker_job *wj, struct db_tx *tx, struct err *err)
@@ -52,9 +54,46 @@ static unsigned retention_period(const struct config *cfg)
     return 3600;
 }
 
+/* A scan of one account (posture/scan.c): long, with its own transactions. */
+static enum err_code job_scan(const struct worker_job *wj, struct db_tx *tx, struct err *err)
+{
+    json_t *payload = json_loads(wj->job->payload ? wj->job->payload : "{}", 0, NULL);
+    const char *scan_id = json_string_value(json_object_get(payload, "scan_id"));
+    struct posture_scan_opts opts = {wj->cfg->scan_parallel,
+                                     (size_t)wj->cfg->max_code_mb * 1024 * 1024,
+                                     wj->cfg->advisory_dir, wj->cfg->dashboard_url};
+    enum err_code rc;
+
+    (void)tx;
+    if (scan_id == NULL || wj->job->tenant_id[0] == '\0')
+        rc = err_set(err, ERR_INVALID, "a scan job without a scan");
+    else
+        rc = posture_scan_run(wj->db, &opts, wj->job->tenant_id, scan_id, err);
+    json_decref(payload);
+    return rc;
+}
+
+static enum err_code job_scan_schedule(const struct worker_job *wj, struct db_tx *tx,
+                                       struct err *err)
+{
+    unsigned queued = 0;
+    enum err_code rc = posture_schedule(tx, &queued, err);
+    if (rc == ERR_OK && queued > 0)
+        log_event(LOG_INFO, NULL, "scan.scheduled", "{s:i}", "queued", (int)queued);
+    (void)wj;
+    return rc;
+}
+
+static unsigned scan_schedule_period(const struct config *cfg)
+{
+    return cfg->scan_schedule_s;
+}
+
 static const struct job_kind kinds[] = {
-    {"heartbeat", job_heartbeat, heartbeat_period},
-    {"retention", job_retention, retention_period},
+    {"heartbeat", job_heartbeat, heartbeat_period, false},
+    {"retention", job_retention, retention_period, false},
+    {"scan", job_scan, NULL, true},
+    {"scan.schedule", job_scan_schedule, scan_schedule_period, false},
 };
 
 struct worker_thread {
@@ -120,9 +159,14 @@ static void run_job(struct worker_thread *t, struct db_job *job)
         rc = err_set(&err, ERR_INTERNAL, "lease expired after %d attempts", job->max_attempts);
         permanent = true;
     } else {
-        rc = db_tx_system(wp->db, &tx, &err);
-        if (rc == ERR_OK)
+        if (k->standalone)
+            rc = k->run(&wj, NULL, &err);
+        else
+            rc = db_tx_system(wp->db, &tx, &err);
+        if (rc == ERR_OK && !k->standalone)
             rc = k->run(&wj, tx, &err);
+        if (rc == ERR_OK && tx == NULL)
+            rc = db_tx_system(wp->db, &tx, &err);
         if (rc == ERR_OK)
             rc = db_job_succeed(tx, job->id, t->name, &owned, &err);
         if (rc == ERR_OK) {

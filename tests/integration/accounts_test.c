@@ -276,7 +276,7 @@ static void test_connect_verifies_the_role_with_and_without_the_external_id(void
     unlink(log_path);
     assert_int_equal(h_fake_aws_start(&fake, cfg_path, log_path), 0);
 
-    snprintf(endpoint, sizeof endpoint, "AWS_ENDPOINT_URL_STS=%s", fake.base);
+    snprintf(endpoint, sizeof endpoint, "AWS_ENDPOINT_URL=%s", fake.base);
     snprintf(key_env, sizeof key_env, "AWS_ACCESS_KEY_ID=%s", parapet_key);
     snprintf(secret_env, sizeof secret_env, "AWS_SECRET_ACCESS_KEY=%s", parapet_secret);
     env[0] = endpoint;

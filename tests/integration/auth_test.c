@@ -439,6 +439,51 @@ static void make_account(char id[40])
     json_decref(r);
 }
 
+/* Posture objects come from scans against AWS; for isolation tests they are written directly
+ * (as the superuser) into tenant A's account. */
+static void make_posture(const char *insert_returning_id, char id[40])
+{
+    char account[40], sql[1024], *v;
+    const char *at = strstr(insert_returning_id, "%s"); /* where tenant A's account id goes */
+    make_account(account);
+    assert_non_null(at);
+    snprintf(sql, sizeof sql, "%.*s%s%s", (int)(at - insert_returning_id), insert_returning_id,
+             account, at + 2);
+    v = h_sql(admin_url, sql);
+    assert_non_null(v);
+    snprintf(id, 40, "%s", v);
+    free(v);
+}
+
+static void make_scan(char id[40])
+{
+    make_posture("INSERT INTO scans (tenant_id, scan_id, account_id, trigger, status)"
+                 " SELECT tenant_id, gen_random_uuid(), account_id, 'manual', 'succeeded'"
+                 " FROM cloud_accounts WHERE account_id = '%s' RETURNING scan_id",
+                 id);
+}
+
+#define MAKE_RESOURCE                                                                           \
+    "INSERT INTO resources (tenant_id, resource_id, account_id, region, type, arn, name, data)"  \
+    " SELECT tenant_id, gen_random_uuid(), account_id, 'us-east-1', 'aws.lambda.function',"     \
+    " 'arn:aws:lambda:us-east-1:' || aws_account_id || ':function:f', 'f', '{}'"               \
+    " FROM cloud_accounts WHERE account_id = '%s' RETURNING "
+
+static void make_resource(char id[40])
+{
+    make_posture(MAKE_RESOURCE "resource_id", id);
+}
+
+static void make_finding(char id[40])
+{
+    make_posture("WITH r AS (" MAKE_RESOURCE "tenant_id, account_id, resource_id, arn)"
+                 " INSERT INTO findings (tenant_id, finding_id, account_id, resource_id,"
+                 " resource_arn, rule_id, fingerprint, category, severity, title)"
+                 " SELECT tenant_id, gen_random_uuid(), account_id, resource_id, arn,"
+                 " 'PAR-X', md5(arn), 'tracing-disabled', 'low', 't' FROM r RETURNING finding_id",
+                 id);
+}
+
 /* Every route with an id: how to make tenant A's object, and a valid body for it. */
 static const struct {
     const char *method;
@@ -454,6 +499,12 @@ static const struct {
     {"GET", "/v1/accounts/{id:uuid}/template", make_account, NULL},
     {"POST", "/v1/accounts/{id:uuid}/connect", make_account,
      "{\"role_arn\":\"arn:aws:iam::000000100000:role/ParapetSecurityReadOnly\"}"},
+    {"POST", "/v1/accounts/{id:uuid}/scans", make_account, NULL},
+    {"GET", "/v1/scans/{id:uuid}", make_scan, NULL},
+    {"GET", "/v1/resources/{id:uuid}", make_resource, NULL},
+    {"GET", "/v1/findings/{id:uuid}", make_finding, NULL},
+    {"PATCH", "/v1/findings/{id:uuid}", make_finding,
+     "{\"status\":\"suppressed\",\"reason\":\"accepted risk\"}"},
 };
 
 static void fill(const char *pattern, const char *id, char *out, size_t n)

@@ -163,6 +163,9 @@ static char **child_env(const char *db, const char *listen, const char *const *e
     envp[n++] = strdup("PARAPET_LOG_LEVEL=info");
     /* Tests never reach for a real instance metadata service (169.254.169.254): only loopback. */
     envp[n++] = strdup("AWS_EC2_METADATA_DISABLED=true");
+    /* ... nor a real AWS endpoint: unless a test points AWS_ENDPOINT_URL at a fake, calls go to a
+     * closed loopback port. (Service-specific AWS_ENDPOINT_URL_<SVC> still win over this.) */
+    envp[n++] = strdup("AWS_ENDPOINT_URL=http://127.0.0.1:9");
     envp[n++] = strdup("PARAPET_HTTP_THREADS=4");
     for (const char *const *e = extra; e != NULL && *e != NULL && n < 62; e++) {
         /* A later setting of the same name replaces the earlier one. */
