@@ -153,7 +153,7 @@ static void reply_error(struct cloud_reply *r, const char *header)
     }
     code[strcspn(code, ":")] = '\0';
     const char *hash = strrchr(code, '#');
-    snprintf(r->aws_error, sizeof r->aws_error, "%s", hash ? hash + 1 : code);
+    snprintf(r->aws_error, sizeof r->aws_error, "%.63s", hash ? hash + 1 : code);
     if (r->aws_error[0] == '\0')
         snprintf(r->aws_error, sizeof r->aws_error, "HTTP%ld", r->status);
 }
