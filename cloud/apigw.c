@@ -44,17 +44,10 @@ enum err_code cloud_apigw_http_apis(struct cloud_principal *p, const char *regio
                               "nextToken", "nextToken"};
     static const struct cloud_list routes = {"apigateway", NULL, NULL, "maxResults=100", "items",
                                              "nextToken", "nextToken"};
-    enum err_code rc;
+    enum err_code rc = cloud_rest_list_new(p, &apis, out, aws_error, err);
 
-    *out = json_array();
-    if (*out == NULL)
-        return err_set(err, ERR_NOMEM, "out of memory");
-    rc = cloud_rest_list(p, &apis, *out, aws_error, err);
-    if (rc != ERR_OK) {
-        json_decref(*out);
-        *out = NULL;
+    if (rc != ERR_OK)
         return rc;
-    }
     per_api(p, region, *out, "apiId", "/v2/apis/", "/routes", &routes, "routes");
     per_api(p, region, *out, "apiId", "/v2/apis/", "/integrations", &routes, "integrations");
     return ERR_OK;
@@ -69,17 +62,10 @@ enum err_code cloud_apigw_rest_apis(struct cloud_principal *p, const char *regio
     static const struct cloud_list resources = {"apigateway", NULL, NULL,
                                                 "embed=methods&limit=500", "item", "position",
                                                 "position"};
-    enum err_code rc;
+    enum err_code rc = cloud_rest_list_new(p, &apis, out, aws_error, err);
 
-    *out = json_array();
-    if (*out == NULL)
-        return err_set(err, ERR_NOMEM, "out of memory");
-    rc = cloud_rest_list(p, &apis, *out, aws_error, err);
-    if (rc != ERR_OK) {
-        json_decref(*out);
-        *out = NULL;
+    if (rc != ERR_OK)
         return rc;
-    }
     per_api(p, region, *out, "id", "/restapis/", "/resources", &resources, "resources");
     return ERR_OK;
 }

@@ -104,6 +104,8 @@ bool cloud_reply_expired(const struct cloud_reply *r);
 bool cloud_pct_encode(const char *in, char *out, size_t n);
 /* Appends "&key=value" (form encoded; no '&' first) to buf[cap] at *len; false when full. */
 bool cloud_form_add(char *buf, size_t cap, size_t *len, const char *key, const char *value);
+/* The value of a hex digit, or -1. */
+int cloud_hex_digit(unsigned char c);
 /* Percent-decoding only ('+' stays '+'), malloc'd; NULL on ENOMEM. */
 char *cloud_pct_decode(const char *s);
 
@@ -154,6 +156,10 @@ struct cloud_list {
 /* Appends every page's items to items. */
 enum err_code cloud_rest_list(struct cloud_principal *p, const struct cloud_list *l, json_t *items,
                               char aws_error[64], struct err *err);
+
+/* The same into a new array *out (NULL on failure). */
+enum err_code cloud_rest_list_new(struct cloud_principal *p, const struct cloud_list *l,
+                                  json_t **out, char aws_error[64], struct err *err);
 
 void cloud_record_error(json_t *obj, const char *call, const char *code, const char *message);
 /* The JSON object of an answer, or NULL (recording "MalformedResponse" on obj when not NULL). */

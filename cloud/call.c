@@ -459,7 +459,7 @@ bool cloud_pct_encode(const char *in, char *out, size_t n)
     return true;
 }
 
-static int hexval(char c)
+int cloud_hex_digit(unsigned char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -479,8 +479,8 @@ char *cloud_pct_decode(const char *s)
         return NULL;
     for (size_t i = 0; i < n; i++) {
         int h, l;
-        if (s[i] == '%' && i + 2 < n && (h = hexval(s[i + 1])) >= 0 &&
-            (l = hexval(s[i + 2])) >= 0) {
+        if (s[i] == '%' && i + 2 < n && (h = cloud_hex_digit((unsigned char)s[i + 1])) >= 0 &&
+            (l = cloud_hex_digit((unsigned char)s[i + 2])) >= 0) {
             out[o++] = (char)(h * 16 + l);
             i += 2;
         } else {

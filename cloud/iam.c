@@ -153,6 +153,18 @@ static enum err_code iam_batch(struct cloud_principal *p, char (*bodies)[IAM_BOD
     return rc;
 }
 
+/* A round's buffers: n form bodies, replies and errors (replacing the previous round's). */
+static bool round_alloc(size_t n, char (**b)[IAM_BODY], struct cloud_reply **rp, struct err **es)
+{
+    free(*b);
+    free(*rp);
+    free(*es);
+    *b = calloc(n ? n : 1, sizeof **b);
+    *rp = calloc(n ? n : 1, sizeof **rp);
+    *es = calloc(n ? n : 1, sizeof **es);
+    return *b != NULL && *rp != NULL && *es != NULL;
+}
+
 /* Whether a batched answer succeeded; records why not on obj. */
 static bool answered(json_t *obj, const char *call, const struct cloud_reply *r,
                      const struct err *e)
@@ -186,10 +198,7 @@ enum err_code cloud_iam_roles(struct cloud_principal *p, const json_t *role_arns
         goto out;
     }
     /* Round 1: GetRole, ListAttachedRolePolicies, ListRolePolicies. */
-    b = calloc(n1 ? n1 : 1, sizeof *b);
-    rp = calloc(n1 ? n1 : 1, sizeof *rp);
-    es = calloc(n1 ? n1 : 1, sizeof *es);
-    if (b == NULL || rp == NULL || es == NULL) {
+    if (!round_alloc(n1, &b, &rp, &es)) {
         rc = err_set(err, ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -243,13 +252,7 @@ enum err_code cloud_iam_roles(struct cloud_principal *p, const json_t *role_arns
     /* Round 2: inline documents, then each managed policy once (GetPolicy). */
     size_t nm = json_array_size(marns);
     n2 += nm;
-    free(b);
-    free(rp);
-    free(es);
-    b = calloc(n2 ? n2 : 1, sizeof *b);
-    rp = calloc(n2 ? n2 : 1, sizeof *rp);
-    es = calloc(n2 ? n2 : 1, sizeof *es);
-    if (b == NULL || rp == NULL || es == NULL) {
+    if (!round_alloc(n2, &b, &rp, &es)) {
         rc = err_set(err, ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -302,13 +305,7 @@ enum err_code cloud_iam_roles(struct cloud_principal *p, const json_t *role_arns
 
     /* Round 3: each managed policy's default version. */
     n3 = nm;
-    free(b);
-    free(rp);
-    free(es);
-    b = calloc(n3 ? n3 : 1, sizeof *b);
-    rp = calloc(n3 ? n3 : 1, sizeof *rp);
-    es = calloc(n3 ? n3 : 1, sizeof *es);
-    if (b == NULL || rp == NULL || es == NULL) {
+    if (!round_alloc(n3, &b, &rp, &es)) {
         free(versions);
         rc = err_set(err, ERR_NOMEM, "out of memory");
         goto out;

@@ -95,22 +95,28 @@ enum err_code cloud_rest_list(struct cloud_principal *p, const struct cloud_list
     return err_set(err, ERR_UPSTREAM, "more than %d pages of %s", LIST_PAGES_MAX, l->items_key);
 }
 
-enum err_code cloud_lambda_list(struct cloud_principal *p, const char *region, json_t **out,
-                                char aws_error[64], struct err *err)
+enum err_code cloud_rest_list_new(struct cloud_principal *p, const struct cloud_list *l,
+                                  json_t **out, char aws_error[64], struct err *err)
 {
-    struct cloud_list l = {"lambda", region, "/2015-03-31/functions/", "MaxItems=50", "Functions",
-                           "NextMarker", "Marker"};
     enum err_code rc;
 
     *out = json_array();
     if (*out == NULL)
         return err_set(err, ERR_NOMEM, "out of memory");
-    rc = cloud_rest_list(p, &l, *out, aws_error, err);
+    rc = cloud_rest_list(p, l, *out, aws_error, err);
     if (rc != ERR_OK) {
         json_decref(*out);
         *out = NULL;
     }
     return rc;
+}
+
+enum err_code cloud_lambda_list(struct cloud_principal *p, const char *region, json_t **out,
+                                char aws_error[64], struct err *err)
+{
+    struct cloud_list l = {"lambda", region, "/2015-03-31/functions/", "MaxItems=50", "Functions",
+                           "NextMarker", "Marker"};
+    return cloud_rest_list_new(p, &l, out, aws_error, err);
 }
 
 /* The per-function calls, in the order they are batched. */

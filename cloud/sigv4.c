@@ -4,6 +4,8 @@
  * normalisation, header exclusions); aws-c-auth's signing test suite (tests/data/sigv4). */
 #include "cloud/sigv4.h"
 
+#include "cloud/aws.h"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -121,16 +123,6 @@ static bool is_unreserved(unsigned char c)
            c == '.' || c == '_' || c == '~';
 }
 
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 static unsigned char ascii_lower(unsigned char c)
 {
@@ -164,8 +156,8 @@ static bool wb_put_reencoded(struct wbuf *b, const char *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '%') {
-            int hi = n - i >= 3 ? hex_value((unsigned char)s[i + 1]) : -1;
-            int lo = n - i >= 3 ? hex_value((unsigned char)s[i + 2]) : -1;
+            int hi = n - i >= 3 ? cloud_hex_digit((unsigned char)s[i + 1]) : -1;
+            int lo = n - i >= 3 ? cloud_hex_digit((unsigned char)s[i + 2]) : -1;
             if (hi < 0 || lo < 0)
                 return false;
             c = (unsigned char)(hi * 16 + lo);
@@ -373,7 +365,7 @@ static bool ok_marker(unsigned char c)
 
 static bool ok_hex(unsigned char c)
 {
-    return hex_value(c) >= 0;
+    return cloud_hex_digit(c) >= 0;
 }
 
 /* 64 lower-case hex digits, or an upper-case marker that is not upper-case hex. */

@@ -290,6 +290,24 @@ static json_t *stored_function(const json_t *fn)
     return copy;
 }
 
+/* An API Gateway API as a resource (its ARN as AWS names it: arn:aws:apigateway:REGION::/KIND/ID). */
+static void api_resource(json_t *out, const char *region, const json_t *api, const char *id_key,
+                         const char *type, const char *kind)
+{
+    char arn[256];
+    const char *id = json_string_value(json_object_get(api, id_key));
+    json_t *d;
+
+    if (id == NULL)
+        return;
+    snprintf(arn, sizeof arn, "arn:aws:apigateway:%s::/%s/%s", region, kind, id);
+    d = json_deep_copy(api);
+    json_object_del(d, "Errors");
+    json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:O?, s:o, s:{}}", "type", type, "arn",
+                                         arn, "region", region, "name",
+                                         json_object_get(api, "name"), "data", d, "links"));
+}
+
 /* The resources of one region's snapshot, as db_resources_upsert() takes them. */
 static void region_resources(const json_t *snap, json_t *out)
 {
@@ -310,32 +328,10 @@ static void region_resources(const json_t *snap, json_t *out)
                            json_object_get(o, "Dependencies"), "vulnerabilities",
                            json_object_get(o, "Vulnerabilities")));
     }
-    json_array_foreach(json_object_get(snap, "http_apis"), i, o) {
-        char arn[256];
-        const char *id = json_string_value(json_object_get(o, "apiId"));
-        if (id == NULL)
-            continue;
-        snprintf(arn, sizeof arn, "arn:aws:apigateway:%s::/apis/%s", region, id);
-        json_t *d = json_deep_copy(o);
-        json_object_del(d, "Errors");
-        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:O?, s:o, s:{}}", "type",
-                                             "aws.apigateway.http_api", "arn", arn, "region",
-                                             region, "name", json_object_get(o, "name"), "data",
-                                             d, "links"));
-    }
-    json_array_foreach(json_object_get(snap, "rest_apis"), i, o) {
-        char arn[256];
-        const char *id = json_string_value(json_object_get(o, "id"));
-        if (id == NULL)
-            continue;
-        snprintf(arn, sizeof arn, "arn:aws:apigateway:%s::/restapis/%s", region, id);
-        json_t *d = json_deep_copy(o);
-        json_object_del(d, "Errors");
-        json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:O?, s:o, s:{}}", "type",
-                                             "aws.apigateway.rest_api", "arn", arn, "region",
-                                             region, "name", json_object_get(o, "name"), "data",
-                                             d, "links"));
-    }
+    json_array_foreach(json_object_get(snap, "http_apis"), i, o)
+        api_resource(out, region, o, "apiId", "aws.apigateway.http_api", "apis");
+    json_array_foreach(json_object_get(snap, "rest_apis"), i, o)
+        api_resource(out, region, o, "id", "aws.apigateway.rest_api", "restapis");
 }
 
 static void role_resources(struct scan *s, json_t *out)
