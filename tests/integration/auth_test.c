@@ -54,21 +54,7 @@ static int teardown(void **state)
 static long call(const char *method, const char *path, const char *bearer, const char *body,
                  json_t **out)
 {
-    char u[2048], auth[1200];
-    const char *hdrs[3] = {"Content-Type: application/json", NULL, NULL};
-    struct h_resp r;
-    long st;
-
-    snprintf(u, sizeof u, "%s%s", srv.base, path);
-    if (bearer != NULL) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %s", bearer);
-        hdrs[1] = auth;
-    }
-    st = h_http(method, u, hdrs, body, body ? strlen(body) : 0, &r);
-    if (out != NULL)
-        *out = r.len ? json_loads(r.body, 0, NULL) : NULL;
-    h_resp_free(&r);
-    return st;
+    return h_api(srv.base, bearer, method, path, body, out);
 }
 
 static const char *str(const json_t *o, const char *k)

@@ -669,3 +669,23 @@ int h_fake_metadata_stop(struct h_fake_metadata *f, int timeout_ms)
 {
     return stop_fake(&f->pid, timeout_ms);
 }
+
+long h_api(const char *base, const char *bearer, const char *method, const char *path,
+           const char *body, json_t **out)
+{
+    char u[2048], auth[1200];
+    const char *hdrs[3] = {"Content-Type: application/json", NULL, NULL};
+    struct h_resp r;
+    long st;
+
+    snprintf(u, sizeof u, "%s%s", base, path);
+    if (bearer != NULL) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", bearer);
+        hdrs[1] = auth;
+    }
+    st = h_http(method, u, hdrs, body, body ? strlen(body) : 0, &r);
+    if (out != NULL)
+        *out = r.len ? json_loads(r.body, 0, NULL) : NULL;
+    h_resp_free(&r);
+    return st;
+}

@@ -6,6 +6,7 @@
 #ifndef PARAPET_HARNESS_H
 #define PARAPET_HARNESS_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,6 +58,12 @@ int h_run(const char *db, const char *const *env, const char *const *args, char 
 long h_http(const char *method, const char *url, const char *const *headers, const char *body,
             size_t len, struct h_resp *r);
 void h_resp_free(struct h_resp *r);
+
+/* A JSON API call: method base+path with Content-Type: application/json and, when bearer is not
+ * NULL, Authorization: Bearer <bearer>; body may be NULL. *out (out may be NULL) gets the parsed
+ * response body (NULL when empty or not JSON). Returns the status (-1 on transport failure). */
+long h_api(const char *base, const char *bearer, const char *method, const char *path,
+           const char *body, json_t **out);
 
 /* Value of response header name (case-insensitive) into out, or NULL when absent. */
 const char *h_header(const struct h_resp *r, const char *name, char *out, size_t n);

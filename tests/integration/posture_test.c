@@ -33,18 +33,7 @@ static char cfg_path[96], log_path[96], world_path[512];
 
 static long call(const char *method, const char *path, const char *body, json_t **out)
 {
-    char u[512], auth[1100];
-    const char *hdrs[] = {"Content-Type: application/json", auth, NULL};
-    struct h_resp r;
-    long st;
-
-    snprintf(u, sizeof u, "%s%s", srv.base, path);
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-    st = h_http(method, u, hdrs, body, body ? strlen(body) : 0, &r);
-    if (out != NULL)
-        *out = r.len ? json_loads(r.body, 0, NULL) : NULL;
-    h_resp_free(&r);
-    return st;
+    return h_api(srv.base, token, method, path, body, out);
 }
 
 /* The raw body of a GET, for searching it for secrets. */
