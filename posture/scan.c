@@ -315,19 +315,25 @@ static void region_resources(const json_t *snap, json_t *out)
     size_t i;
     json_t *o;
 
+    json_t *routes = posture_link_routes_index_new(snap); /* route -> function */
+
     json_array_foreach(json_object_get(snap, "functions"), i, o) {
         const char *arn = json_string_value(json_object_get(o, "FunctionArn"));
+        json_t *r;
         if (arn == NULL)
             continue;
+        r = json_object_get(routes, arn);
         json_array_append_new(
-            out, json_pack("{s:s, s:s, s:s, s:O?, s:o, s:{s:O?}, s:O?, s:O?, s:O?}", "type",
+            out, json_pack("{s:s, s:s, s:s, s:O?, s:o, s:{s:O?, s:o}, s:O?, s:O?, s:O?}", "type",
                            "aws.lambda.function", "arn", arn, "region", region, "name",
                            json_object_get(o, "FunctionName"), "data", stored_function(o),
-                           "links", "role", json_object_get(o, "Role"), "code_sha256",
+                           "links", "role", json_object_get(o, "Role"), "routes",
+                           r ? json_incref(r) : json_array(), "code_sha256",
                            json_object_get(o, "CodeSha256"), "dependencies",
                            json_object_get(o, "Dependencies"), "vulnerabilities",
                            json_object_get(o, "Vulnerabilities")));
     }
+    json_decref(routes);
     json_array_foreach(json_object_get(snap, "http_apis"), i, o)
         api_resource(out, region, o, "apiId", "aws.apigateway.http_api", "apis");
     json_array_foreach(json_object_get(snap, "rest_apis"), i, o)

@@ -239,6 +239,15 @@ static void test_connect_scans_the_account(void **state)
              account_id);
     assert_int_equal(call("GET", path, NULL, &res), 200);
     assert_int_equal(json_array_size(json_object_get(res, "items")), 12);
+    /* Joined: a function behind an API knows its routes and its role. */
+    bool routed = false;
+    json_array_foreach(json_object_get(res, "items"), i, it) {
+        json_t *links = json_object_get(it, "links");
+        assert_true(strncmp(str(links, "role"), "arn:aws:iam::", 13) == 0);
+        if (json_array_size(json_object_get(links, "routes")) > 0)
+            routed = true;
+    }
+    assert_true(routed);
     json_decref(res);
     assert_int_equal(call("GET", "/v1/resources?type=aws.iam.role&limit=100", NULL, &res), 200);
     assert_int_equal(json_array_size(json_object_get(res, "items")), 10);
