@@ -95,6 +95,11 @@ enum err_code db_job_enqueue_periodic(struct db_tx *tx, const char *kind, unsign
 enum err_code db_job_claim(struct db_pool *pool, const char *worker, unsigned lease_s,
                            struct db_job *out, bool *found, struct err *err);
 
+/* Renews the lease of a job this worker holds (long jobs call it as they progress).
+ * *owned=false when the lease had already passed to another worker. */
+enum err_code db_job_extend(struct db_tx *tx, int64_t id, const char *worker, unsigned lease_s,
+                            bool *owned, struct err *err);
+
 /* Marks a job this worker holds as succeeded. *owned=false when the lease had passed to another
  * worker (the result is then not recorded). */
 enum err_code db_job_succeed(struct db_tx *tx, int64_t id, const char *worker, bool *owned,

@@ -277,3 +277,19 @@ enum err_code db_retention_run(struct db_tx *tx, unsigned days, long long *delet
     }
     return rc;
 }
+
+static const struct db_stmt extend_stmt = {
+    "job_extend",
+    "UPDATE jobs SET locked_until = now() + make_interval(secs => $3::int)"
+    " WHERE id = $1::bigint AND status = 'running' AND locked_by = $2",
+    3};
+
+enum err_code db_job_extend(struct db_tx *tx, int64_t id, const char *worker, unsigned lease_s,
+                            bool *owned, struct err *err)
+{
+    char ids[24], ls[16];
+    snprintf(ids, sizeof ids, "%lld", (long long)id);
+    snprintf(ls, sizeof ls, "%u", lease_s);
+    const char *p[3] = {ids, worker, ls};
+    return db_exec_found(tx, &extend_stmt, p, owned, err);
+}

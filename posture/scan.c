@@ -15,6 +15,7 @@
 /* What one scan gathers before it is stored. */
 struct scan {
     struct db_pool *db;
+    const struct posture_scan_opts *opts;
     int done, total; /* progress: regions' steps, functions and roles read */
     const char *tenant_id;
     const char *scan_id;
@@ -63,10 +64,16 @@ static void progress(struct scan *s, int add_done, int add_total)
     s->total += add_total;
     if (db_tx_tenant(s->db, s->tenant_id, &tx, &e) != ERR_OK)
         return;
-    if (db_scan_progress(tx, s->scan_id, s->done, s->total, &e) != ERR_OK) {
+    bool owned = true;
+    if (db_scan_progress(tx, s->scan_id, s->done, s->total, &e) != ERR_OK ||
+        (s->opts->worker != NULL &&
+         db_job_extend(tx, s->opts->job_id, s->opts->worker, s->opts->lease_s, &owned, &e) !=
+             ERR_OK)) {
         db_tx_rollback(tx);
         return;
     }
+    if (!owned) /* another worker took the job over: its run will store the results too */
+        log_event(LOG_WARN, NULL, "scan.lease_lost", "{s:s}", "scan_id", s->scan_id);
     db_tx_commit(tx, &e);
 }
 
@@ -517,7 +524,7 @@ static enum err_code store(struct db_pool *db, struct scan *s, json_t *stats,
 enum err_code posture_scan_run(struct db_pool *db, const struct posture_scan_opts *opts,
                                const char *tenant_id, const char *scan_id, struct err *err)
 {
-    struct scan s = {db, 0, 0, tenant_id, scan_id, "", "", json_array(), json_object(), json_array(),
+    struct scan s = {db, opts, 0, 0, tenant_id, scan_id, "", "", json_array(), json_object(), json_array(),
                      json_object(), NULL, 0, 0, 0, true};
     struct cloud_principal p;
     json_t *account = NULL, *stats = json_object(), *region;
