@@ -48,8 +48,9 @@ struct posture_zip_limits {
     size_t max_name;        /* 1024 bytes: longer names are skipped with an error */
     uint64_t max_file;      /* 16 MiB uncompressed per inflated file */
     uint64_t max_total;     /* 64 MiB uncompressed over all inflated files */
-    uint32_t max_ratio;     /* 200: uncompressed/compressed beyond this is a zip bomb */
-    size_t max_selected;    /* 5000 files inflated at most (lock files, manifests) */
+    uint32_t max_ratio;     /* 200: uncompressed/compressed beyond this is a zip bomb (checked
+                             * for entries of 1 MiB and more: smaller ones cannot hurt) */
+    size_t max_selected;    /* 20000 files read at most (lock files, manifests) */
 };
 
 /* Defaults of every limit. */
@@ -96,7 +97,8 @@ enum posture_lock_kind {
     POSTURE_LOCK_REQUIREMENTS, /* requirements.txt */
     POSTURE_LOCK_PIPFILE,      /* Pipfile.lock */
     POSTURE_LOCK_POETRY,       /* poetry.lock */
-    POSTURE_LOCK_DIST_INFO     /* *.dist-info/METADATA: an installed Python package */
+    POSTURE_LOCK_DIST_INFO     /* *.dist-info/METADATA, *.egg-info/PKG-INFO: an installed
+                                * Python package */
 };
 
 /* Classifies a path (len bytes, no NUL needed). Lock files inside node_modules belong to the
@@ -105,7 +107,8 @@ enum posture_lock_kind posture_lock_kind_of(const char *path, size_t len);
 
 /* Parses one file's text (len bytes; need not be NUL-terminated) of the given kind and appends
  * its dependencies to deps (an array the caller owns), each with "file" = file. Returns ERR_OK
- * or ERR_INVALID with the reason (deps may then hold what was read before the error). */
+ * or ERR_INVALID with the first problem ("line 3: not a requirement"); deps then still holds
+ * what could be read (requirements.txt goes on after a bad line, the others stop). */
 enum err_code posture_lock_parse(enum posture_lock_kind kind, const char *text, size_t len,
                                  const char *file, json_t *deps, struct err *err);
 
@@ -175,7 +178,9 @@ size_t posture_advisories_skipped(const struct posture_advisories *db, const cha
  * known; "cvss", the highest CVSS v3 base score, when the record has a v3 vector; "dev": true
  * when the dependency is a development one), one per (advisory,
  * dependency), an advisory reported once even when its aliases are loaded as separate records.
- * severity is "critical" for malicious packages (MAL- ids, or "malicious" in the summary), else
+ * severity is "critical" for malicious packages (OSV's MAL- ids, GitHub's malware advisories
+ * with CWE-506, summaries starting "Malicious" or saying "malicious package/code/version" or
+ * "malware"; a bare "malicious input" is not enough), else
  * database_specific.severity (GHSA: LOW, MODERATE, HIGH, CRITICAL -> low, medium, high,
  * critical), else the CVSS v3.x base score of severity[] in CVSS's bands (>= 9.0 critical,
  * >= 7.0 high, >= 4.0 medium, > 0 low), else "unknown". NULL only on allocation failure. */

@@ -571,12 +571,11 @@ static bool range_affects(cmp_fn cmp, const char *v, const struct event *ev, siz
 bool posture_osv_affects(const char *ecosystem, const char *v, const json_t *affected,
                          const char **fixed)
 {
-    struct event *ev = NULL;
+    struct event ev[OSV_MAX_EVENTS]; /* 4 KiB: no allocation per match */
     cmp_fn eco_cmp;
     const json_t *ranges, *versions, *r;
     size_t i;
     int c;
-    bool hit = false;
 
     if (fixed)
         *fixed = NULL;
@@ -589,29 +588,19 @@ bool posture_osv_affects(const char *ecosystem, const char *v, const json_t *aff
     else
         return false;
     ranges = json_object_get(affected, "ranges");
-    if (json_is_array(ranges) && json_array_size(ranges) > 0) {
-        ev = malloc(sizeof(*ev) * OSV_MAX_EVENTS);
-        if (!ev)
-            return false;
-        json_array_foreach(ranges, i, r) {
-            const char *type = json_string_value(json_object_get(r, "type"));
-            cmp_fn cmp;
-            if (!type)
-                continue;
-            if (strcmp(type, "ECOSYSTEM") == 0)
-                cmp = eco_cmp;
-            else if (strcmp(type, "SEMVER") == 0)
-                cmp = posture_semver_cmp;
-            else
-                continue; /* GIT: commits, not versions */
-            size_t n = collect_events(cmp, json_object_get(r, "events"), ev);
-            if (n > 0 && range_affects(cmp, v, ev, n, fixed)) {
-                hit = true;
-                break;
-            }
-        }
-        free(ev);
-        if (hit)
+    json_array_foreach(ranges, i, r) {
+        const char *type = json_string_value(json_object_get(r, "type"));
+        cmp_fn cmp;
+        if (!type)
+            continue;
+        if (strcmp(type, "ECOSYSTEM") == 0)
+            cmp = eco_cmp;
+        else if (strcmp(type, "SEMVER") == 0)
+            cmp = posture_semver_cmp;
+        else
+            continue; /* GIT: commits, not versions */
+        size_t n = collect_events(cmp, json_object_get(r, "events"), ev);
+        if (n > 0 && range_affects(cmp, v, ev, n, fixed))
             return true;
     }
     versions = json_object_get(affected, "versions");
