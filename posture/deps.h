@@ -117,12 +117,15 @@ enum err_code posture_lock_parse(enum posture_lock_kind kind, const char *text, 
 bool posture_pypi_normalize(const char *name, size_t len, char *out, size_t outsz);
 
 /* Reads the dependencies of a deployment package: opens the zip, picks the files that matter by
- * name, reads them and parses them. A project's installed node_modules/x/package.json files and
- * its package.json are read only when it has no npm lock file. Problems of single entries or
- * files go into *errors as {file, error} (at most 100, then one {"file": "", "error": "N more
- * errors"}); only an unreadable archive fails the call (ERR_INVALID, ERR_TOO_LARGE, ERR_NOMEM).
- * On ERR_OK *deps and *errors are new arrays (deps without duplicates, in archive order); on
- * failure both are NULL. lim may be NULL (defaults). */
+ * name (posture_lock_kind_of), reads them and parses them. npm lock files are read first; a
+ * project's installed node_modules/x/package.json files are read only when none of its lock
+ * files could be read, and its package.json only when neither a lock file nor installed
+ * packages could stand in (npm's hidden node_modules/.package-lock.json likewise yields to
+ * package-lock.json). Problems of single entries or files go into *errors as {file, error} (at
+ * most 100, then one {"file": "", "error": "N more errors"}); only an unreadable archive fails
+ * the call (ERR_INVALID, ERR_TOO_LARGE, ERR_NOMEM). On ERR_OK *deps and *errors are new arrays
+ * (deps without duplicates: lock files' first, then in archive order); on failure both are
+ * NULL. lim may be NULL (defaults). */
 enum err_code posture_deps_from_zip(const unsigned char *zip, size_t len,
                                     const struct posture_zip_limits *lim, json_t **deps,
                                     json_t **errors, struct err *err);

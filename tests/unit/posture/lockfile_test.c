@@ -491,6 +491,25 @@ static void test_installed_packages_without_a_lock(void **state)
     json_decref(errors);
 }
 
+static void test_unreadable_lock_files_fall_back(void **state)
+{
+    (void)state;
+    json_t *errors, *d = deps_of("node-badlock.zip", &errors);
+    assert_string_equal(flat_files(d), "lodash@4.17.11<node_modules/.package-lock.json>");
+    assert_int_equal(json_array_size(errors), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(errors, 0), "file")),
+                        "package-lock.json");
+    json_decref(d);
+    json_decref(errors);
+
+    d = deps_of("node-badlocks.zip", &errors);
+    assert_string_equal(flat_files(d),
+                        "minimist@1.2.5<node_modules/minimist/package.json>");
+    assert_int_equal(json_array_size(errors), 2);
+    json_decref(d);
+    json_decref(errors);
+}
+
 static void test_python_package_files(void **state)
 {
     (void)state;
@@ -594,6 +613,7 @@ int main(void)
         cmocka_unit_test(test_parsers_survive_mangled_input),
         cmocka_unit_test(test_lock_file_wins_over_installed_and_nested_locks),
         cmocka_unit_test(test_installed_packages_without_a_lock),
+        cmocka_unit_test(test_unreadable_lock_files_fall_back),
         cmocka_unit_test(test_python_package_files),
         cmocka_unit_test(test_bad_entries_are_errors_and_the_rest_is_read),
         cmocka_unit_test(test_errors_are_capped),
