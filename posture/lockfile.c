@@ -808,6 +808,10 @@ enum err_code posture_lock_parse(enum posture_lock_kind kind, const char *text, 
         return err_set(err, ERR_INVALID, "bad arguments");
     if (!text)
         text = "";
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) { /* a UTF-8 BOM, as npm and pip allow */
+        text += 3;
+        len -= 3;
+    }
     switch (kind) {
     case POSTURE_LOCK_NPM:
         parse_npm_lock(&s, text, len);

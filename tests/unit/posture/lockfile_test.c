@@ -210,7 +210,8 @@ static void test_package_json_ranges_and_pins(void **state)
                                  "g~>=1.0.0 <2 h~github:user/repo real@4.0.0 j~latest k@5.0.0");
     json_decref(d);
 
-    d = parse_ok(POSTURE_LOCK_NPM_INSTALLED, "{\"name\":\"@s/x\",\"version\":\"1.0.0\"}");
+    d = parse_ok(POSTURE_LOCK_NPM_INSTALLED,
+                 "\xEF\xBB\xBF{\"name\":\"@s/x\",\"version\":\"1.0.0\"}");
     assert_string_equal(flat(d), "@s/x@1.0.0");
     json_decref(d);
     enum err_code rc;
@@ -224,7 +225,7 @@ static void test_requirements_txt(void **state)
 {
     (void)state;
     json_t *d = parse_ok(POSTURE_LOCK_REQUIREMENTS,
-                         "# comment line\n"
+                         "\xEF\xBB\xBF# comment line after a BOM\n"
                          "requests==2.25.1 \\\n"
                          "    --hash=sha256:abc \\\n"
                          "    --hash=sha256:def\n"
