@@ -52,7 +52,7 @@ static char *name_dup(const char *name, size_t len)
 
 static enum err_code add_error(struct walk *w, const char *name, size_t len, const char *what)
 {
-    char *file;
+    char *file, *msg;
     json_t *o;
 
     w->nerrors++;
@@ -61,10 +61,11 @@ static enum err_code add_error(struct walk *w, const char *name, size_t len, con
     if (len > 256)
         len = 256;
     file = name_dup(name, len);
-    if (!file)
-        return ERR_NOMEM;
-    o = json_pack("{s:s, s:s}", "file", file, "error", what);
+    /* the detail may quote the file's bytes (a parser's "near ..." text): keep it valid UTF-8 */
+    msg = name_dup(what, strlen(what));
+    o = file && msg ? json_pack("{s:s, s:s}", "file", file, "error", msg) : NULL;
     free(file);
+    free(msg);
     if (!o || json_array_append_new(w->errors, o))
         return ERR_NOMEM;
     return ERR_OK;
