@@ -208,7 +208,8 @@ static void test_comparisons_are_consistent(void **state)
     for (int round = 0; round < 20000; round++) {
         for (size_t j = 0; j < sizeof(junk) - 1; j++) {
             seed = seed * 1103515245u + 12345u;
-            junk[j] = "0123456789.-+!abcdevrpostlx_ \x01"[(seed >> 16) % 33];
+            static const char alphabet[] = "0123456789.-+!abcdevrpostlx_ \x01";
+            junk[j] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
         }
         junk[(seed >> 8) % sizeof(junk)] = '\0';
         int c;
