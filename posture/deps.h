@@ -19,16 +19,18 @@
  *
  * A dependency is {ecosystem: "npm"|"PyPI", name, version, file}: name normalised per ecosystem
  * (npm: as published; PyPI: PEP 503, lower case with runs of "-_." as one "-"); version the exact
- * installed or pinned version as written, or null when the file only declares a range (root
+ * installed or pinned version as written (a package.json pin loses a leading "=" or "v", a
+ * requirements pin its "=="), or null when the file only declares a range (root
  * package.json, unpinned requirements.txt lines), in which case "range" holds the declaration and
  * the dependency never matches an advisory. "file" is the path inside the zip. Development
  * dependencies (npm lock entries marked dev, Pipfile.lock's develop section) add "dev": true:
  * they are usually not deployed, so rules may rank them lower.
  *
- * Ownership: functions returning json_t * or filling json_t ** hand over a new reference. The
- * advisory index is immutable once loaded: any number of threads may call
- * posture_advisories_match() on one index concurrently (it never touches the index's reference
- * counts). Errors come back as enum err_code with struct err (server/err.h). */
+ * Ownership: functions returning json_t * or filling json_t ** hand over a new reference.
+ * Threading: everything is reentrant (no global state). The advisory index is immutable once
+ * loaded, plain memory without reference counts: any number of threads may call
+ * posture_advisories_match() on one index concurrently. Errors come back as enum err_code with
+ * struct err (server/err.h). */
 #ifndef PARAPET_POSTURE_DEPS_H
 #define PARAPET_POSTURE_DEPS_H
 
