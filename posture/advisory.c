@@ -1,6 +1,12 @@
 /* OSV advisory index: a directory of OSV records loaded into memory, indexed by (ecosystem,
- * normalised package name), and matched against dependency lists. See deps.h. */
-#include "posture/deps.h"
+ * normalised package name), and matched against dependency lists. See deps.h.
+ *
+ * Only what matching needs is kept, in compact C form: strings in an arena, records, affected
+ * entries, ranges (events checked and sorted once, at load) and explicit versions in arrays
+ * addressed by index, and an open-addressing hash table from "ecosystem\x1fname" to a chain of
+ * entries. The JSON of each file is freed as soon as it is read. Once loaded, the index is
+ * read-only: concurrent matches share it without locks. */
+#include "posture/deps_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -16,14 +22,167 @@
 #define MAX_FILE_SIZE (4u << 20)
 #define MAX_DEPTH 16
 #define MAX_PATH 4096
-#define KEY_MAX 300 /* ecosystem, separator, normalised name */
+#define KEY_MAX 300          /* ecosystem, separator, normalised name */
+#define SUMMARY_MAX 300      /* bytes of summary kept */
+#define ARENA_CHUNK (256u << 10)
+#define NONE UINT32_MAX
+
+struct arena_chunk {
+    struct arena_chunk *next;
+    size_t used, size;
+    char data[];
+};
+
+struct record {
+    const char *id, *summary, *severity; /* severity: static text */
+    double cvss;                         /* < 0: none */
+    uint32_t first_alias, naliases;      /* in aliases[] */
+};
+
+struct entry { /* one affected package of one record */
+    uint32_t rec, next;                  /* next entry of the same package, or NONE */
+    uint32_t first_range, nranges;       /* in ranges[] */
+    uint32_t first_version, nversions;   /* in versions[] */
+};
+
+struct range {
+    posture_version_cmp_fn cmp;
+    uint32_t first_event, nevents;       /* in events[], sorted */
+};
+
+struct slot {
+    const char *key; /* NULL: empty */
+    uint32_t head, tail;
+};
+
+#define VEC(type, name)                                                                           \
+    type *name;                                                                                   \
+    size_t n_##name, cap_##name
 
 struct posture_advisories {
-    json_t *index;   /* "eco\x1fname" -> [{rec, affected}] */
-    size_t count;    /* records loaded */
-    size_t skipped;  /* files that were not usable records */
+    struct arena_chunk *arena;
+    VEC(struct record, records);
+    VEC(struct entry, entries);
+    VEC(struct range, ranges);
+    VEC(struct posture_osv_event, events);
+    VEC(const char *, versions);
+    VEC(const char *, aliases);
+    struct slot *slots;
+    size_t nslots, used_slots; /* nslots: a power of two */
+    size_t skipped;            /* files that were not usable records */
     char first_skip[200];
+    void *grown;               /* VEC_PUSH's scratch */
+    char *buf;                 /* file read buffer, reused */
+    size_t buf_cap;
 };
+
+/* A vector's storage with room for twice cap elements (at least 64), or NULL; *cap updated
+ * only on success. The caller stores the result: no type punning through void **. */
+static void *vec_grow(void *v, size_t *cap, size_t elem)
+{
+    size_t ncap = *cap ? *cap * 2 : 64;
+    void *nv = realloc(v, ncap * elem);
+    if (nv)
+        *cap = ncap;
+    return nv;
+}
+
+/* Appends value to db->name; false on allocation failure (the vector is then unchanged). */
+#define VEC_PUSH(db, name, value)                                                                 \
+    (((db)->n_##name < (db)->cap_##name ||                                                        \
+      (((db)->grown = vec_grow((db)->name, &(db)->cap_##name, sizeof(*(db)->name))) != NULL &&   \
+       ((db)->name = (db)->grown, true))) &&                                                      \
+     ((db)->name[(db)->n_##name++] = (value), true))
+
+/* Copies len bytes of s (and a NUL) into the arena; NULL on allocation failure. */
+static const char *arena_strndup(struct posture_advisories *db, const char *s, size_t len)
+{
+    struct arena_chunk *c = db->arena;
+    if (!c || c->size - c->used < len + 1) {
+        size_t size = len + 1 > ARENA_CHUNK ? len + 1 : ARENA_CHUNK;
+        c = malloc(sizeof(*c) + size);
+        if (!c)
+            return NULL;
+        c->next = db->arena;
+        c->used = 0;
+        c->size = size;
+        db->arena = c;
+    }
+    char *out = c->data + c->used;
+    memcpy(out, s, len);
+    out[len] = '\0';
+    c->used += len + 1;
+    return out;
+}
+
+static const char *arena_strdup(struct posture_advisories *db, const char *s)
+{
+    return arena_strndup(db, s, strlen(s));
+}
+
+/* FNV-1a, 64 bits. */
+static uint64_t hash_key(const char *k)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *k; k++) {
+        h ^= (unsigned char)*k;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static const struct slot *slot_find(const struct posture_advisories *db, const char *key)
+{
+    if (!db->nslots)
+        return NULL;
+    for (size_t i = (size_t)hash_key(key) & (db->nslots - 1);; i = (i + 1) & (db->nslots - 1)) {
+        if (!db->slots[i].key)
+            return NULL;
+        if (strcmp(db->slots[i].key, key) == 0)
+            return &db->slots[i];
+    }
+}
+
+static bool slots_grow(struct posture_advisories *db)
+{
+    size_t n = db->nslots ? db->nslots * 2 : 1024;
+    struct slot *s = calloc(n, sizeof(*s));
+    if (!s)
+        return false;
+    for (size_t i = 0; i < db->nslots; i++) {
+        if (!db->slots[i].key)
+            continue;
+        size_t j = (size_t)hash_key(db->slots[i].key) & (n - 1);
+        while (s[j].key)
+            j = (j + 1) & (n - 1);
+        s[j] = db->slots[i];
+    }
+    free(db->slots);
+    db->slots = s;
+    db->nslots = n;
+    return true;
+}
+
+/* Appends entry e to the chain of key, in load order. */
+static bool index_add(struct posture_advisories *db, const char *key, uint32_t e)
+{
+    if ((db->used_slots + 1) * 10 > db->nslots * 7 && !slots_grow(db))
+        return false;
+    size_t i = (size_t)hash_key(key) & (db->nslots - 1);
+    while (db->slots[i].key && strcmp(db->slots[i].key, key) != 0)
+        i = (i + 1) & (db->nslots - 1);
+    struct slot *s = &db->slots[i];
+    if (!s->key) {
+        if (!(s->key = arena_strdup(db, key)))
+            return false;
+        s->head = s->tail = e;
+        db->used_slots++;
+        return true;
+    }
+    db->entries[s->tail].next = e;
+    s->tail = e;
+    return true;
+}
 
 /* ---- CVSS v3 ---- */
 
@@ -157,72 +316,22 @@ static bool is_malicious(const json_t *rec, const char *id, const char *summary)
     return false;
 }
 
-/* The trimmed record kept in memory: {id, aliases, summary, severity[, cvss]}. */
-static json_t *record_trim(const json_t *rec)
-{
-    const char *id = json_string_value(json_object_get(rec, "id"));
-    const char *summary = json_string_value(json_object_get(rec, "summary"));
-    const char *ghsa = json_string_value(
-        json_object_get(json_object_get(rec, "database_specific"), "severity"));
-    const char *sev = "unknown";
-    double best = -1, s;
-    size_t i;
-    json_t *v, *aliases, *out;
-
-    if (is_malicious(rec, id, summary)) {
-        sev = "critical";
-    } else if (ghsa) {
-        static const char *const map[][2] = {{"LOW", "low"},
-                                             {"MODERATE", "medium"},
-                                             {"MEDIUM", "medium"},
-                                             {"HIGH", "high"},
-                                             {"CRITICAL", "critical"}};
-        for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-            if (strcasecmp(ghsa, map[i][0]) == 0)
-                sev = map[i][1];
-    }
-    json_array_foreach(json_object_get(rec, "severity"), i, v) {
-        const char *type = json_string_value(json_object_get(v, "type"));
-        if (type && strcmp(type, "CVSS_V3") == 0 &&
-            posture_cvss3_score(json_string_value(json_object_get(v, "score")), &s) && s > best)
-            best = s;
-    }
-    if (strcmp(sev, "unknown") == 0 && best >= 0)
-        sev = cvss_band(best);
-    if (!summary) { /* OSV makes summary optional: the start of details stands in */
-        summary = json_string_value(json_object_get(rec, "details"));
-        if (!summary)
-            summary = "";
-    }
-    aliases = json_array();
-    json_array_foreach(json_object_get(rec, "aliases"), i, v) {
-        if (json_is_string(v))
-            json_array_append_new(aliases, json_string(json_string_value(v)));
-    }
-    char sum[512];
-    snprintf(sum, sizeof(sum), "%s", summary);
-    sum[strcspn(sum, "\n")] = '\0';
-    out = json_pack("{s:s, s:o, s:s, s:s}", "id", id, "aliases", aliases, "summary", sum,
-                    "severity", sev);
-    if (out && best >= 0)
-        json_object_set_new(out, "cvss", json_real(best));
-    return out;
-}
-
-static void index_key(const char *eco, const char *name, char *key, size_t keysz, bool *ok)
+/* "eco\x1fname" for npm and PyPI (PyPI names normalised); false for other ecosystems. */
+static bool index_key(const char *eco, const char *name, char *key, size_t keysz)
 {
     char norm[KEY_MAX];
 
-    *ok = false;
+    if (!eco || !name)
+        return false;
     if (strcmp(eco, "PyPI") == 0) {
         if (!posture_pypi_normalize(name, strlen(name), norm, sizeof(norm)))
-            return;
+            return false;
         name = norm;
     } else if (strcmp(eco, "npm") != 0) {
-        return;
+        return false;
     }
     int n = snprintf(key, keysz, "%s\x1f%s", eco, name);
-    *ok = n > 0 && (size_t)n < keysz;
+    return n > 0 && (size_t)n < keysz;
 }
 
 static void skip(struct posture_advisories *db, const char *path, const char *why)
@@ -231,17 +340,123 @@ static void skip(struct posture_advisories *db, const char *path, const char *wh
         snprintf(db->first_skip, sizeof(db->first_skip), "%.120s: %s", path, why);
 }
 
-/* Adds one file's record; usable files that are not npm or PyPI are simply not indexed. */
-static enum err_code load_file(struct posture_advisories *db, const char *path)
+/* The record's severity: malicious, else the GHSA label, else the CVSS v3 band, else unknown.
+ * *cvss gets the highest v3 base score or -1. */
+static const char *record_severity(const json_t *rec, const char *id, const char *summary,
+                                   double *cvss)
+{
+    static const char *const map[][2] = {{"LOW", "low"},
+                                         {"MODERATE", "medium"},
+                                         {"MEDIUM", "medium"},
+                                         {"HIGH", "high"},
+                                         {"CRITICAL", "critical"}};
+    const char *label = json_string_value(
+        json_object_get(json_object_get(rec, "database_specific"), "severity"));
+    size_t i;
+    json_t *v;
+    double s;
+
+    *cvss = -1;
+    json_array_foreach(json_object_get(rec, "severity"), i, v) {
+        const char *type = json_string_value(json_object_get(v, "type"));
+        if (type && strcmp(type, "CVSS_V3") == 0 &&
+            posture_cvss3_score(json_string_value(json_object_get(v, "score")), &s) && s > *cvss)
+            *cvss = s;
+    }
+    if (is_malicious(rec, id, summary))
+        return "critical";
+    for (i = 0; label && i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcasecmp(label, map[i][0]) == 0)
+            return map[i][1];
+    return *cvss >= 0 ? cvss_band(*cvss) : "unknown";
+}
+
+/* Adds the record's header (id, aliases, summary, severity); returns its index or NONE. */
+static uint32_t add_record(struct posture_advisories *db, const json_t *rec)
+{
+    const char *id = json_string_value(json_object_get(rec, "id"));
+    const char *summary = json_string_value(json_object_get(rec, "summary"));
+    struct record r;
+    size_t i, len;
+    json_t *a;
+
+    r.severity = record_severity(rec, id, summary, &r.cvss);
+    if (!summary) /* OSV makes summary optional: the first line of details stands in */
+        summary = json_string_value(json_object_get(rec, "details"));
+    if (!summary)
+        summary = "";
+    len = strcspn(summary, "\n");
+    if (len > SUMMARY_MAX) {
+        len = SUMMARY_MAX;
+        while (len > 0 && ((unsigned char)summary[len] & 0xC0) == 0x80)
+            len--; /* never cut a UTF-8 sequence */
+    }
+    r.id = arena_strdup(db, id);
+    r.summary = arena_strndup(db, summary, len);
+    r.first_alias = (uint32_t)db->n_aliases;
+    r.naliases = 0;
+    if (!r.id || !r.summary)
+        return NONE;
+    json_array_foreach(json_object_get(rec, "aliases"), i, a) {
+        const char *s = json_string_value(a);
+        const char *copy = s ? arena_strdup(db, s) : NULL;
+        if (!s)
+            continue;
+        if (!copy || !VEC_PUSH(db, aliases, copy))
+            return NONE;
+        r.naliases++;
+    }
+    if (!VEC_PUSH(db, records, r))
+        return NONE;
+    return (uint32_t)(db->n_records - 1);
+}
+
+/* Adds one affected package of record rec: its evaluable ranges and explicit versions. */
+static bool add_entry(struct posture_advisories *db, uint32_t rec, const char *eco,
+                      const json_t *aff, const char *key)
+{
+    struct posture_osv_event ev[POSTURE_OSV_MAX_EVENTS];
+    struct entry e = {rec, NONE, (uint32_t)db->n_ranges, 0, (uint32_t)db->n_versions, 0};
+    size_t i;
+    json_t *r;
+
+    json_array_foreach(json_object_get(aff, "ranges"), i, r) {
+        posture_version_cmp_fn cmp =
+            posture_osv_cmp_for(eco, json_string_value(json_object_get(r, "type")));
+        size_t n = posture_osv_events_prepare(cmp, json_object_get(r, "events"), ev);
+        if (n == 0)
+            continue;
+        struct range rg = {cmp, (uint32_t)db->n_events, (uint32_t)n};
+        for (size_t k = 0; k < n; k++) {
+            ev[k].version = arena_strdup(db, ev[k].version);
+            if (!ev[k].version || !VEC_PUSH(db, events, ev[k]))
+                return false;
+        }
+        if (!VEC_PUSH(db, ranges, rg))
+            return false;
+        e.nranges++;
+    }
+    json_array_foreach(json_object_get(aff, "versions"), i, r) {
+        const char *s = json_string_value(r);
+        const char *copy = s ? arena_strdup(db, s) : NULL;
+        if (!s)
+            continue;
+        if (!copy || !VEC_PUSH(db, versions, copy))
+            return false;
+        e.nversions++;
+    }
+    if (!VEC_PUSH(db, entries, e))
+        return false;
+    return index_add(db, key, (uint32_t)(db->n_entries - 1));
+}
+
+/* Reads path into db->buf (NUL-terminated); false (and a skip) when it cannot. */
+static enum err_code read_file(struct posture_advisories *db, const char *path, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_NOFOLLOW);
     struct stat st;
-    char *buf = NULL;
-    json_t *rec = NULL, *trimmed = NULL, *aff;
-    json_error_t je;
-    enum err_code rc = ERR_OK;
-    size_t i, got = 0;
-    bool indexed = false;
+    enum err_code rc = ERR_INVALID;
+    size_t got = 0;
 
     if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         skip(db, path, "unreadable");
@@ -251,20 +466,46 @@ static enum err_code load_file(struct posture_advisories *db, const char *path)
         skip(db, path, "over 4 MiB");
         goto out;
     }
-    buf = malloc((size_t)st.st_size + 1);
-    if (!buf) {
-        rc = ERR_NOMEM;
-        goto out;
+    if ((size_t)st.st_size + 1 > db->buf_cap) {
+        size_t cap = (size_t)st.st_size + 1 > 65536 ? (size_t)st.st_size + 1 : 65536;
+        char *nb = realloc(db->buf, cap);
+        if (!nb) {
+            rc = ERR_NOMEM;
+            goto out;
+        }
+        db->buf = nb;
+        db->buf_cap = cap;
     }
     while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+        ssize_t r = read(fd, db->buf + got, (size_t)st.st_size - got);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
             break;
         got += (size_t)r;
     }
-    rec = json_loadb(buf, got, 0, &je);
+    db->buf[got] = '\0';
+    *len = got;
+    rc = ERR_OK;
+out:
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+/* Adds one file's record; files without npm or PyPI packages are read and left out. */
+static enum err_code load_file(struct posture_advisories *db, const char *path)
+{
+    json_t *rec = NULL, *aff;
+    json_error_t je;
+    enum err_code rc;
+    size_t i, len;
+    uint32_t r = NONE;
+
+    rc = read_file(db, path, &len);
+    if (rc != ERR_OK)
+        return rc == ERR_NOMEM ? rc : ERR_OK;
+    rec = json_loadb(db->buf, len, 0, &je);
     if (!rec || !json_is_string(json_object_get(rec, "id")) ||
         !json_is_array(json_object_get(rec, "affected"))) {
         skip(db, path, rec ? "not an OSV record" : "invalid JSON");
@@ -275,43 +516,20 @@ static enum err_code load_file(struct posture_advisories *db, const char *path)
     json_array_foreach(json_object_get(rec, "affected"), i, aff) {
         json_t *pkg = json_object_get(aff, "package");
         const char *eco = json_string_value(json_object_get(pkg, "ecosystem"));
-        const char *name = json_string_value(json_object_get(pkg, "name"));
         char key[KEY_MAX];
-        bool ok;
-        if (!eco || !name)
+        if (!index_key(eco, json_string_value(json_object_get(pkg, "name")), key, sizeof(key)))
             continue;
-        index_key(eco, name, key, sizeof(key), &ok);
-        if (!ok)
-            continue;
-        if (!trimmed && !(trimmed = record_trim(rec))) {
+        if (r == NONE && (r = add_record(db, rec)) == NONE) {
             rc = ERR_NOMEM;
             goto out;
         }
-        json_t *list = json_object_get(db->index, key);
-        if (!list) {
-            list = json_array();
-            if (!list || json_object_set_new(db->index, key, list)) {
-                rc = ERR_NOMEM;
-                goto out;
-            }
-        }
-        json_t *entry = json_pack("{s:O, s:O*, s:O*}", "rec", trimmed, "ranges",
-                                  json_object_get(aff, "ranges"), "versions",
-                                  json_object_get(aff, "versions"));
-        if (!entry || json_array_append_new(list, entry)) {
+        if (!add_entry(db, r, eco, aff, key)) {
             rc = ERR_NOMEM;
             goto out;
         }
-        indexed = true;
     }
-    if (indexed)
-        db->count++;
 out:
-    if (fd >= 0)
-        close(fd);
-    free(buf);
     json_decref(rec);
-    json_decref(trimmed);
     return rc;
 }
 
@@ -383,11 +601,12 @@ enum err_code posture_advisories_load(const char *dir, struct posture_advisories
     if (!dir || !*dir)
         return err_set(err, ERR_INVALID, "PARAPET_ADVISORY_DIR is not set");
     db = calloc(1, sizeof(*db));
-    if (!db || !(db->index = json_object())) {
-        free(db);
+    if (!db)
         return err_set(err, ERR_NOMEM, "out of memory");
-    }
     rc = load_dir(db, dir, 0);
+    free(db->buf); /* only needed while loading */
+    db->buf = NULL;
+    db->buf_cap = 0;
     if (rc != ERR_OK) {
         posture_advisories_free(db);
         return rc == ERR_NOT_FOUND ? err_set(err, rc, "advisory directory %.200s unreadable", dir)
@@ -401,13 +620,25 @@ void posture_advisories_free(struct posture_advisories *db)
 {
     if (!db)
         return;
-    json_decref(db->index);
+    while (db->arena) {
+        struct arena_chunk *next = db->arena->next;
+        free(db->arena);
+        db->arena = next;
+    }
+    free(db->records);
+    free(db->entries);
+    free(db->ranges);
+    free(db->events);
+    free(db->versions);
+    free(db->aliases);
+    free(db->slots);
+    free(db->buf);
     free(db);
 }
 
 size_t posture_advisories_count(const struct posture_advisories *db)
 {
-    return db ? db->count : 0;
+    return db ? db->n_records : 0;
 }
 
 size_t posture_advisories_skipped(const struct posture_advisories *db, const char **first_reason)
@@ -419,109 +650,142 @@ size_t posture_advisories_skipped(const struct posture_advisories *db, const cha
 
 /* ---- matching ---- */
 
-/* A string copy of a string member (the index's values are never shared with the result, so
- * concurrent matches never touch its reference counts). */
-static json_t *copy_member(const json_t *o, const char *key)
+/* Whether entry e affects version v; *fixed as posture_osv_events_affect sets it. */
+static bool entry_affects(const struct posture_advisories *db, const struct entry *e,
+                          posture_version_cmp_fn eco_cmp, const char *v, const char **fixed)
 {
-    const char *s = json_string_value(json_object_get(o, key));
-    return s ? json_string(s) : json_null();
-}
+    int c;
 
-static bool already_reported(json_t *seen, const json_t *rec)
-{
-    const json_t *aliases = json_object_get(rec, "aliases");
-    size_t i;
-    json_t *a;
-
-    if (json_object_get(seen, json_string_value(json_object_get(rec, "id"))))
-        return true;
-    json_array_foreach(aliases, i, a) {
-        if (json_object_get(seen, json_string_value(a)))
+    *fixed = NULL;
+    for (uint32_t i = 0; i < e->nranges; i++) {
+        const struct range *r = &db->ranges[e->first_range + i];
+        if (posture_osv_events_affect(r->cmp, v, &db->events[r->first_event], r->nevents, fixed))
+            return true;
+    }
+    for (uint32_t i = 0; i < e->nversions; i++) {
+        const char *s = db->versions[e->first_version + i];
+        if (strcmp(s, v) == 0 || (eco_cmp(s, v, &c) && c == 0))
             return true;
     }
     return false;
 }
 
-static enum err_code note_reported(json_t *seen, const json_t *rec)
-{
-    const json_t *aliases = json_object_get(rec, "aliases");
-    size_t i;
-    json_t *a;
+/* Ids (and aliases) already reported for one dependency: an advisory loaded under several ids
+ * (GHSA and PYSEC) is reported once. */
+struct seen {
+    const char **ids;
+    size_t n, cap;
+};
 
-    if (json_object_set_new(seen, json_string_value(json_object_get(rec, "id")), json_true()))
-        return ERR_NOMEM;
-    json_array_foreach(aliases, i, a) {
-        if (json_object_set_new(seen, json_string_value(a), json_true()))
-            return ERR_NOMEM;
-    }
-    return ERR_OK;
+static bool seen_has(const struct seen *s, const char *id)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->ids[i], id) == 0)
+            return true;
+    return false;
 }
 
-static json_t *vuln_new(const json_t *rec, const json_t *dep, const char *package,
-                        const char *fixed)
+static bool seen_add(struct seen *s, const char *id)
 {
-    json_t *aliases = json_array(), *a, *v;
-    size_t i;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        const char **n = realloc(s->ids, cap * sizeof(*n));
+        if (!n)
+            return false;
+        s->ids = n;
+        s->cap = cap;
+    }
+    s->ids[s->n++] = id;
+    return true;
+}
 
-    json_array_foreach(json_object_get(rec, "aliases"), i, a)
-        json_array_append_new(aliases, json_string(json_string_value(a)));
-    v = json_pack("{s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o}", "id", copy_member(rec, "id"),
-                  "aliases", aliases, "ecosystem", copy_member(dep, "ecosystem"), "package",
-                  package, "version", copy_member(dep, "version"), "file",
-                  copy_member(dep, "file"), "severity", copy_member(rec, "severity"), "summary",
-                  copy_member(rec, "summary"), "fixed", fixed ? json_string(fixed) : json_null());
-    if (v && json_is_real(json_object_get(rec, "cvss")))
-        json_object_set_new(v, "cvss", json_real(json_real_value(json_object_get(rec, "cvss"))));
-    if (v && json_is_true(json_object_get(dep, "dev")))
-        json_object_set_new(v, "dev", json_true());
+static bool already_reported(const struct posture_advisories *db, const struct seen *s,
+                             const struct record *r)
+{
+    if (seen_has(s, r->id))
+        return true;
+    for (uint32_t i = 0; i < r->naliases; i++)
+        if (seen_has(s, db->aliases[r->first_alias + i]))
+            return true;
+    return false;
+}
+
+static bool note_reported(const struct posture_advisories *db, struct seen *s,
+                          const struct record *r)
+{
+    if (!seen_add(s, r->id))
+        return false;
+    for (uint32_t i = 0; i < r->naliases; i++)
+        if (!seen_add(s, db->aliases[r->first_alias + i]))
+            return false;
+    return true;
+}
+
+static json_t *vuln_new(const struct posture_advisories *db, const struct record *r,
+                        const json_t *dep, const char *package, const char *fixed)
+{
+    json_t *aliases = json_array(), *v;
+
+    for (uint32_t i = 0; aliases && i < r->naliases; i++)
+        if (json_array_append_new(aliases, json_string(db->aliases[r->first_alias + i]))) {
+            json_decref(aliases);
+            return NULL;
+        }
+    /* strings are copied, so the caller's deps may be shared by threads too */
+    v = json_pack("{s:s, s:o, s:s, s:s, s:s, s:s?, s:s, s:s, s:s?}", "id", r->id, "aliases",
+                  aliases, "ecosystem", json_string_value(json_object_get(dep, "ecosystem")),
+                  "package", package, "version",
+                  json_string_value(json_object_get(dep, "version")), "file",
+                  json_string_value(json_object_get(dep, "file")), "severity", r->severity,
+                  "summary", r->summary, "fixed", fixed);
+    if (v && r->cvss >= 0 && json_object_set_new(v, "cvss", json_real(r->cvss))) {
+        json_decref(v);
+        return NULL;
+    }
+    if (v && json_is_true(json_object_get(dep, "dev")) &&
+        json_object_set_new(v, "dev", json_true())) {
+        json_decref(v);
+        return NULL;
+    }
     return v;
 }
 
 json_t *posture_advisories_match(const struct posture_advisories *db, const json_t *deps)
 {
-    json_t *out = json_array(), *seen = NULL, *dep;
+    json_t *out = json_array(), *dep;
+    struct seen seen = {NULL, 0, 0};
     size_t i;
 
     if (!out)
         return NULL;
-    if (!db)
-        return out;
-    json_array_foreach(deps, i, dep) {
+    json_array_foreach(db ? deps : NULL, i, dep) {
         const char *eco = json_string_value(json_object_get(dep, "ecosystem"));
-        const char *name = json_string_value(json_object_get(dep, "name"));
         const char *version = json_string_value(json_object_get(dep, "version"));
         char key[KEY_MAX];
-        bool ok;
-        if (!eco || !name || !version)
+        if (!version ||
+            !index_key(eco, json_string_value(json_object_get(dep, "name")), key, sizeof(key)))
             continue;
-        index_key(eco, name, key, sizeof(key), &ok);
-        const json_t *list = ok ? json_object_get(db->index, key) : NULL;
-        size_t j;
-        json_t *entry;
-        if (!list)
+        const struct slot *slot = slot_find(db, key);
+        if (!slot)
             continue;
-        seen = json_object();
-        if (!seen)
-            goto fail;
-        json_array_foreach(list, j, entry) {
-            const json_t *rec = json_object_get(entry, "rec");
-            const char *fixed = NULL;
-            if (already_reported(seen, rec))
+        posture_version_cmp_fn eco_cmp = posture_osv_cmp_for(eco, "ECOSYSTEM");
+        const char *package = strchr(key, '\x1f') + 1;
+        seen.n = 0;
+        for (uint32_t e = slot->head; e != NONE; e = db->entries[e].next) {
+            const struct record *r = &db->records[db->entries[e].rec];
+            const char *fixed;
+            if (already_reported(db, &seen, r) ||
+                !entry_affects(db, &db->entries[e], eco_cmp, version, &fixed))
                 continue;
-            /* the entry holds the affected object's ranges and versions */
-            if (!posture_osv_affects(eco, version, entry, &fixed))
-                continue;
-            const char *package = strchr(key, '\x1f') + 1;
-            json_t *v = vuln_new(rec, dep, package, fixed);
-            if (!v || json_array_append_new(out, v) || note_reported(seen, rec) != ERR_OK)
+            json_t *v = vuln_new(db, r, dep, package, fixed);
+            if (!v || json_array_append_new(out, v) || !note_reported(db, &seen, r))
                 goto fail;
         }
-        json_decref(seen);
-        seen = NULL;
     }
+    free(seen.ids);
     return out;
 fail:
-    json_decref(seen);
+    free(seen.ids);
     json_decref(out);
     return NULL;
 }

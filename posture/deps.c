@@ -14,11 +14,13 @@ struct cand {
     enum posture_lock_kind kind;
 };
 
-/* An npm project root (a directory prefix, possibly empty) and what it holds. */
+/* An npm project root (a directory prefix, possibly empty), what it holds and which of its
+ * lock files were read successfully. */
 struct root {
     const char *dir;
     size_t len;
-    bool has_lock, has_real_lock, has_installed;
+    bool has_installed;
+    bool real_lock_ok, hidden_lock_ok;
 };
 
 struct walk {
@@ -50,7 +52,7 @@ static char *name_dup(const char *name, size_t len)
 
 static enum err_code add_error(struct walk *w, const char *name, size_t len, const char *what)
 {
-    char *file;
+    char *file, *msg;
     json_t *o;
 
     w->nerrors++;
@@ -59,10 +61,11 @@ static enum err_code add_error(struct walk *w, const char *name, size_t len, con
     if (len > 256)
         len = 256;
     file = name_dup(name, len);
-    if (!file)
-        return ERR_NOMEM;
-    o = json_pack("{s:s, s:s}", "file", file, "error", what);
+    /* the detail may quote the file's bytes (a parser's "near ..." text): keep it valid UTF-8 */
+    msg = name_dup(what, strlen(what));
+    o = file && msg ? json_pack("{s:s, s:s}", "file", file, "error", msg) : NULL;
     free(file);
+    free(msg);
     if (!o || json_array_append_new(w->errors, o))
         return ERR_NOMEM;
     return ERR_OK;
@@ -95,23 +98,37 @@ static struct root *root_get(struct walk *w, const char *dir, size_t len, bool c
     return r;
 }
 
-/* Whether a candidate is redundant: a project with a lock file needs neither its installed
- * package.json files nor its package.json, and npm's hidden lock yields to the real one. */
+static bool is_hidden_lock(const char *name, size_t len)
+{
+    return len >= 18 && memcmp(name + len - 18, ".package-lock.json", 18) == 0;
+}
+
+/* Candidates are read in three phases: real lock files, npm's hidden lock files, the rest. */
+static int phase_of(const char *name, size_t len, enum posture_lock_kind kind)
+{
+    if (kind != POSTURE_LOCK_NPM)
+        return 2;
+    return is_hidden_lock(name, len) ? 1 : 0;
+}
+
+/* Whether a candidate is redundant: a project whose lock file was read needs neither its
+ * installed package.json files nor its package.json (nor its package.json when packages are
+ * installed), and npm's hidden lock yields to a real one. A lock file that fails to read or
+ * parse does not count, so the installed packages stand in for it. */
 static bool skip_candidate(struct walk *w, const char *name, size_t len,
                            enum posture_lock_kind kind)
 {
     struct root *r = root_get(w, name, npm_root_len(name, len), false);
-    bool hidden = len >= 18 && memcmp(name + len - 18, ".package-lock.json", 18) == 0;
 
     if (!r)
         return false;
     switch (kind) {
     case POSTURE_LOCK_NPM:
-        return hidden && r->has_real_lock;
+        return is_hidden_lock(name, len) && r->real_lock_ok;
     case POSTURE_LOCK_NPM_INSTALLED:
-        return r->has_lock;
+        return r->real_lock_ok || r->hidden_lock_ok;
     case POSTURE_LOCK_PACKAGE_JSON:
-        return r->has_lock || r->has_installed;
+        return r->real_lock_ok || r->hidden_lock_ok || r->has_installed;
     default:
         return false;
     }
@@ -140,6 +157,55 @@ static enum err_code merge_deps(json_t *dst, json_t *src, json_t *seen)
     return ERR_OK;
 }
 
+/* Reads and parses one candidate if it belongs to this phase and is not redundant; its
+ * dependencies go to out, its problem to w's errors. Returns ERR_OK or ERR_NOMEM. */
+static enum err_code read_candidate(struct posture_zip *z, struct walk *w, const struct cand *cand,
+                                    int phase, json_t *out, json_t *seen)
+{
+    const char *name;
+    size_t nl, dl;
+    unsigned char *data = NULL;
+    char *file = NULL;
+    json_t *one = NULL;
+    struct err ferr;
+    enum err_code rc;
+
+    posture_zip_name(z, cand->entry, &name, &nl);
+    if (phase_of(name, nl, cand->kind) != phase || skip_candidate(w, name, nl, cand->kind))
+        return ERR_OK;
+    err_clear(&ferr);
+    rc = posture_zip_read(z, cand->entry, &data, &dl, &ferr);
+    if (rc == ERR_OK) {
+        file = name_dup(name, nl);
+        one = json_array();
+        if (!file || !one)
+            rc = err_set(&ferr, ERR_NOMEM, "out of memory");
+        else
+            rc = posture_lock_parse(cand->kind, (const char *)data, dl, file, one, &ferr);
+    }
+    free(data);
+    free(file);
+    if (rc == ERR_NOMEM)
+        goto out;
+    /* what a file yielded before an error still counts */
+    if ((one && merge_deps(out, one, seen) != ERR_OK) ||
+        (rc != ERR_OK && add_error(w, name, nl, ferr.detail) != ERR_OK)) {
+        rc = ERR_NOMEM;
+        goto out;
+    }
+    if (rc == ERR_OK && cand->kind == POSTURE_LOCK_NPM) {
+        struct root *r = root_get(w, name, npm_root_len(name, nl), false);
+        if (r && phase == 0)
+            r->real_lock_ok = true;
+        else if (r)
+            r->hidden_lock_ok = true;
+    }
+    rc = ERR_OK;
+out:
+    json_decref(one);
+    return rc;
+}
+
 enum err_code posture_deps_from_zip(const unsigned char *zip, size_t len,
                                     const struct posture_zip_limits *lim, json_t **deps,
                                     json_t **errors, struct err *err)
@@ -148,9 +214,8 @@ enum err_code posture_deps_from_zip(const unsigned char *zip, size_t len,
     struct walk *w = NULL;
     struct cand *cands = NULL;
     size_t ncands = 0, n;
-    json_t *out = NULL, *seen = NULL, *one = NULL;
+    json_t *out = NULL, *seen = NULL;
     enum err_code rc;
-    struct err ferr;
 
     *deps = NULL;
     *errors = NULL;
@@ -187,50 +252,20 @@ enum err_code posture_deps_from_zip(const unsigned char *zip, size_t len,
         cands[ncands++].kind = kind;
         if (kind == POSTURE_LOCK_NPM || kind == POSTURE_LOCK_NPM_INSTALLED) {
             struct root *r = root_get(w, name, npm_root_len(name, nl), true);
-            if (!r)
-                continue;
-            if (kind == POSTURE_LOCK_NPM_INSTALLED)
+            if (r && kind == POSTURE_LOCK_NPM_INSTALLED)
                 r->has_installed = true;
-            else
-                r->has_lock = true;
-            if (kind == POSTURE_LOCK_NPM && !(nl >= 18 && name[nl - 18] == '.'))
-                r->has_real_lock = true;
         }
     }
 
-    /* pass 2: read and parse what is needed */
-    for (size_t c = 0; c < ncands; c++) {
-        const char *name;
-        size_t nl, dl;
-        unsigned char *data = NULL;
-        char *file = NULL;
-        posture_zip_name(z, cands[c].entry, &name, &nl);
-        if (skip_candidate(w, name, nl, cands[c].kind))
-            continue;
-        err_clear(&ferr);
-        rc = posture_zip_read(z, cands[c].entry, &data, &dl, &ferr);
-        if (rc == ERR_OK) {
-            file = name_dup(name, nl);
-            one = json_array();
-            if (!file || !one)
-                rc = err_set(&ferr, ERR_NOMEM, "out of memory");
-            else
-                rc = posture_lock_parse(cands[c].kind, (const char *)data, dl, file, one, &ferr);
+    /* pass 2: read and parse what is needed, lock files first */
+    for (int phase = 0; phase < 3; phase++) {
+        for (size_t c = 0; c < ncands; c++) {
+            rc = read_candidate(z, w, &cands[c], phase, out, seen);
+            if (rc != ERR_OK) {
+                rc = err_set(err, rc, "out of memory");
+                goto out;
+            }
         }
-        free(data);
-        free(file);
-        if (rc == ERR_NOMEM) {
-            rc = err_set(err, ERR_NOMEM, "out of memory");
-            goto out;
-        }
-        /* what a file yielded before an error still counts */
-        if ((one && merge_deps(out, one, seen) != ERR_OK) ||
-            (rc != ERR_OK && add_error(w, name, nl, ferr.detail) != ERR_OK)) {
-            rc = err_set(err, ERR_NOMEM, "out of memory");
-            goto out;
-        }
-        json_decref(one);
-        one = NULL;
     }
     if (w->nerrors > MAX_ERRORS) {
         char more[64];
@@ -246,7 +281,6 @@ enum err_code posture_deps_from_zip(const unsigned char *zip, size_t len,
     w->errors = NULL;
     rc = ERR_OK;
 out:
-    json_decref(one);
     json_decref(out);
     json_decref(seen);
     if (w)

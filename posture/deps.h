@@ -19,16 +19,18 @@
  *
  * A dependency is {ecosystem: "npm"|"PyPI", name, version, file}: name normalised per ecosystem
  * (npm: as published; PyPI: PEP 503, lower case with runs of "-_." as one "-"); version the exact
- * installed or pinned version as written, or null when the file only declares a range (root
+ * installed or pinned version as written (a package.json pin loses a leading "=" or "v", a
+ * requirements pin its "=="), or null when the file only declares a range (root
  * package.json, unpinned requirements.txt lines), in which case "range" holds the declaration and
  * the dependency never matches an advisory. "file" is the path inside the zip. Development
  * dependencies (npm lock entries marked dev, Pipfile.lock's develop section) add "dev": true:
  * they are usually not deployed, so rules may rank them lower.
  *
- * Ownership: functions returning json_t * or filling json_t ** hand over a new reference. The
- * advisory index is immutable once loaded: any number of threads may call
- * posture_advisories_match() on one index concurrently (it never touches the index's reference
- * counts). Errors come back as enum err_code with struct err (server/err.h). */
+ * Ownership: functions returning json_t * or filling json_t ** hand over a new reference.
+ * Threading: everything is reentrant (no global state). The advisory index is immutable once
+ * loaded, plain memory without reference counts: any number of threads may call
+ * posture_advisories_match() on one index concurrently. Errors come back as enum err_code with
+ * struct err (server/err.h). */
 #ifndef PARAPET_POSTURE_DEPS_H
 #define PARAPET_POSTURE_DEPS_H
 
@@ -48,8 +50,9 @@ struct posture_zip_limits {
     size_t max_name;        /* 1024 bytes: longer names are skipped with an error */
     uint64_t max_file;      /* 16 MiB uncompressed per inflated file */
     uint64_t max_total;     /* 64 MiB uncompressed over all inflated files */
-    uint32_t max_ratio;     /* 200: uncompressed/compressed beyond this is a zip bomb */
-    size_t max_selected;    /* 5000 files inflated at most (lock files, manifests) */
+    uint32_t max_ratio;     /* 200: uncompressed/compressed beyond this is a zip bomb (checked
+                             * for entries of 1 MiB and more: smaller ones cannot hurt) */
+    size_t max_selected;    /* 20000 files read at most (lock files, manifests) */
 };
 
 /* Defaults of every limit. */
@@ -96,7 +99,8 @@ enum posture_lock_kind {
     POSTURE_LOCK_REQUIREMENTS, /* requirements.txt */
     POSTURE_LOCK_PIPFILE,      /* Pipfile.lock */
     POSTURE_LOCK_POETRY,       /* poetry.lock */
-    POSTURE_LOCK_DIST_INFO     /* *.dist-info/METADATA: an installed Python package */
+    POSTURE_LOCK_DIST_INFO     /* *.dist-info/METADATA, *.egg-info/PKG-INFO: an installed
+                                * Python package */
 };
 
 /* Classifies a path (len bytes, no NUL needed). Lock files inside node_modules belong to the
@@ -105,7 +109,8 @@ enum posture_lock_kind posture_lock_kind_of(const char *path, size_t len);
 
 /* Parses one file's text (len bytes; need not be NUL-terminated) of the given kind and appends
  * its dependencies to deps (an array the caller owns), each with "file" = file. Returns ERR_OK
- * or ERR_INVALID with the reason (deps may then hold what was read before the error). */
+ * or ERR_INVALID with the first problem ("line 3: not a requirement"); deps then still holds
+ * what could be read (requirements.txt goes on after a bad line, the others stop). */
 enum err_code posture_lock_parse(enum posture_lock_kind kind, const char *text, size_t len,
                                  const char *file, json_t *deps, struct err *err);
 
@@ -114,12 +119,15 @@ enum err_code posture_lock_parse(enum posture_lock_kind kind, const char *text, 
 bool posture_pypi_normalize(const char *name, size_t len, char *out, size_t outsz);
 
 /* Reads the dependencies of a deployment package: opens the zip, picks the files that matter by
- * name, reads them and parses them. A project's installed node_modules/x/package.json files and
- * its package.json are read only when it has no npm lock file. Problems of single entries or
- * files go into *errors as {file, error} (at most 100, then one {"file": "", "error": "N more
- * errors"}); only an unreadable archive fails the call (ERR_INVALID, ERR_TOO_LARGE, ERR_NOMEM).
- * On ERR_OK *deps and *errors are new arrays (deps without duplicates, in archive order); on
- * failure both are NULL. lim may be NULL (defaults). */
+ * name (posture_lock_kind_of), reads them and parses them. npm lock files are read first; a
+ * project's installed node_modules/x/package.json files are read only when none of its lock
+ * files could be read, and its package.json only when neither a lock file nor installed
+ * packages could stand in (npm's hidden node_modules/.package-lock.json likewise yields to
+ * package-lock.json). Problems of single entries or files go into *errors as {file, error} (at
+ * most 100, then one {"file": "", "error": "N more errors"}); only an unreadable archive fails
+ * the call (ERR_INVALID, ERR_TOO_LARGE, ERR_NOMEM). On ERR_OK *deps and *errors are new arrays
+ * (deps without duplicates: lock files' first, then in archive order); on failure both are
+ * NULL. lim may be NULL (defaults). */
 enum err_code posture_deps_from_zip(const unsigned char *zip, size_t len,
                                     const struct posture_zip_limits *lim, json_t **deps,
                                     json_t **errors, struct err *err);
@@ -159,8 +167,11 @@ struct posture_advisories;
  * OSV record, into an index by (ecosystem, normalised package name) for npm and PyPI. dir NULL
  * means the environment variable PARAPET_ADVISORY_DIR (ERR_INVALID when unset). Withdrawn
  * records are left out; files that are not valid OSV records (or over 4 MiB) are skipped and
- * counted (posture_advisories_skipped). Returns ERR_OK, ERR_NOT_FOUND (dir unreadable) or
- * ERR_NOMEM. Free with posture_advisories_free(). */
+ * counted (posture_advisories_skipped). Only what matching needs is kept, compactly (ids,
+ * aliases, the summary's first line, severity, pre-sorted range events, explicit versions):
+ * about 1 KB per record with 40 listed versions. Loading parses every file: seconds for an
+ * ecosystem's full OSV export, so load once per process. Returns ERR_OK, ERR_NOT_FOUND (dir
+ * unreadable) or ERR_NOMEM. Free with posture_advisories_free(). */
 enum err_code posture_advisories_load(const char *dir, struct posture_advisories **out,
                                       struct err *err);
 void posture_advisories_free(struct posture_advisories *db); /* NULL-safe */
@@ -175,7 +186,9 @@ size_t posture_advisories_skipped(const struct posture_advisories *db, const cha
  * known; "cvss", the highest CVSS v3 base score, when the record has a v3 vector; "dev": true
  * when the dependency is a development one), one per (advisory,
  * dependency), an advisory reported once even when its aliases are loaded as separate records.
- * severity is "critical" for malicious packages (MAL- ids, or "malicious" in the summary), else
+ * severity is "critical" for malicious packages (OSV's MAL- ids, GitHub's malware advisories
+ * with CWE-506, summaries starting "Malicious" or saying "malicious package/code/version" or
+ * "malware"; a bare "malicious input" is not enough), else
  * database_specific.severity (GHSA: LOW, MODERATE, HIGH, CRITICAL -> low, medium, high,
  * critical), else the CVSS v3.x base score of severity[] in CVSS's bands (>= 9.0 critical,
  * >= 7.0 high, >= 4.0 medium, > 0 low), else "unknown". NULL only on allocation failure. */

@@ -74,6 +74,9 @@ enum posture_lock_kind posture_lock_kind_of(const char *path, size_t len)
     if (seg_eq(b, bl, "METADATA") && parent != SIZE_MAX && base - 1 - parent > 10 &&
         ends_with(path + parent, base - 1 - parent, ".dist-info"))
         return POSTURE_LOCK_DIST_INFO;
+    if (seg_eq(b, bl, "PKG-INFO") && parent != SIZE_MAX && base - 1 - parent > 9 &&
+        ends_with(path + parent, base - 1 - parent, ".egg-info"))
+        return POSTURE_LOCK_DIST_INFO; /* setuptools' older install layout, same headers */
     return POSTURE_LOCK_NONE;
 }
 
@@ -791,7 +794,7 @@ static void parse_dist_info(struct sink *s, const char *text, size_t len)
         p = nl ? nl + 1 : end;
     }
     if (!name[0] || !version[0])
-        sink_fail(s, ERR_INVALID, "METADATA without Name and Version", 0);
+        sink_fail(s, ERR_INVALID, "metadata without Name and Version", 0);
     else
         add_dep(s, "PyPI", name, strlen(name), version, NULL);
 }
@@ -805,6 +808,10 @@ enum err_code posture_lock_parse(enum posture_lock_kind kind, const char *text, 
         return err_set(err, ERR_INVALID, "bad arguments");
     if (!text)
         text = "";
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) { /* a UTF-8 BOM, as npm and pip allow */
+        text += 3;
+        len -= 3;
+    }
     switch (kind) {
     case POSTURE_LOCK_NPM:
         parse_npm_lock(&s, text, len);

@@ -1,5 +1,5 @@
 /* Versions: npm semver 2.0.0 and PEP 440, and OSV "affected" ranges over them. See deps.h. */
-#include "posture/deps.h"
+#include "posture/deps_int.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -457,45 +457,49 @@ bool posture_pep440_normalize(const char *v, char *out, size_t outsz)
 
 /* ---- OSV affected ---- */
 
-#define OSV_MAX_EVENTS 256 /* events per range; longer ranges are ignored */
-
-enum ev_kind { EV_INTRODUCED = 0, EV_LAST_AFFECTED, EV_FIXED, EV_LIMIT };
-
-struct event {
-    enum ev_kind kind;
-    const char *version; /* "0" for introduced means before every version */
-};
-
-typedef bool (*cmp_fn)(const char *a, const char *b, int *cmp);
-
-static bool is_zero(const struct event *e)
+static bool is_zero(const struct posture_osv_event *e)
 {
-    return e->kind == EV_INTRODUCED && strcmp(e->version, "0") == 0;
+    return e->kind == POSTURE_OSV_INTRODUCED && strcmp(e->version, "0") == 0;
 }
 
 /* Sort order of events: by version, "introduced: 0" first, then by kind. */
-static int event_cmp(cmp_fn cmp, const struct event *a, const struct event *b)
+static int event_cmp(posture_version_cmp_fn cmp, const struct posture_osv_event *a,
+                     const struct posture_osv_event *b)
 {
     int c = 0;
     if (is_zero(a) || is_zero(b))
         c = is_zero(a) == is_zero(b) ? 0 : (is_zero(a) ? -1 : 1);
+    else if (strcmp(a->version, "*") == 0 || strcmp(b->version, "*") == 0)
+        c = strcmp(a->version, "*") == 0 ? (strcmp(b->version, "*") == 0 ? 0 : 1) : -1;
     else
-        cmp(a->version, b->version, &c); /* both parsed when collected */
+        cmp(a->version, b->version, &c); /* both checked to parse */
     if (c == 0)
         c = (int)a->kind - (int)b->kind;
     return c;
 }
 
-/* One range's events, checked to parse, sorted. Returns the count, or 0 when the range cannot
- * be evaluated (an event that is not a version of the ecosystem, too many events). */
-static size_t collect_events(cmp_fn cmp, const json_t *events, struct event *ev)
+posture_version_cmp_fn posture_osv_cmp_for(const char *ecosystem, const char *range_type)
+{
+    if (!ecosystem || !range_type)
+        return NULL;
+    if (strcmp(ecosystem, "npm") != 0 && strcmp(ecosystem, "PyPI") != 0)
+        return NULL;
+    if (strcmp(range_type, "SEMVER") == 0)
+        return posture_semver_cmp;
+    if (strcmp(range_type, "ECOSYSTEM") == 0)
+        return strcmp(ecosystem, "npm") == 0 ? posture_semver_cmp : posture_pep440_cmp;
+    return NULL; /* GIT: commits, not versions */
+}
+
+size_t posture_osv_events_prepare(posture_version_cmp_fn cmp, const json_t *events,
+                                  struct posture_osv_event *ev)
 {
     static const char *const kinds[] = {"introduced", "last_affected", "fixed", "limit"};
     size_t n = 0, i;
     json_t *e;
     int dummy;
 
-    if (!json_is_array(events))
+    if (!cmp || !json_is_array(events))
         return 0;
     json_array_foreach(events, i, e) {
         const char *key;
@@ -504,11 +508,12 @@ static size_t collect_events(cmp_fn cmp, const json_t *events, struct event *ev)
             for (size_t k = 0; k < 4; k++) {
                 if (strcmp(key, kinds[k]) != 0 || !json_is_string(val))
                     continue;
-                if (n == OSV_MAX_EVENTS)
+                if (n == POSTURE_OSV_MAX_EVENTS)
                     return 0;
-                ev[n].kind = (enum ev_kind)k;
+                ev[n].kind = (enum posture_osv_kind)k;
                 ev[n].version = json_string_value(val);
-                if (!is_zero(&ev[n]) && !(k == EV_LIMIT && strcmp(ev[n].version, "*") == 0) &&
+                if (!is_zero(&ev[n]) &&
+                    !(k == POSTURE_OSV_LIMIT && strcmp(ev[n].version, "*") == 0) &&
                     !cmp(ev[n].version, ev[n].version, &dummy))
                     return 0;
                 n++;
@@ -517,7 +522,7 @@ static size_t collect_events(cmp_fn cmp, const json_t *events, struct event *ev)
     }
     /* insertion sort: ranges have a handful of events */
     for (i = 1; i < n; i++) {
-        struct event t = ev[i];
+        struct posture_osv_event t = ev[i];
         size_t j = i;
         while (j > 0 && event_cmp(cmp, &ev[j - 1], &t) > 0) {
             ev[j] = ev[j - 1];
@@ -528,15 +533,16 @@ static size_t collect_events(cmp_fn cmp, const json_t *events, struct event *ev)
     return n;
 }
 
-/* The OSV schema's evaluation of one range's sorted events for version v. */
-static bool range_affects(cmp_fn cmp, const char *v, const struct event *ev, size_t n,
-                          const char **fixed)
+bool posture_osv_events_affect(posture_version_cmp_fn cmp, const char *v,
+                               const struct posture_osv_event *ev, size_t n, const char **fixed)
 {
     bool affected = false, limited = false, under_limit = false;
     int c;
 
+    if (fixed)
+        *fixed = NULL;
     for (size_t i = 0; i < n; i++) {
-        if (ev[i].kind == EV_LIMIT) {
+        if (ev[i].kind == POSTURE_OSV_LIMIT) {
             limited = true;
             if (strcmp(ev[i].version, "*") == 0 || (cmp(v, ev[i].version, &c) && c < 0))
                 under_limit = true;
@@ -548,19 +554,18 @@ static bool range_affects(cmp_fn cmp, const char *v, const struct event *ev, siz
         }
         if (!cmp(v, ev[i].version, &c))
             return false;
-        if (ev[i].kind == EV_INTRODUCED && c >= 0)
+        if (ev[i].kind == POSTURE_OSV_INTRODUCED && c >= 0)
             affected = true;
-        else if (ev[i].kind == EV_FIXED && c >= 0)
+        else if (ev[i].kind == POSTURE_OSV_FIXED && c >= 0)
             affected = false;
-        else if (ev[i].kind == EV_LAST_AFFECTED && c > 0)
+        else if (ev[i].kind == POSTURE_OSV_LAST_AFFECTED && c > 0)
             affected = false;
     }
     if (!affected || (limited && !under_limit))
         return false;
     if (fixed) {
-        *fixed = NULL;
         for (size_t i = 0; i < n; i++)
-            if (ev[i].kind == EV_FIXED && cmp(v, ev[i].version, &c) && c < 0) {
+            if (ev[i].kind == POSTURE_OSV_FIXED && cmp(v, ev[i].version, &c) && c < 0) {
                 *fixed = ev[i].version;
                 break;
             }
@@ -571,51 +576,25 @@ static bool range_affects(cmp_fn cmp, const char *v, const struct event *ev, siz
 bool posture_osv_affects(const char *ecosystem, const char *v, const json_t *affected,
                          const char **fixed)
 {
-    struct event *ev = NULL;
-    cmp_fn eco_cmp;
-    const json_t *ranges, *versions, *r;
+    struct posture_osv_event ev[POSTURE_OSV_MAX_EVENTS]; /* 4 KiB: no allocation per match */
+    posture_version_cmp_fn eco_cmp;
+    const json_t *r;
     size_t i;
     int c;
-    bool hit = false;
 
     if (fixed)
         *fixed = NULL;
-    if (!ecosystem || !v || !json_is_object(affected))
+    eco_cmp = posture_osv_cmp_for(ecosystem, "ECOSYSTEM");
+    if (!eco_cmp || !v || !json_is_object(affected))
         return false;
-    if (strcmp(ecosystem, "npm") == 0)
-        eco_cmp = posture_semver_cmp;
-    else if (strcmp(ecosystem, "PyPI") == 0)
-        eco_cmp = posture_pep440_cmp;
-    else
-        return false;
-    ranges = json_object_get(affected, "ranges");
-    if (json_is_array(ranges) && json_array_size(ranges) > 0) {
-        ev = malloc(sizeof(*ev) * OSV_MAX_EVENTS);
-        if (!ev)
-            return false;
-        json_array_foreach(ranges, i, r) {
-            const char *type = json_string_value(json_object_get(r, "type"));
-            cmp_fn cmp;
-            if (!type)
-                continue;
-            if (strcmp(type, "ECOSYSTEM") == 0)
-                cmp = eco_cmp;
-            else if (strcmp(type, "SEMVER") == 0)
-                cmp = posture_semver_cmp;
-            else
-                continue; /* GIT: commits, not versions */
-            size_t n = collect_events(cmp, json_object_get(r, "events"), ev);
-            if (n > 0 && range_affects(cmp, v, ev, n, fixed)) {
-                hit = true;
-                break;
-            }
-        }
-        free(ev);
-        if (hit)
+    json_array_foreach(json_object_get(affected, "ranges"), i, r) {
+        posture_version_cmp_fn cmp =
+            posture_osv_cmp_for(ecosystem, json_string_value(json_object_get(r, "type")));
+        size_t n = posture_osv_events_prepare(cmp, json_object_get(r, "events"), ev);
+        if (n > 0 && posture_osv_events_affect(cmp, v, ev, n, fixed))
             return true;
     }
-    versions = json_object_get(affected, "versions");
-    json_array_foreach(versions, i, r) {
+    json_array_foreach(json_object_get(affected, "versions"), i, r) {
         const char *s = json_string_value(r);
         if (s && (strcmp(s, v) == 0 || (eco_cmp(s, v, &c) && c == 0)))
             return true;

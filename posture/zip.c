@@ -54,7 +54,7 @@ void posture_zip_limits_default(struct posture_zip_limits *lim)
     lim->max_file = 16u << 20;
     lim->max_total = 64u << 20;
     lim->max_ratio = 200;
-    lim->max_selected = 5000;
+    lim->max_selected = 20000;
 }
 
 static uint16_t rd16(const unsigned char *p)

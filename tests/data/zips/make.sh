@@ -97,6 +97,21 @@ save("node-pkgjson.zip", build([
                          "devDependencies": {"mocha": "10.2.0"}})),
 ]))
 
+# a lock file that cannot be parsed: npm's hidden lock, else the installed packages stand in
+hidden = js({"lockfileVersion": 3, "packages": {"node_modules/lodash": {"version": "4.17.11"}}})
+installed = js({"name": "minimist", "version": "1.2.5"})
+save("node-badlock.zip", build([
+    ("package-lock.json", b"{\"lockfileVersion\": 3, \"packages\": {"),
+    ("node_modules/.package-lock.json", hidden),
+    ("node_modules/minimist/package.json", installed),
+]))
+save("node-badlocks.zip", build([
+    ("package-lock.json", b"{\"lockfileVersion\": 3, \"packages\": {"),
+    ("node_modules/.package-lock.json", b"not json"),
+    ("node_modules/minimist/package.json", installed),
+    ("package.json", js({"dependencies": {"minimist": "^1.2.0"}})),
+]))
+
 # ---- Python ----
 requirements = b"""# production pins
 requests==2.25.1 \\

@@ -97,6 +97,9 @@ static void test_kind_of_paths(void **state)
         {"METADATA", POSTURE_LOCK_NONE},
         {".dist-info/METADATA", POSTURE_LOCK_NONE},
         {"x.dist-info/RECORD", POSTURE_LOCK_NONE},
+        {"six-1.16.0-py3.9.egg-info/PKG-INFO", POSTURE_LOCK_DIST_INFO},
+        {".egg-info/PKG-INFO", POSTURE_LOCK_NONE},
+        {"pkg/PKG-INFO", POSTURE_LOCK_NONE},
         {"node_modules/", POSTURE_LOCK_NONE},
         {"xpackage-lock.json", POSTURE_LOCK_NONE},
     };
@@ -207,7 +210,8 @@ static void test_package_json_ranges_and_pins(void **state)
                                  "g~>=1.0.0 <2 h~github:user/repo real@4.0.0 j~latest k@5.0.0");
     json_decref(d);
 
-    d = parse_ok(POSTURE_LOCK_NPM_INSTALLED, "{\"name\":\"@s/x\",\"version\":\"1.0.0\"}");
+    d = parse_ok(POSTURE_LOCK_NPM_INSTALLED,
+                 "\xEF\xBB\xBF{\"name\":\"@s/x\",\"version\":\"1.0.0\"}");
     assert_string_equal(flat(d), "@s/x@1.0.0");
     json_decref(d);
     enum err_code rc;
@@ -221,7 +225,7 @@ static void test_requirements_txt(void **state)
 {
     (void)state;
     json_t *d = parse_ok(POSTURE_LOCK_REQUIREMENTS,
-                         "# comment line\n"
+                         "\xEF\xBB\xBF# comment line after a BOM\n"
                          "requests==2.25.1 \\\n"
                          "    --hash=sha256:abc \\\n"
                          "    --hash=sha256:def\n"
@@ -368,6 +372,60 @@ static void test_dist_info_metadata(void **state)
     json_decref(d);
 }
 
+/* Every parser over truncations and byte corruptions of valid input: any result but a crash. */
+static void test_parsers_survive_mangled_input(void **state)
+{
+    (void)state;
+    static const struct {
+        enum posture_lock_kind kind;
+        const char *text;
+    } seeds[] = {
+        {POSTURE_LOCK_NPM, "{\"lockfileVersion\":3,\"packages\":{\"node_modules/a\":{\"version\":"
+                           "\"1.0.0\",\"dev\":true},\"node_modules/a/node_modules/@s/b\":"
+                           "{\"version\":\"2.0.0\"}}}"},
+        {POSTURE_LOCK_NPM, "{\"lockfileVersion\":1,\"dependencies\":{\"a\":{\"version\":"
+                           "\"npm:b@1.0.0\",\"dependencies\":{\"c\":{\"version\":\"1\"}}}}}"},
+        {POSTURE_LOCK_PACKAGE_JSON, "{\"dependencies\":{\"a\":\"1.0.0\",\"b\":\"npm:@s/c@^1\"}}"},
+        {POSTURE_LOCK_REQUIREMENTS, "a==1.0 \\\n --hash=x\nb[c]>=2;d<'3' # e\n(f)\n-r g\nh @ i\n"},
+        {POSTURE_LOCK_PIPFILE, "{\"default\":{\"a\":{\"version\":\"==1\"}},\"develop\":{}}"},
+        {POSTURE_LOCK_POETRY, "[[package]]\nname = \"a\"\nversion = '1'\nx = [{y = \"\"\"z\"\"\"}, "
+                              "1, [2]]\n[package.extras]\nq = []\n"},
+        {POSTURE_LOCK_DIST_INFO, "Name: a\r\nVersion: 1.0\r\n\r\nbody"},
+    };
+    uint32_t seed = 7;
+    for (size_t k = 0; k < ARRAY_LEN(seeds); k++) {
+        size_t len = strlen(seeds[k].text);
+        char *buf = malloc(len + 1);
+        for (size_t cut = 0; cut <= len; cut++) {
+            char *t = malloc(cut + 1); /* exact size: overreads are caught by ASan */
+            memcpy(t, seeds[k].text, cut);
+            json_t *d = json_array();
+            struct err err;
+            posture_lock_parse(seeds[k].kind, t, cut, "f", d, &err);
+            json_decref(d);
+            free(t);
+        }
+        for (int round = 0; round < 3000; round++) {
+            memcpy(buf, seeds[k].text, len);
+            for (int j = 0; j < 3; j++) {
+                seed = seed * 1103515245u + 12345u;
+                buf[(seed >> 8) % len] = (char)(seed >> 24);
+            }
+            json_t *d = json_array();
+            struct err err;
+            posture_lock_parse(seeds[k].kind, buf, len, "f", d, &err);
+            json_decref(d);
+        }
+        free(buf);
+    }
+    struct err err;
+    json_t *d = json_array();
+    assert_int_equal(posture_lock_parse(POSTURE_LOCK_NONE, "", 0, "f", d, &err), ERR_INVALID);
+    assert_int_equal(posture_lock_parse(POSTURE_LOCK_NPM, NULL, 3, "f", d, &err), ERR_INVALID);
+    assert_int_equal(posture_lock_parse(POSTURE_LOCK_NPM, "{}", 2, "f", NULL, &err), ERR_INVALID);
+    json_decref(d);
+}
+
 /* ---- file selection in a package ---- */
 
 static json_t *deps_of(const char *zip, json_t **errors)
@@ -430,6 +488,25 @@ static void test_installed_packages_without_a_lock(void **state)
     assert_int_equal(json_array_size(errors), 1);
     assert_string_equal(json_string_value(json_object_get(json_array_get(errors, 0), "file")),
                         "node_modules/broken/package.json");
+    json_decref(d);
+    json_decref(errors);
+}
+
+static void test_unreadable_lock_files_fall_back(void **state)
+{
+    (void)state;
+    json_t *errors, *d = deps_of("node-badlock.zip", &errors);
+    assert_string_equal(flat_files(d), "lodash@4.17.11<node_modules/.package-lock.json>");
+    assert_int_equal(json_array_size(errors), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(errors, 0), "file")),
+                        "package-lock.json");
+    json_decref(d);
+    json_decref(errors);
+
+    d = deps_of("node-badlocks.zip", &errors);
+    assert_string_equal(flat_files(d),
+                        "minimist@1.2.5<node_modules/minimist/package.json>");
+    assert_int_equal(json_array_size(errors), 2);
     json_decref(d);
     json_decref(errors);
 }
@@ -534,8 +611,10 @@ int main(void)
         cmocka_unit_test(test_poetry_lock),
         cmocka_unit_test(test_poetry_lock_is_strict),
         cmocka_unit_test(test_dist_info_metadata),
+        cmocka_unit_test(test_parsers_survive_mangled_input),
         cmocka_unit_test(test_lock_file_wins_over_installed_and_nested_locks),
         cmocka_unit_test(test_installed_packages_without_a_lock),
+        cmocka_unit_test(test_unreadable_lock_files_fall_back),
         cmocka_unit_test(test_python_package_files),
         cmocka_unit_test(test_bad_entries_are_errors_and_the_rest_is_read),
         cmocka_unit_test(test_errors_are_capped),

@@ -167,6 +167,60 @@ static void test_pep440_rejects_invalid(void **state)
     assert_true(posture_pep440_valid("1.0.post1.dev2+abc.1"));
 }
 
+/* Properties over a pool of versions: antisymmetry, reflexivity, transitivity, and the
+ * normalised form comparing equal to the original; random bytes never crash the parsers. */
+static void test_comparisons_are_consistent(void **state)
+{
+    (void)state;
+    static const char *const pep_pool[] = {
+        "0", "0.0.1", "1.0.dev0", "1.0a1", "1.0A1.post2", "1.0b1.dev3", "1.0rc1", "1.0",
+        "1.0.0", "1.0+local.1", "1.0.post1", "1.0-2", "1.1", "1!0.1", "2.0.0c3", "v2.0",
+        "2.0.post1.dev1", "10.0", "1.0.0.0.0.1", "2!1"};
+    static const char *const sem_pool[] = {
+        "0.0.0", "0.0.1", "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-0", "1.0.0-1", "1.0.0-beta.11",
+        "1.0.0-beta.2", "1.0.0", "v1.0.0+b", "1.0.1", "1.10.0", "1.2.0", "2.0.0-x-y", "2.0.0"};
+    const char *const *pools[] = {pep_pool, sem_pool};
+    size_t sizes[] = {ARRAY_LEN(pep_pool), ARRAY_LEN(sem_pool)};
+    int (*cmps[])(const char *, const char *) = {pep, semver};
+
+    for (size_t p = 0; p < 2; p++) {
+        const char *const *v = pools[p];
+        size_t n = sizes[p];
+        for (size_t i = 0; i < n; i++) {
+            assert_int_equal(cmps[p](v[i], v[i]), 0);
+            for (size_t j = 0; j < n; j++) {
+                int a = cmps[p](v[i], v[j]), b = cmps[p](v[j], v[i]);
+                if (a != -b)
+                    fail_msg("%s vs %s: %d and %d", v[i], v[j], a, b);
+                for (size_t k = 0; k < n; k++)
+                    if (a <= 0 && cmps[p](v[j], v[k]) <= 0 && cmps[p](v[i], v[k]) > 0)
+                        fail_msg("not transitive: %s <= %s <= %s", v[i], v[j], v[k]);
+            }
+        }
+    }
+    for (size_t i = 0; i < ARRAY_LEN(pep_pool); i++) {
+        char norm[64];
+        assert_true(posture_pep440_normalize(pep_pool[i], norm, sizeof(norm)));
+        assert_int_equal(pep(pep_pool[i], norm), 0);
+    }
+    uint32_t seed = 99;
+    char junk[24];
+    for (int round = 0; round < 20000; round++) {
+        for (size_t j = 0; j < sizeof(junk) - 1; j++) {
+            seed = seed * 1103515245u + 12345u;
+            static const char alphabet[] = "0123456789.-+!abcdevrpostlx_ \x01";
+            junk[j] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+        }
+        junk[(seed >> 8) % sizeof(junk)] = '\0';
+        int c;
+        char norm[64];
+        posture_pep440_cmp(junk, "1.0", &c);
+        posture_semver_cmp(junk, "1.0.0", &c);
+        if (posture_pep440_normalize(junk, norm, sizeof(norm)))
+            assert_int_equal(pep(junk, norm), 0);
+    }
+}
+
 /* ---- OSV ---- */
 
 static json_t *affected(const char *text)
@@ -280,6 +334,7 @@ int main(void)
         cmocka_unit_test(test_pep440_tricky_pre_and_post_releases),
         cmocka_unit_test(test_pep440_normalizes),
         cmocka_unit_test(test_pep440_rejects_invalid),
+        cmocka_unit_test(test_comparisons_are_consistent),
         cmocka_unit_test(test_osv_introduced_fixed_ranges),
         cmocka_unit_test(test_osv_events_are_sorted_before_evaluation),
         cmocka_unit_test(test_osv_last_affected_and_limit),
