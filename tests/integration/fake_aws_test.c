@@ -1587,7 +1587,8 @@ static void test_faults_throttle_fail_truncate_garbage_and_count(void **state)
                 "fail GetFunctionUrlConfig ServiceException\n"
                 "truncate GetFunctionConcurrency 1\n"
                 "garbage GetRoutes 1\n"
-                "truncate iam:ListRolePolicies 1\n",
+                "truncate iam:ListRolePolicies 1\n"
+                "huge GetFunctionEventInvokeConfig 1 clean-api\n",
                 NULL);
     assume_ok(&f, ROLE, ROLE_ACCOUNT, "AcmeSecurityReadOnly", EXTERNAL_ID, 3600, &t);
 
@@ -1646,6 +1647,15 @@ static void test_faults_throttle_fail_truncate_garbage_and_count(void **state)
         iam_call(&f, &t, "Action=ListRolePolicies&Version=2010-05-08&RoleName=clean-role", &r),
         200);
     assert_null(strstr(r.body, "</ListRolePoliciesResponse>"));
+    h_resp_free(&r);
+
+    /* huge: still valid JSON, 64 MiB bigger. */
+    lambda_get(&f, &t, "/2019-09-25/functions/clean-api/event-invoke-config", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(r.len > (size_t)64 * 1024 * 1024);
+    o = json_loads(r.body, 0, NULL);
+    assert_non_null(o);
+    json_decref(o);
     h_resp_free(&r);
 
     /* Counters: every request per operation, and per resource. */
@@ -1761,6 +1771,38 @@ static void test_synthetic_accounts_are_deterministic_and_mixed(void **state)
     unlink(pb);
 }
 
+static void test_short_pages_are_truncated_before_max_items(void **state)
+{
+    struct h_fake_aws f;
+    struct creds t;
+    char path[64], v[256];
+    struct h_resp r;
+    json_t *o;
+    char *all = NULL;
+    (void)state;
+
+    start_world(&f, path, "short_pages\n", NULL);
+    assume_ok(&f, ROLE, ROLE_ACCOUNT, "AcmeSecurityReadOnly", EXTERNAL_ID, 3600, &t);
+    lambda_get(&f, &t, "/2015-03-31/functions/", "MaxItems=10", &r);
+    o = json_ok(&r);
+    assert_int_equal(json_array_size(json_object_get(o, "Functions")), 5);
+    assert_non_null(json_object_get(o, "NextMarker"));
+    json_decref(o);
+    h_resp_free(&r);
+    /* Following the marker still reaches every function. */
+    assert_int_equal(list_all(&f, &t, &all), 12);
+    free(all);
+    iam_call(&f, &t,
+             "Action=ListAttachedRolePolicies&Version=2010-05-08&RoleName=shared-worker-role"
+             "&MaxItems=2",
+             &r);
+    assert_int_equal(r.status, 200);
+    assert_true(xml_get(r.body, "IsTruncated", v, sizeof v));
+    assert_string_equal(v, "true");
+    h_resp_free(&r);
+    stop_world(&f, path);
+}
+
 static void test_log_lines_for_data_calls_name_service_action_and_resource(void **state)
 {
     struct h_fake_aws f;
@@ -1822,6 +1864,7 @@ int main(void)
         cmocka_unit_test(test_other_accounts_and_regions_see_an_empty_account),
         cmocka_unit_test(test_faults_throttle_fail_truncate_garbage_and_count),
         cmocka_unit_test(test_synthetic_accounts_are_deterministic_and_mixed),
+        cmocka_unit_test(test_short_pages_are_truncated_before_max_items),
         cmocka_unit_test(test_log_lines_for_data_calls_name_service_action_and_resource),
     };
     return cmocka_run_group_tests_name("integration/fake_aws", tests, setup, teardown);

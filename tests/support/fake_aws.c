@@ -38,6 +38,10 @@
  *                             API id) or any
  *   truncate CALL [N|always] [RESOURCE]   cut a successful answer's body in half
  *   garbage CALL [N|always] [RESOURCE]    replace a successful answer's body with non-JSON/XML
+ *   huge CALL [N|always] [RESOURCE]       append 64 MiB of whitespace to a successful answer
+ *                             (still valid JSON/XML, so only the client's size cap refuses it)
+ *   short_pages               answer half of each page's items (at least one), still truncated,
+ *                             as AWS may (IAM documents it), so clients must follow the token
  *
  * Routing (one port for every service, as AWS_ENDPOINT_URL gives it): Lambda by its path
  * prefixes (/2015-03-31/, /2021-10-31/, /2019-09-30/, /2019-09-25/), API Gateway by /v2/ and
@@ -122,18 +126,19 @@
 #define STS_VERSION "2011-06-15"
 #define STS_NS "https://sts.amazonaws.com/doc/" STS_VERSION "/"
 #define DEFAULT_ACCOUNT "111122223333"
-#define MAX_BODY (64 * 1024)            /* bytes of request body */
-#define MAX_XML (64 * 1024)             /* bytes of a response body */
-#define MAX_REQ_HEADERS 128             /* received header lines */
-#define MAX_LONG_CREDS 64               /* credentials directives */
-#define MAX_ROLES 256                   /* role directives */
-#define MAX_TEMP 4096                   /* issued temporary credentials held at once */
-#define MAX_SESSION_S 3600              /* every role's MaxSessionDuration */
-#define SKEW_S (15 * 60)                /* X-Amz-Date tolerance */
-#define TOKEN_LEN 512                   /* bytes of a session token */
-#define TOKEN_PREFIX "IQoJb3JpZ2luX2Vj" /* what real tokens start with */
-#define LOG_FIELD_MAX 2048              /* longest string copied into a log line */
-#define MAX_FAULTS 64                   /* fail/truncate/garbage directives */
+#define MAX_BODY (64 * 1024)                /* bytes of request body */
+#define MAX_XML (64 * 1024)                 /* bytes of a response body */
+#define MAX_REQ_HEADERS 128                 /* received header lines */
+#define MAX_LONG_CREDS 64                   /* credentials directives */
+#define MAX_ROLES 256                       /* role directives */
+#define MAX_TEMP 4096                       /* issued temporary credentials held at once */
+#define MAX_SESSION_S 3600                  /* every role's MaxSessionDuration */
+#define SKEW_S (15 * 60)                    /* X-Amz-Date tolerance */
+#define TOKEN_LEN 512                       /* bytes of a session token */
+#define TOKEN_PREFIX "IQoJb3JpZ2luX2Vj"     /* what real tokens start with */
+#define LOG_FIELD_MAX 2048                  /* longest string copied into a log line */
+#define MAX_FAULTS 64                       /* fail/truncate/garbage/huge directives */
+#define HUGE_PAD ((size_t)64 * 1024 * 1024) /* bytes a "huge" fault adds to a body */
 
 #define MSG_SIGNATURE                                                                              \
     "The request signature we calculated does not match the signature you provided. Check your "   \
@@ -167,7 +172,7 @@ struct temp_cred {
     size_t role; /* index into fake.roles */
 };
 
-enum fault_kind { FAULT_FAIL, FAULT_TRUNCATE, FAULT_GARBAGE };
+enum fault_kind { FAULT_FAIL, FAULT_TRUNCATE, FAULT_GARBAGE, FAULT_HUGE };
 
 /* "fail CALL CODE [N] [RESOURCE]", "truncate CALL [N] [RESOURCE]", "garbage ...". */
 struct fault {
@@ -183,6 +188,7 @@ struct fake {
     /* Read-only once serving. */
     struct awsf_world world;
     bool have_world;
+    bool short_pages;
     char *world_path;
     unsigned long synthetic;
     unsigned long delay_ms;
@@ -1321,6 +1327,16 @@ static void mangle(struct fake *f, enum awsf_service svc, const char *op, const 
             rp->body = g;
             rp->body_len = 0;
         }
+    } else if (take_fault(f, FAULT_HUGE, svc, op, resource) != NULL) {
+        /* Trailing whitespace keeps JSON and XML valid: only a size cap stops the client. */
+        size_t len = rp->body_len > 0 ? rp->body_len : strlen(rp->body);
+        char *big = realloc(rp->body, len + HUGE_PAD + 1);
+        if (big != NULL) {
+            memset(big + len, ' ', HUGE_PAD);
+            big[len + HUGE_PAD] = '\0';
+            rp->body = big;
+            rp->body_len = len + HUGE_PAD;
+        }
     }
 }
 
@@ -1604,6 +1620,7 @@ static void service_call(struct fake *f, const struct req *r, const char *method
     c->method = method;
     c->path = path;
     c->rid = rid;
+    c->short_pages = f->short_pages;
     header_count(hs, "Accept", &c->accept);
     header_count(hs, "Host", &c->host);
     if (svc == AWSF_IAM) {
@@ -1898,7 +1915,10 @@ static bool fault_line(struct fake *f, char **tok, size_t n, const char **why)
     }
     x = &f->faults[f->nfaults];
     memset(x, 0, sizeof *x);
-    x->kind = tok[0][0] == 'f' ? FAULT_FAIL : tok[0][0] == 't' ? FAULT_TRUNCATE : FAULT_GARBAGE;
+    x->kind = tok[0][0] == 'f'   ? FAULT_FAIL
+              : tok[0][0] == 't' ? FAULT_TRUNCATE
+              : tok[0][0] == 'g' ? FAULT_GARBAGE
+                                 : FAULT_HUGE;
     if (strlen(tok[1]) >= sizeof x->call) {
         *why = "the call name is too long";
         return false;
@@ -2076,8 +2096,12 @@ static bool config_line(struct fake *f, char *line, const char **why)
         }
         f->code_expire_s = (unsigned)v;
     } else if ((strcmp(tok[0], "fail") == 0 && n >= 3 && n <= 5) ||
-               ((strcmp(tok[0], "truncate") == 0 || strcmp(tok[0], "garbage") == 0) && n >= 2 &&
-                n <= 4)) {
+               ((strcmp(tok[0], "truncate") == 0 || strcmp(tok[0], "garbage") == 0 ||
+                 strcmp(tok[0], "huge") == 0) &&
+                n >= 2 && n <= 4)) {
+        return fault_line(f, tok, n, why);
+    } else if (strcmp(tok[0], "short_pages") == 0 && n == 1) {
+        f->short_pages = true;
         return fault_line(f, tok, n, why);
     } else if (strcmp(tok[0], "expire_s") == 0 && n == 2) {
         if (!awsf_parse_ulong(tok[1], 1, 43200, &v)) {

@@ -71,6 +71,9 @@ char *awsf_base64(const unsigned char *data, size_t n);
  * '=' on purpose, so clients must encode it. awsf_token_parse() is false for anything else. */
 char *awsf_token_new(const char *kind, size_t index);
 bool awsf_token_parse(const char *token, const char *kind, size_t *index);
+/* The page size to answer for a request of max items (c->short_pages halves it). */
+struct awsf_call;
+unsigned long awsf_page_size(const struct awsf_call *c, unsigned long max);
 /* Unsigned decimal in [lo, hi]. */
 bool awsf_parse_ulong(const char *s, unsigned long lo, unsigned long hi, unsigned long *out);
 
@@ -130,6 +133,7 @@ struct awsf_call {
     const char *account;         /* the caller's account */
     const char *region;          /* the signing region */
     const char *rid;             /* request id */
+    bool short_pages;            /* answer half pages (still truncated), as AWS may */
 };
 
 struct awsf_reply {

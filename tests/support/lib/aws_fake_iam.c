@@ -151,6 +151,7 @@ static bool page(const struct awsf_call *c, size_t n, size_t *start, size_t *end
         awsf_fail(rp, 400, "InvalidInput", "Invalid Marker.");
         return false;
     }
+    max = awsf_page_size(c, max);
     *end = *start + max < n ? *start + max : n;
     return true;
 }

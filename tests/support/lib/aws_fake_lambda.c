@@ -124,6 +124,7 @@ static bool page(const struct awsf_call *c, const char *kind, size_t total, size
     }
     if (max > per_page)
         max = per_page;
+    max = awsf_page_size(c, max);
     if (marker != NULL && (!awsf_token_parse(marker, kind, start) || *start > total)) {
         awsf_fail(rp, 400, "InvalidParameterValueException", "Invalid Marker: %.128s", marker);
         return false;

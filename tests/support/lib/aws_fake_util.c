@@ -350,6 +350,11 @@ bool awsf_parse_ulong(const char *s, unsigned long lo, unsigned long hi, unsigne
     return true;
 }
 
+unsigned long awsf_page_size(const struct awsf_call *c, unsigned long max)
+{
+    return c->short_pages && max > 1 ? (max + 1) / 2 : max;
+}
+
 /* ---- base64 and page tokens -------------------------------------------------------------- */
 
 char *awsf_base64(const unsigned char *data, size_t n)
