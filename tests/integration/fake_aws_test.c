@@ -1803,6 +1803,61 @@ static void test_short_pages_are_truncated_before_max_items(void **state)
     stop_world(&f, path);
 }
 
+static void test_edge_world_serves_broken_documents_and_packages_verbatim(void **state)
+{
+    struct h_fake_aws f;
+    struct creds t;
+    char path[64], world[512], lines[600], loc[4096], v[4096];
+    struct h_resp r;
+    json_t *o;
+    (void)state;
+
+    data_path("world-edge.json", world);
+    snprintf(lines, sizeof lines, "world %s\n", world);
+    write_config(path, lines);
+    assert_int_equal(h_fake_aws_start(&f, path, NULL), 0);
+    assume_ok(&f, ROLE, ROLE_ACCOUNT, "AcmeSecurityReadOnly", EXTERNAL_ID, 3600, &t);
+
+    /* A container image function: ECR code, no Runtime, no ImageUri in ListFunctions. */
+    lambda_get(&f, &t, "/2015-03-31/functions/image-fn", NULL, &r);
+    o = json_ok(&r);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(o, "Code"), "RepositoryType")), "ECR");
+    assert_null(json_object_get(json_object_get(o, "Configuration"), "Runtime"));
+    assert_null(json_object_get(json_object_get(o, "Configuration"), "ImageUri"));
+    json_decref(o);
+    h_resp_free(&r);
+
+    /* The corrupt package is served as it is. */
+    code_location(&f, &t, "corrupt-zip", loc);
+    h_http("GET", loc, NULL, NULL, 0, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.len, 554);
+    h_resp_free(&r);
+
+    /* A policy string that is not JSON comes back as that string. */
+    lambda_get(&f, &t, "/2015-03-31/functions/bad-policy/policy", NULL, &r);
+    o = json_ok(&r);
+    assert_null(json_loads(json_string_value(json_object_get(o, "Policy")), 0, NULL));
+    json_decref(o);
+    h_resp_free(&r);
+
+    iam_call(&f, &t, "Action=GetRole&Version=2010-05-08&RoleName=deleted-role", &r);
+    assert_iam_error(&r, 404, "NoSuchEntity");
+    h_resp_free(&r);
+    iam_call(&f, &t,
+             "Action=GetRolePolicy&Version=2010-05-08&RoleName=bad-docs-role"
+             "&PolicyName=broken-inline",
+             &r);
+    assert_int_equal(r.status, 200);
+    assert_true(xml_get(r.body, "PolicyDocument", v, sizeof v));
+    pct_decode(v);
+    assert_string_equal(v, "{\"Statement\": [");
+    h_resp_free(&r);
+    assert_int_equal(h_fake_aws_stop(&f, 5000), 0);
+    unlink(path);
+}
+
 static void test_log_lines_for_data_calls_name_service_action_and_resource(void **state)
 {
     struct h_fake_aws f;
@@ -1865,6 +1920,7 @@ int main(void)
         cmocka_unit_test(test_faults_throttle_fail_truncate_garbage_and_count),
         cmocka_unit_test(test_synthetic_accounts_are_deterministic_and_mixed),
         cmocka_unit_test(test_short_pages_are_truncated_before_max_items),
+        cmocka_unit_test(test_edge_world_serves_broken_documents_and_packages_verbatim),
         cmocka_unit_test(test_log_lines_for_data_calls_name_service_action_and_resource),
     };
     return cmocka_run_group_tests_name("integration/fake_aws", tests, setup, teardown);
