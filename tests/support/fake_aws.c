@@ -38,8 +38,9 @@
  *                             API id) or any
  *   truncate CALL [N|always] [RESOURCE]   cut a successful answer's body in half
  *   garbage CALL [N|always] [RESOURCE]    replace a successful answer's body with non-JSON/XML
- *   huge CALL [N|always] [RESOURCE]       append 64 MiB of whitespace to a successful answer
- *                             (still valid JSON/XML, so only the client's size cap refuses it)
+ *   huge CALL [N|always] [RESOURCE]       append huge_bytes of whitespace to a successful
+ *                             answer (still valid JSON/XML: only the client's size cap refuses it)
+ *   huge_bytes B              how much "huge" adds (default 16 MiB)
  *   short_pages               answer half of each page's items (at least one), still truncated,
  *                             as AWS may (IAM documents it), so clients must follow the token
  *
@@ -126,19 +127,19 @@
 #define STS_VERSION "2011-06-15"
 #define STS_NS "https://sts.amazonaws.com/doc/" STS_VERSION "/"
 #define DEFAULT_ACCOUNT "111122223333"
-#define MAX_BODY (64 * 1024)                /* bytes of request body */
-#define MAX_XML (64 * 1024)                 /* bytes of a response body */
-#define MAX_REQ_HEADERS 128                 /* received header lines */
-#define MAX_LONG_CREDS 64                   /* credentials directives */
-#define MAX_ROLES 256                       /* role directives */
-#define MAX_TEMP 4096                       /* issued temporary credentials held at once */
-#define MAX_SESSION_S 3600                  /* every role's MaxSessionDuration */
-#define SKEW_S (15 * 60)                    /* X-Amz-Date tolerance */
-#define TOKEN_LEN 512                       /* bytes of a session token */
-#define TOKEN_PREFIX "IQoJb3JpZ2luX2Vj"     /* what real tokens start with */
-#define LOG_FIELD_MAX 2048                  /* longest string copied into a log line */
-#define MAX_FAULTS 64                       /* fail/truncate/garbage/huge directives */
-#define HUGE_PAD ((size_t)64 * 1024 * 1024) /* bytes a "huge" fault adds to a body */
+#define MAX_BODY (64 * 1024)                  /* bytes of request body */
+#define MAX_XML (64 * 1024)                   /* bytes of a response body */
+#define MAX_REQ_HEADERS 128                   /* received header lines */
+#define MAX_LONG_CREDS 64                     /* credentials directives */
+#define MAX_ROLES 256                         /* role directives */
+#define MAX_TEMP 4096                         /* issued temporary credentials held at once */
+#define MAX_SESSION_S 3600                    /* every role's MaxSessionDuration */
+#define SKEW_S (15 * 60)                      /* X-Amz-Date tolerance */
+#define TOKEN_LEN 512                         /* bytes of a session token */
+#define TOKEN_PREFIX "IQoJb3JpZ2luX2Vj"       /* what real tokens start with */
+#define LOG_FIELD_MAX 2048                    /* longest string copied into a log line */
+#define MAX_FAULTS 64                         /* fail/truncate/garbage/huge directives */
+#define HUGE_BYTES ((size_t)16 * 1024 * 1024) /* default bytes a "huge" fault adds */
 
 #define MSG_SIGNATURE                                                                              \
     "The request signature we calculated does not match the signature you provided. Check your "   \
@@ -189,6 +190,7 @@ struct fake {
     struct awsf_world world;
     bool have_world;
     bool short_pages;
+    size_t huge_bytes;
     char *world_path;
     unsigned long synthetic;
     unsigned long delay_ms;
@@ -1330,12 +1332,12 @@ static void mangle(struct fake *f, enum awsf_service svc, const char *op, const 
     } else if (take_fault(f, FAULT_HUGE, svc, op, resource) != NULL) {
         /* Trailing whitespace keeps JSON and XML valid: only a size cap stops the client. */
         size_t len = rp->body_len > 0 ? rp->body_len : strlen(rp->body);
-        char *big = realloc(rp->body, len + HUGE_PAD + 1);
+        char *big = realloc(rp->body, len + f->huge_bytes + 1);
         if (big != NULL) {
-            memset(big + len, ' ', HUGE_PAD);
-            big[len + HUGE_PAD] = '\0';
+            memset(big + len, ' ', f->huge_bytes);
+            big[len + f->huge_bytes] = '\0';
             rp->body = big;
-            rp->body_len = len + HUGE_PAD;
+            rp->body_len = len + f->huge_bytes;
         }
     }
 }
@@ -1607,8 +1609,7 @@ static void service_call(struct fake *f, const struct req *r, const char *method
                          const struct hdrs *hs, const struct awsf_params *form, const char *rid,
                          struct awsf_call *c, struct awsf_reply *rp)
 {
-    static const struct awsf_params no_params;
-    struct awsf_params *q = (struct awsf_params *)calloc(1, sizeof *q);
+    struct awsf_params q = {0};
     const struct fault *x;
     struct caller who;
     struct scope sc = {path, query, service_names[svc], svc == AWSF_IAM ? "us-east-1" : NULL};
@@ -1627,10 +1628,9 @@ static void service_call(struct fake *f, const struct req *r, const char *method
         c->q = form;
         routed = awsf_iam_route(c);
     } else {
-        if (q != NULL)
-            params_ok = awsf_params_parse(query, strlen(query), q, why, sizeof why);
-        c->q = q != NULL ? q : &no_params;
-        routed = q != NULL && (svc == AWSF_LAMBDA ? awsf_lambda_route(c) : awsf_apigw_route(c));
+        params_ok = awsf_params_parse(query, strlen(query), &q, why, sizeof why);
+        c->q = &q;
+        routed = svc == AWSF_LAMBDA ? awsf_lambda_route(c) : awsf_apigw_route(c);
     }
     snprintf(key, sizeof key, "%s:%s", service_names[svc], routed ? c->op : "Unknown");
 
@@ -1687,10 +1687,7 @@ static void service_call(struct fake *f, const struct req *r, const char *method
     mangle(f, svc, c->op, c->resource, rp);
 out:
     count(f, key, routed ? c->resource : NULL, rp->code == NULL);
-    if (q != NULL) {
-        awsf_params_free(q);
-        free(q);
-    }
+    awsf_params_free(&q);
     c->q = NULL;
 }
 
@@ -2102,6 +2099,12 @@ static bool config_line(struct fake *f, char *line, const char **why)
         return fault_line(f, tok, n, why);
     } else if (strcmp(tok[0], "short_pages") == 0 && n == 1) {
         f->short_pages = true;
+    } else if (strcmp(tok[0], "huge_bytes") == 0 && n == 2) {
+        if (!awsf_parse_ulong(tok[1], 1, 1024UL * 1024 * 1024, &v)) {
+            *why = "huge_bytes takes 1..1073741824";
+            return false;
+        }
+        f->huge_bytes = v;
         return fault_line(f, tok, n, why);
     } else if (strcmp(tok[0], "expire_s") == 0 && n == 2) {
         if (!awsf_parse_ulong(tok[1], 1, 43200, &v)) {
@@ -2195,6 +2198,7 @@ int main(int argc, char **argv)
 
     f.log_fd = -1;
     f.code_expire_s = 600;
+    f.huge_bytes = HUGE_BYTES;
     code_signer = &f;
     snprintf(f.account, sizeof f.account, "%s", DEFAULT_ACCOUNT);
     pthread_mutex_init(&f.mu, NULL);
