@@ -1294,6 +1294,17 @@ static void test_iam_reads_are_xml_with_url_encoded_documents_and_markers(void *
     json_decref(doc);
     h_resp_free(&r);
 
+    iam_call(&f, &t,
+             "Action=GetPolicy&Version=2010-05-08&PolicyArn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2F"
+             "service-role%2FAWSLambdaBasicExecutionRole",
+             &r);
+    assert_int_equal(r.status, 200);
+    assert_true(xml_get(r.body, "Path", v, sizeof v));
+    assert_string_equal(v, "/service-role/");
+    assert_true(xml_get(r.body, "AttachmentCount", v, sizeof v));
+    assert_string_equal(v, "10"); /* every role of the world attaches it */
+    h_resp_free(&r);
+
     iam_call(&f, &t, "Action=ListRolePolicies&Version=2010-05-08&RoleName=shared-worker-role", &r);
     assert_int_equal(r.status, 200);
     assert_true(xml_get(r.body, "member", v, sizeof v));
