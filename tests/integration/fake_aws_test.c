@@ -1,7 +1,8 @@
-/* The strict fake of AWS STS (tests/support/fake_aws) itself: requests signed with
- * cloud_sigv4_sign and sent with libcurl must be answered as STS answers them, and requests STS
- * would refuse must be refused with STS's codes, so tests of Parapet against the fake mean
- * something. */
+/* The strict fake of AWS (tests/support/fake_aws) itself: requests signed with
+ * cloud_sigv4_sign and sent with libcurl must be answered as STS, Lambda, IAM and API Gateway
+ * answer them (wire-formats.md 5-9), and requests AWS would refuse must be refused with AWS's
+ * codes and shapes, so tests of Parapet against the fake mean something. The Lambda, IAM and
+ * API Gateway tests serve tests/data/aws/world-basic.json and world-edge.json. */
 /* cmocka.h needs these headers before it. */
 /* clang-format off */
 #include <stdarg.h>
