@@ -196,7 +196,7 @@ struct fake {
     unsigned long delay_ms;
     unsigned retry_after;
     unsigned code_expire_s;
-    char code_akid[21], code_secret[41], code_token[129]; /* signs code download URLs */
+    struct awsf_code_signer code; /* signs and checks code download URLs */
     char account[13];
     struct long_cred creds[MAX_LONG_CREDS];
     size_t ncreds;
@@ -290,26 +290,6 @@ static bool all_digits(const char *s, size_t n)
         if (!is_digit(s[i]))
             return false;
     }
-    return true;
-}
-
-/* Fills out[0..n) with characters of alphabet (length alen <= 256), uniformly, and NULs
- * out[n]. Returns false when the random generator fails. */
-static bool rand_chars(char *out, size_t n, const char *alphabet, size_t alen)
-{
-    unsigned char buf[64];
-    size_t limit = 256 - 256 % alen;
-    size_t got = 0;
-
-    while (got < n) {
-        if (RAND_bytes(buf, (int)sizeof buf) != 1)
-            return false;
-        for (size_t i = 0; i < sizeof buf && got < n; i++) {
-            if (buf[i] < limit)
-                out[got++] = alphabet[buf[i] % alen];
-        }
-    }
-    out[n] = '\0';
     return true;
 }
 
@@ -899,10 +879,10 @@ static void assume_role(struct fake *f, const struct awsf_params *form, const st
     memset(t, 0, sizeof *t);
     memcpy(t->akid, "ASIA", 4);
     lifetime = f->expire_s > 0 ? f->expire_s : seconds > 0 ? (long)seconds : 3600;
-    if (!rand_chars(t->akid + 4, 16, upper_alnum, sizeof upper_alnum - 1) ||
-        !rand_chars(t->secret, 40, base64_chars, sizeof base64_chars - 1) ||
-        !rand_chars(t->token + strlen(TOKEN_PREFIX), TOKEN_LEN - strlen(TOKEN_PREFIX) - 2,
-                    base64_chars, sizeof base64_chars - 1)) {
+    if (!awsf_rand_chars(t->akid + 4, 16, upper_alnum, sizeof upper_alnum - 1) ||
+        !awsf_rand_chars(t->secret, 40, base64_chars, sizeof base64_chars - 1) ||
+        !awsf_rand_chars(t->token + strlen(TOKEN_PREFIX), TOKEN_LEN - strlen(TOKEN_PREFIX) - 2,
+                         base64_chars, sizeof base64_chars - 1)) {
         OPENSSL_cleanse(t, sizeof *t);
         awsf_fail(rp, 500, "InternalFailure", "The request processing has failed.");
         return;
@@ -1398,141 +1378,6 @@ static void log_call(const struct fake *f, enum awsf_service svc, const char *op
                           rp->code ? json_string(rp->code) : json_null()));
 }
 
-/* ---- the code download (an S3 presigned GET) -------------------------------------------- */
-
-/* Presigns GET http://<host>/snapshots/<account>/<name>-<id>?versionId=<v> at when. */
-static bool code_presign(const struct fake *f, const char *host, const struct awsf_fn *fn,
-                         time_t when, unsigned expires, struct cloud_sigv4_result *res,
-                         char path[512])
-{
-    struct cloud_sigv4_header h = {"Host", host};
-    struct cloud_sigv4_creds cr = {f->code_akid, f->code_secret, f->code_token};
-    struct cloud_sigv4_request req;
-    char id[40], version[40], query[64];
-    const char *sha = json_string_value(json_object_get(fn->list_item, "CodeSha256"));
-    struct err err;
-
-    awsf_derived_id("", sha ? sha : fn->name, 32, id, sizeof id);
-    awsf_derived_id("", id, 32, version, sizeof version);
-    snprintf(path, 512, "/snapshots/%s/%s-%.8s-%.4s-%.4s-%.4s-%.12s", f->world.account, fn->name,
-             id, id + 8, id + 12, id + 16, id + 20);
-    snprintf(query, sizeof query, "versionId=%s", version);
-    memset(&req, 0, sizeof req);
-    req.method = "GET";
-    req.path = path;
-    req.query = query;
-    req.headers = &h;
-    req.header_count = 1;
-    req.payload_hash = CLOUD_SIGV4_UNSIGNED_PAYLOAD;
-    req.region = f->world.region;
-    req.service = "s3";
-    req.when = when;
-    req.flags = CLOUD_SIGV4_S3;
-    memset(res, 0, sizeof *res);
-    return cloud_sigv4_presign(&req, &cr, expires, res, &err) == ERR_OK;
-}
-
-static const struct fake *code_signer; /* the one fake this process runs */
-
-/* awsf_code_url_fn: the presigned Location of fn's package on this fake's own address. */
-static bool code_url(const struct awsf_call *c, const struct awsf_fn *fn, struct awsf_sb *out)
-{
-    struct cloud_sigv4_result res;
-    char path[512];
-
-    if (c->host == NULL ||
-        !code_presign(code_signer, c->host, fn, time(NULL), code_signer->code_expire_s, &res, path))
-        return false;
-    awsf_sb_printf(out, "http://%s%s?", c->host, path);
-    awsf_sb_puts(out, res.query);
-    cloud_sigv4_result_free(&res);
-    return true;
-}
-
-/* An empty zip: the end-of-central-directory record alone. */
-static const unsigned char empty_zip[22] = {0x50, 0x4b, 0x05, 0x06};
-
-/* GET /snapshots/...: the zip, when the query is exactly what code_url() signed and has not
- * expired (fake: S3 would accept an equivalent re-encoding; clients must not re-encode). */
-static void code_download(const struct fake *f, const char *method, const char *path,
-                          const char *query, const struct hdrs *hs, char *name,
-                          struct awsf_reply *rp)
-{
-    char prefix[64], *dash, want_path[512];
-    struct awsf_params q = {0};
-    const char *host, *date, *expires, *sig;
-    char why[160];
-    const struct awsf_fn *fn = NULL;
-    unsigned long exp;
-    time_t when;
-    struct cloud_sigv4_result res;
-    const json_t *idx;
-
-    snprintf(prefix, sizeof prefix, "/snapshots/%s/", f->world.account);
-    if (strcmp(method, "GET") != 0) {
-        awsf_fail(rp, 405, "MethodNotAllowed",
-                  "The specified method is not allowed against this resource.");
-        return;
-    }
-    if (strncmp(path, prefix, strlen(prefix)) == 0 && strlen(path + strlen(prefix)) < 200) {
-        snprintf(name, 200, "%s", path + strlen(prefix));
-        dash = strlen(name) > 37 ? name + strlen(name) - 37 : NULL;
-        if (dash != NULL && *dash == '-') {
-            *dash = '\0';
-            idx = f->world.fn_by_name ? json_object_get(f->world.fn_by_name, name) : NULL;
-            if (idx != NULL)
-                fn = &f->world.fns[json_integer_value(idx)];
-        }
-    }
-    if (fn == NULL) {
-        awsf_fail(rp, 404, "NoSuchKey", "The specified key does not exist.");
-        return;
-    }
-    if (!awsf_params_parse(query, strlen(query), &q, why, sizeof why) ||
-        (date = awsf_param(&q, "X-Amz-Date")) == NULL ||
-        (expires = awsf_param(&q, "X-Amz-Expires")) == NULL ||
-        (sig = awsf_param(&q, "X-Amz-Signature")) == NULL ||
-        awsf_param(&q, "X-Amz-Credential") == NULL || awsf_param(&q, "X-Amz-Algorithm") == NULL ||
-        !awsf_parse_amz_date(date, &when) || !awsf_parse_ulong(expires, 1, 604800, &exp)) {
-        awsf_params_free(&q);
-        awsf_fail(rp, 403, "AccessDenied",
-                  "Query-string authentication version 4 requires the X-Amz-Algorithm, "
-                  "X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and "
-                  "X-Amz-Expires parameters.");
-        return;
-    }
-    awsf_params_free(&q);
-    if (time(NULL) > when + (time_t)exp) {
-        awsf_fail(rp, 403, "AccessDenied", "Request has expired");
-        return;
-    }
-    if (header_count(hs, "Host", &host) != 1 ||
-        !code_presign(f, host, fn, when, (unsigned)exp, &res, want_path)) {
-        awsf_fail(rp, 403, "SignatureDoesNotMatch",
-                  "The request signature we calculated does not match the signature you "
-                  "provided. Check your key and signing method.");
-        return;
-    }
-    if (strcmp(res.query, query) != 0 || strcmp(want_path, path) != 0) {
-        cloud_sigv4_result_free(&res);
-        awsf_fail(rp, 403, "SignatureDoesNotMatch",
-                  "The request signature we calculated does not match the signature you "
-                  "provided. Check your key and signing method.");
-        return;
-    }
-    cloud_sigv4_result_free(&res);
-    rp->body_len = fn->zip ? fn->zip_len : sizeof empty_zip;
-    rp->body = malloc(rp->body_len + 1);
-    if (rp->body == NULL) {
-        awsf_fail(rp, 500, "InternalError", "We encountered an internal error. Please try again.");
-        return;
-    }
-    memcpy(rp->body, fn->zip ? fn->zip : empty_zip, rp->body_len);
-    rp->body[rp->body_len] = '\0';
-    rp->status = 200;
-    rp->content_type = "application/zip";
-}
-
 /* ---- dispatch ----------------------------------------------------------------------------- */
 
 static bool has_prefix(const char *s, const char *prefix)
@@ -1622,6 +1467,7 @@ static void service_call(struct fake *f, const struct req *r, const char *method
     c->path = path;
     c->rid = rid;
     c->short_pages = f->short_pages;
+    c->code = &f->code;
     header_count(hs, "Accept", &c->accept);
     header_count(hs, "Host", &c->host);
     if (svc == AWSF_IAM) {
@@ -1679,7 +1525,7 @@ static void service_call(struct fake *f, const struct req *r, const char *method
                ? &f->world
                : NULL;
     if (svc == AWSF_LAMBDA)
-        awsf_lambda_handle(c, code_url, rp);
+        awsf_lambda_handle(c, rp);
     else if (svc == AWSF_IAM)
         awsf_iam_handle(c, rp);
     else
@@ -1746,8 +1592,10 @@ static enum MHD_Result handle(struct fake *f, struct MHD_Connection *conn, struc
         control(f, method, path, &rp);
         svc = AWSF_APIGW;
     } else if (svc == AWSF_S3) {
+        const char *host;
         if (!throttled(f, svc, &rp))
-            code_download(f, method, path, query, &hs, name, &rp);
+            awsf_code_download(&f->code, method, path, query,
+                               header_count(&hs, "Host", &host) == 1 ? host : NULL, name, &rp);
         mangle(f, svc, "GetObject", name, &rp);
         count(f, "s3:GetObject", name, rp.code == NULL);
         log_call(f, svc, "GetObject", name, prefix, &rp);
@@ -2177,7 +2025,7 @@ static void fake_free(struct fake *f)
     awsf_world_free(&f->world);
     free(f->world_path);
     json_decref(f->counters);
-    OPENSSL_cleanse(f->code_secret, sizeof f->code_secret);
+    awsf_code_signer_wipe(&f->code);
     if (f->log_fd >= 0)
         close(f->log_fd);
     pthread_mutex_destroy(&f->mu);
@@ -2199,7 +2047,6 @@ int main(int argc, char **argv)
     f.log_fd = -1;
     f.code_expire_s = 600;
     f.huge_bytes = HUGE_BYTES;
-    code_signer = &f;
     snprintf(f.account, sizeof f.account, "%s", DEFAULT_ACCOUNT);
     pthread_mutex_init(&f.mu, NULL);
     for (int i = 1; i < argc; i++) {
@@ -2241,13 +2088,8 @@ int main(int argc, char **argv)
         f.have_world = true;
     }
     f.counters = json_pack("{s:{}, s:{}}", "operations", "resources");
-    memcpy(f.code_akid, "ASIA", 4);
-    memcpy(f.code_token, TOKEN_PREFIX, strlen(TOKEN_PREFIX));
     if (f.counters == NULL ||
-        !rand_chars(f.code_akid + 4, 16, upper_alnum, sizeof upper_alnum - 1) ||
-        !rand_chars(f.code_secret, 40, base64_chars, sizeof base64_chars - 1) ||
-        !rand_chars(f.code_token + strlen(TOKEN_PREFIX), 100, base64_chars,
-                    sizeof base64_chars - 1)) {
+        !awsf_code_signer_init(&f.code, f.have_world ? &f.world : NULL, f.code_expire_s)) {
         fprintf(stderr, "fake_aws: out of memory or randomness\n");
         fake_free(&f);
         return 2;

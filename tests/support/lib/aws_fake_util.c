@@ -242,6 +242,24 @@ bool awsf_params_parse(const char *s, size_t len, struct awsf_params *p, char *w
     return true;
 }
 
+bool awsf_rand_chars(char *out, size_t n, const char *alphabet, size_t alen)
+{
+    unsigned char buf[64];
+    size_t limit = 256 - 256 % alen;
+    size_t got = 0;
+
+    while (got < n) {
+        if (RAND_bytes(buf, (int)sizeof buf) != 1)
+            return false;
+        for (size_t i = 0; i < sizeof buf && got < n; i++) {
+            if (buf[i] < limit)
+                out[got++] = alphabet[buf[i] % alen];
+        }
+    }
+    out[n] = '\0';
+    return true;
+}
+
 /* ---- ids and times ----------------------------------------------------------------------- */
 
 void awsf_request_id(char out[37])
