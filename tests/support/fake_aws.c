@@ -147,10 +147,6 @@
 #define MSG_TOKEN_INVALID "The security token included in the request is invalid."
 #define MSG_TOKEN_EXPIRED "The security token included in the request is expired"
 
-static const char upper_alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-static const char base64_chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 struct long_cred {
     char *akid;
     char *secret;
@@ -879,10 +875,10 @@ static void assume_role(struct fake *f, const struct awsf_params *form, const st
     memset(t, 0, sizeof *t);
     memcpy(t->akid, "ASIA", 4);
     lifetime = f->expire_s > 0 ? f->expire_s : seconds > 0 ? (long)seconds : 3600;
-    if (!awsf_rand_chars(t->akid + 4, 16, upper_alnum, sizeof upper_alnum - 1) ||
-        !awsf_rand_chars(t->secret, 40, base64_chars, sizeof base64_chars - 1) ||
+    if (!awsf_rand_chars(t->akid + 4, 16, awsf_upper_alnum, strlen(awsf_upper_alnum)) ||
+        !awsf_rand_chars(t->secret, 40, awsf_base64_chars, strlen(awsf_base64_chars)) ||
         !awsf_rand_chars(t->token + strlen(TOKEN_PREFIX), TOKEN_LEN - strlen(TOKEN_PREFIX) - 2,
-                         base64_chars, sizeof base64_chars - 1)) {
+                         awsf_base64_chars, strlen(awsf_base64_chars))) {
         OPENSSL_cleanse(t, sizeof *t);
         awsf_fail(rp, 500, "InternalFailure", "The request processing has failed.");
         return;
@@ -1025,32 +1021,6 @@ static const char *const service_names[] = {
     [AWSF_APIGW] = "apigateway", [AWSF_S3] = "s3",
 };
 
-/* The signature and credential codes as the JSON services name them (Query services use the
- * left column), and their status there. */
-static const struct {
-    const char *xml;
-    const char *json;
-    unsigned status;
-} json_codes[] = {
-    {"SignatureDoesNotMatch", "InvalidSignatureException", 403},
-    {"InvalidClientTokenId", "UnrecognizedClientException", 403},
-    {"ExpiredToken", "ExpiredTokenException", 403},
-    {"IncompleteSignature", "IncompleteSignatureException", 400},
-    {"MissingAuthenticationToken", "MissingAuthenticationTokenException", 403},
-};
-
-/* Lambda exceptions whose body says "message" rather than "Message". */
-static const char *const lower_message[] = {
-    "InvalidParameterValueException",
-    "TooManyRequestsException",
-    "InvalidSignatureException",
-    "UnrecognizedClientException",
-    "ExpiredTokenException",
-    "IncompleteSignatureException",
-    "MissingAuthenticationTokenException",
-    "UnknownOperationException",
-};
-
 /* Fault codes a config may inject, and their status. */
 static const struct {
     const char *code;
@@ -1109,45 +1079,6 @@ static enum MHD_Result queue(struct MHD_Connection *conn, unsigned status, char 
     return ret;
 }
 
-/* The Query protocol's XML error (STS, IAM). */
-static char *xml_error(const char *ns, const struct awsf_reply *rp, const char *rid)
-{
-    struct awsf_sb b = {.max = MAX_XML};
-
-    awsf_sb_puts(&b, "<ErrorResponse xmlns=\"");
-    awsf_sb_puts(&b, ns);
-    awsf_sb_puts(&b, "\">\n  <Error>\n");
-    awsf_sb_elem(&b, "    ", "Type", rp->status >= 500 ? "Receiver" : "Sender");
-    awsf_sb_elem(&b, "    ", "Code", rp->code);
-    awsf_sb_elem(&b, "    ", "Message", rp->message);
-    awsf_sb_puts(&b, "  </Error>\n");
-    awsf_sb_elem(&b, "  ", "RequestId", rid);
-    awsf_sb_puts(&b, "</ErrorResponse>\n");
-    if (b.failed) {
-        free(b.p);
-        return NULL;
-    }
-    return b.p;
-}
-
-/* An S3 error, as the code download answers. */
-static char *s3_error(const struct awsf_reply *rp, const char *rid)
-{
-    struct awsf_sb b = {.max = MAX_XML};
-
-    awsf_sb_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>");
-    awsf_sb_elem(&b, "", "Code", rp->code);
-    awsf_sb_elem(&b, "", "Message", rp->message);
-    awsf_sb_elem(&b, "", "RequestId", rid);
-    awsf_sb_elem(&b, "", "HostId", "ZmFrZV9hd3MgaG9zdCBpZA==");
-    awsf_sb_puts(&b, "</Error>\n");
-    if (b.failed) {
-        free(b.p);
-        return NULL;
-    }
-    return b.p;
-}
-
 /* Sends rp in the protocol of svc: Query XML, rest-json with x-amzn-ErrorType, or S3 XML. */
 static enum MHD_Result send_reply(struct MHD_Connection *conn, enum awsf_service svc,
                                   struct awsf_reply *rp, const char *rid)
@@ -1160,46 +1091,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, enum awsf_service
     rp->body = NULL;
     if (code != NULL) {
         free_wiped(body);
-        body = NULL;
-        ct = "text/xml";
-        if (svc == AWSF_STS) {
-            body = xml_error(STS_NS, rp, rid);
-        } else if (svc == AWSF_IAM) {
-            /* IAM answers an expired session with 403, STS with 400. */
-            if (strcmp(code, "ExpiredToken") == 0)
-                status = 403;
-            body = xml_error("https://iam.amazonaws.com/doc/2010-05-08/", rp, rid);
-        } else if (svc == AWSF_S3) {
-            body = s3_error(rp, rid);
-            ct = "application/xml";
-        } else {
-            json_t *o;
-            const char *key = "message";
-            for (size_t i = 0; i < sizeof json_codes / sizeof json_codes[0]; i++) {
-                if (strcmp(code, json_codes[i].xml) == 0) {
-                    code = json_codes[i].json;
-                    status = json_codes[i].status;
-                }
-            }
-            if (strcmp(code, "InternalFailure") == 0)
-                code = svc == AWSF_LAMBDA ? "ServiceException" : "InternalServerErrorException";
-            if (svc == AWSF_LAMBDA) {
-                key = "Message";
-                for (size_t i = 0; i < sizeof lower_message / sizeof lower_message[0]; i++) {
-                    if (strcmp(code, lower_message[i]) == 0)
-                        key = "message";
-                }
-                o = json_pack("{s:s, s:s}", "Type", status >= 500 ? "Service" : "User", key,
-                              rp->message);
-                if (o != NULL && strcmp(code, "TooManyRequestsException") == 0)
-                    json_object_set_new(o, "Reason", json_string("CallerRateLimitExceeded"));
-            } else {
-                o = json_pack("{s:s}", key, rp->message);
-            }
-            body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-            json_decref(o);
-            ct = "application/json";
-        }
+        body = awsf_error_body(svc, rp, rid, &status, &code, &ct);
     }
     if (body == NULL)
         return MHD_NO;

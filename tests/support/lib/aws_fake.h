@@ -82,6 +82,8 @@ bool awsf_parse_ulong(const char *s, unsigned long lo, unsigned long hi, unsigne
 /* Fills out[0..n) with characters of alphabet (length alen <= 256), uniformly, and NULs out[n].
  * false when the random generator fails. */
 bool awsf_rand_chars(char *out, size_t n, const char *alphabet, size_t alen);
+extern const char awsf_upper_alnum[];  /* A-Z 0-9: access key ids */
+extern const char awsf_base64_chars[]; /* A-Z a-z 0-9 + /: secrets and tokens */
 
 /* ---- the world --------------------------------------------------------------------------- */
 
@@ -177,6 +179,12 @@ struct awsf_reply {
     bool wipe;                /* body carries secrets: wipe when freed */
 };
 
+/* The body of the error rp in svc's protocol (malloc'd; NULL when out of memory). JSON services
+ * rename the signature codes (SignatureDoesNotMatch -> InvalidSignatureException, ...) and their
+ * status: *status, *code and *content_type are what to send (*code goes in x-amzn-ErrorType for
+ * Lambda and API Gateway). Call with *status = rp->status and *code = rp->code. */
+char *awsf_error_body(enum awsf_service svc, const struct awsf_reply *rp, const char *rid,
+                      unsigned *status, const char **code, const char **content_type);
 void awsf_fail(struct awsf_reply *rp, unsigned status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Sets a 200 JSON body from o (stolen). */

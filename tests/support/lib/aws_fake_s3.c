@@ -10,10 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char upper_alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-static const char base64_chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 bool awsf_code_signer_init(struct awsf_code_signer *s, const struct awsf_world *w,
                            unsigned expire_s)
 {
@@ -22,9 +18,9 @@ bool awsf_code_signer_init(struct awsf_code_signer *s, const struct awsf_world *
     s->expire_s = expire_s;
     memcpy(s->akid, "ASIA", 4);
     memcpy(s->token, "IQoJb3JpZ2luX2Vj", 16);
-    return awsf_rand_chars(s->akid + 4, 16, upper_alnum, sizeof upper_alnum - 1) &&
-           awsf_rand_chars(s->secret, 40, base64_chars, sizeof base64_chars - 1) &&
-           awsf_rand_chars(s->token + 16, 100, base64_chars, sizeof base64_chars - 1);
+    return awsf_rand_chars(s->akid + 4, 16, awsf_upper_alnum, strlen(awsf_upper_alnum)) &&
+           awsf_rand_chars(s->secret, 40, awsf_base64_chars, strlen(awsf_base64_chars)) &&
+           awsf_rand_chars(s->token + 16, 100, awsf_base64_chars, strlen(awsf_base64_chars));
 }
 
 void awsf_code_signer_wipe(struct awsf_code_signer *s)

@@ -14,7 +14,8 @@
 
 #define SB_DEFAULT_MAX ((size_t)64 * 1024 * 1024)
 
-static const char upper_alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+const char awsf_upper_alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+const char awsf_base64_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* ---- text buffers ------------------------------------------------------------------------ */
 
@@ -289,7 +290,7 @@ void awsf_derived_id(const char *prefix, const char *seed, size_t n, char *out, 
     SHA256((const unsigned char *)seed, strlen(seed), md);
     p = (size_t)snprintf(out, outlen, "%s", prefix);
     for (size_t i = 0; i < n && p + 1 < outlen && i < sizeof md; i++)
-        out[p++] = upper_alnum[md[i] % (sizeof upper_alnum - 1)];
+        out[p++] = awsf_upper_alnum[md[i] % (sizeof awsf_upper_alnum - 1)];
     out[p] = '\0';
 }
 
