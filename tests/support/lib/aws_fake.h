@@ -4,10 +4,11 @@
  * operations over it in AWS's wire shapes (reference: wire-formats.md sections 7, 8 and 9).
  * Linked into every tests/support binary; everything here carries the awsf_ prefix.
  *
- * Ownership: awsf_world_load()/awsf_world_synthetic() build a world freed by awsf_world_free();
- * after loading it is read-only, so handlers may run on any thread. A handler fills a
- * caller-owned struct awsf_reply: either an error (code set, message, status) or a success body
- * (malloc'd, freed by the caller). Errors never expose secrets. */
+ * Ownership: awsf_world_load() builds a world (from a file and/or generated) freed by
+ * awsf_world_free(); after loading it is read-only, so handlers may run on any thread. A handler
+ * fills a caller-owned struct awsf_reply: either an error (code set, message, status) or a
+ * success body (malloc'd, freed by the caller; fake_aws wipes bodies when freeing them, as they
+ * may hold environment secrets). Errors never carry secrets. Threading: no global state. */
 #ifndef PARAPET_AWS_FAKE_H
 #define PARAPET_AWS_FAKE_H
 
@@ -176,7 +177,6 @@ struct awsf_reply {
     const char *content_type; /* of body */
     size_t body_len;          /* bytes of a binary body; 0: strlen(body) */
     unsigned retry_after;     /* 0: no Retry-After */
-    bool wipe;                /* body carries secrets: wipe when freed */
 };
 
 /* The body of the error rp in svc's protocol (malloc'd; NULL when out of memory). JSON services

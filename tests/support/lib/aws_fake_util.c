@@ -470,5 +470,4 @@ void awsf_reply_json(struct awsf_reply *rp, json_t *o)
     rp->code = NULL;
     rp->body = s;
     rp->content_type = "application/json";
-    rp->wipe = true; /* environment variables may be secrets */
 }
