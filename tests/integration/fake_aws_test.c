@@ -1,7 +1,8 @@
-/* The strict fake of AWS STS (tests/support/fake_aws) itself: requests signed with
- * cloud_sigv4_sign and sent with libcurl must be answered as STS answers them, and requests STS
- * would refuse must be refused with STS's codes, so tests of Parapet against the fake mean
- * something. */
+/* The strict fake of AWS (tests/support/fake_aws) itself: requests signed with
+ * cloud_sigv4_sign and sent with libcurl must be answered as STS, Lambda, IAM and API Gateway
+ * answer them (wire-formats.md 5-9), and requests AWS would refuse must be refused with AWS's
+ * codes and shapes, so tests of Parapet against the fake mean something. The Lambda, IAM and
+ * API Gateway tests serve tests/data/aws/world-basic.json and world-edge.json. */
 /* cmocka.h needs these headers before it. */
 /* clang-format off */
 #include <stdarg.h>
@@ -1294,6 +1295,17 @@ static void test_iam_reads_are_xml_with_url_encoded_documents_and_markers(void *
     json_decref(doc);
     h_resp_free(&r);
 
+    iam_call(&f, &t,
+             "Action=GetPolicy&Version=2010-05-08&PolicyArn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2F"
+             "service-role%2FAWSLambdaBasicExecutionRole",
+             &r);
+    assert_int_equal(r.status, 200);
+    assert_true(xml_get(r.body, "Path", v, sizeof v));
+    assert_string_equal(v, "/service-role/");
+    assert_true(xml_get(r.body, "AttachmentCount", v, sizeof v));
+    assert_string_equal(v, "10"); /* every role of the world attaches it */
+    h_resp_free(&r);
+
     iam_call(&f, &t, "Action=ListRolePolicies&Version=2010-05-08&RoleName=shared-worker-role", &r);
     assert_int_equal(r.status, 200);
     assert_true(xml_get(r.body, "member", v, sizeof v));
@@ -1587,7 +1599,8 @@ static void test_faults_throttle_fail_truncate_garbage_and_count(void **state)
                 "fail GetFunctionUrlConfig ServiceException\n"
                 "truncate GetFunctionConcurrency 1\n"
                 "garbage GetRoutes 1\n"
-                "truncate iam:ListRolePolicies 1\n",
+                "truncate iam:ListRolePolicies 1\n"
+                "huge GetFunctionEventInvokeConfig 1 clean-api\nhuge_bytes 2097152\n",
                 NULL);
     assume_ok(&f, ROLE, ROLE_ACCOUNT, "AcmeSecurityReadOnly", EXTERNAL_ID, 3600, &t);
 
@@ -1646,6 +1659,15 @@ static void test_faults_throttle_fail_truncate_garbage_and_count(void **state)
         iam_call(&f, &t, "Action=ListRolePolicies&Version=2010-05-08&RoleName=clean-role", &r),
         200);
     assert_null(strstr(r.body, "</ListRolePoliciesResponse>"));
+    h_resp_free(&r);
+
+    /* huge: still valid JSON, huge_bytes (2 MiB, over net/'s default cap) bigger. */
+    lambda_get(&f, &t, "/2019-09-25/functions/clean-api/event-invoke-config", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(r.len > (size_t)2 * 1024 * 1024);
+    o = json_loads(r.body, 0, NULL);
+    assert_non_null(o);
+    json_decref(o);
     h_resp_free(&r);
 
     /* Counters: every request per operation, and per resource. */
@@ -1761,6 +1783,93 @@ static void test_synthetic_accounts_are_deterministic_and_mixed(void **state)
     unlink(pb);
 }
 
+static void test_short_pages_are_truncated_before_max_items(void **state)
+{
+    struct h_fake_aws f;
+    struct creds t;
+    char path[64], v[256];
+    struct h_resp r;
+    json_t *o;
+    char *all = NULL;
+    (void)state;
+
+    start_world(&f, path, "short_pages\n", NULL);
+    assume_ok(&f, ROLE, ROLE_ACCOUNT, "AcmeSecurityReadOnly", EXTERNAL_ID, 3600, &t);
+    lambda_get(&f, &t, "/2015-03-31/functions/", "MaxItems=10", &r);
+    o = json_ok(&r);
+    assert_int_equal(json_array_size(json_object_get(o, "Functions")), 5);
+    assert_non_null(json_object_get(o, "NextMarker"));
+    json_decref(o);
+    h_resp_free(&r);
+    /* Following the marker still reaches every function. */
+    assert_int_equal(list_all(&f, &t, &all), 12);
+    free(all);
+    iam_call(&f, &t,
+             "Action=ListAttachedRolePolicies&Version=2010-05-08&RoleName=shared-worker-role"
+             "&MaxItems=2",
+             &r);
+    assert_int_equal(r.status, 200);
+    assert_true(xml_get(r.body, "IsTruncated", v, sizeof v));
+    assert_string_equal(v, "true");
+    h_resp_free(&r);
+    stop_world(&f, path);
+}
+
+static void test_edge_world_serves_broken_documents_and_packages_verbatim(void **state)
+{
+    struct h_fake_aws f;
+    struct creds t;
+    char path[64], world[512], lines[600], loc[4096], v[4096];
+    struct h_resp r;
+    json_t *o;
+    (void)state;
+
+    data_path("world-edge.json", world);
+    snprintf(lines, sizeof lines, "world %s\n", world);
+    write_config(path, lines);
+    assert_int_equal(h_fake_aws_start(&f, path, NULL), 0);
+    assume_ok(&f, ROLE, ROLE_ACCOUNT, "AcmeSecurityReadOnly", EXTERNAL_ID, 3600, &t);
+
+    /* A container image function: ECR code, no Runtime, no ImageUri in ListFunctions. */
+    lambda_get(&f, &t, "/2015-03-31/functions/image-fn", NULL, &r);
+    o = json_ok(&r);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(o, "Code"), "RepositoryType")), "ECR");
+    assert_null(json_object_get(json_object_get(o, "Configuration"), "Runtime"));
+    assert_null(json_object_get(json_object_get(o, "Configuration"), "ImageUri"));
+    json_decref(o);
+    h_resp_free(&r);
+
+    /* The corrupt package is served as it is. */
+    code_location(&f, &t, "corrupt-zip", loc);
+    h_http("GET", loc, NULL, NULL, 0, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.len, 554);
+    h_resp_free(&r);
+
+    /* A policy string that is not JSON comes back as that string. */
+    lambda_get(&f, &t, "/2015-03-31/functions/bad-policy/policy", NULL, &r);
+    o = json_ok(&r);
+    assert_null(json_loads(json_string_value(json_object_get(o, "Policy")), 0, NULL));
+    json_decref(o);
+    h_resp_free(&r);
+
+    iam_call(&f, &t, "Action=GetRole&Version=2010-05-08&RoleName=deleted-role", &r);
+    assert_iam_error(&r, 404, "NoSuchEntity");
+    h_resp_free(&r);
+    iam_call(&f, &t,
+             "Action=GetRolePolicy&Version=2010-05-08&RoleName=bad-docs-role"
+             "&PolicyName=broken-inline",
+             &r);
+    assert_int_equal(r.status, 200);
+    assert_true(xml_get(r.body, "PolicyDocument", v, sizeof v));
+    pct_decode(v);
+    assert_string_equal(v, "{\"Statement\": [");
+    h_resp_free(&r);
+    assert_int_equal(h_fake_aws_stop(&f, 5000), 0);
+    unlink(path);
+}
+
 static void test_log_lines_for_data_calls_name_service_action_and_resource(void **state)
 {
     struct h_fake_aws f;
@@ -1822,6 +1931,8 @@ int main(void)
         cmocka_unit_test(test_other_accounts_and_regions_see_an_empty_account),
         cmocka_unit_test(test_faults_throttle_fail_truncate_garbage_and_count),
         cmocka_unit_test(test_synthetic_accounts_are_deterministic_and_mixed),
+        cmocka_unit_test(test_short_pages_are_truncated_before_max_items),
+        cmocka_unit_test(test_edge_world_serves_broken_documents_and_packages_verbatim),
         cmocka_unit_test(test_log_lines_for_data_calls_name_service_action_and_resource),
     };
     return cmocka_run_group_tests_name("integration/fake_aws", tests, setup, teardown);

@@ -38,6 +38,11 @@
  *                             API id) or any
  *   truncate CALL [N|always] [RESOURCE]   cut a successful answer's body in half
  *   garbage CALL [N|always] [RESOURCE]    replace a successful answer's body with non-JSON/XML
+ *   huge CALL [N|always] [RESOURCE]       append huge_bytes of whitespace to a successful
+ *                             answer (still valid JSON/XML: only the client's size cap refuses it)
+ *   huge_bytes B              how much "huge" adds (default 16 MiB)
+ *   short_pages               answer half of each page's items (at least one), still truncated,
+ *                             as AWS may (IAM documents it), so clients must follow the token
  *
  * Routing (one port for every service, as AWS_ENDPOINT_URL gives it): Lambda by its path
  * prefixes (/2015-03-31/, /2021-10-31/, /2019-09-30/, /2019-09-25/), API Gateway by /v2/ and
@@ -122,28 +127,25 @@
 #define STS_VERSION "2011-06-15"
 #define STS_NS "https://sts.amazonaws.com/doc/" STS_VERSION "/"
 #define DEFAULT_ACCOUNT "111122223333"
-#define MAX_BODY (64 * 1024)            /* bytes of request body */
-#define MAX_XML (64 * 1024)             /* bytes of a response body */
-#define MAX_REQ_HEADERS 128             /* received header lines */
-#define MAX_LONG_CREDS 64               /* credentials directives */
-#define MAX_ROLES 256                   /* role directives */
-#define MAX_TEMP 4096                   /* issued temporary credentials held at once */
-#define MAX_SESSION_S 3600              /* every role's MaxSessionDuration */
-#define SKEW_S (15 * 60)                /* X-Amz-Date tolerance */
-#define TOKEN_LEN 512                   /* bytes of a session token */
-#define TOKEN_PREFIX "IQoJb3JpZ2luX2Vj" /* what real tokens start with */
-#define LOG_FIELD_MAX 2048              /* longest string copied into a log line */
-#define MAX_FAULTS 64                   /* fail/truncate/garbage directives */
+#define MAX_BODY (64 * 1024)                  /* bytes of request body */
+#define MAX_XML (64 * 1024)                   /* bytes of a response body */
+#define MAX_REQ_HEADERS 128                   /* received header lines */
+#define MAX_LONG_CREDS 64                     /* credentials directives */
+#define MAX_ROLES 256                         /* role directives */
+#define MAX_TEMP 4096                         /* issued temporary credentials held at once */
+#define MAX_SESSION_S 3600                    /* every role's MaxSessionDuration */
+#define SKEW_S (15 * 60)                      /* X-Amz-Date tolerance */
+#define TOKEN_LEN 512                         /* bytes of a session token */
+#define TOKEN_PREFIX "IQoJb3JpZ2luX2Vj"       /* what real tokens start with */
+#define LOG_FIELD_MAX 2048                    /* longest string copied into a log line */
+#define MAX_FAULTS 64                         /* fail/truncate/garbage/huge directives */
+#define HUGE_BYTES ((size_t)16 * 1024 * 1024) /* default bytes a "huge" fault adds */
 
 #define MSG_SIGNATURE                                                                              \
     "The request signature we calculated does not match the signature you provided. Check your "   \
     "AWS Secret Access Key and signing method. Consult the service documentation for details."
 #define MSG_TOKEN_INVALID "The security token included in the request is invalid."
 #define MSG_TOKEN_EXPIRED "The security token included in the request is expired"
-
-static const char upper_alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-static const char base64_chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 struct long_cred {
     char *akid;
@@ -167,7 +169,7 @@ struct temp_cred {
     size_t role; /* index into fake.roles */
 };
 
-enum fault_kind { FAULT_FAIL, FAULT_TRUNCATE, FAULT_GARBAGE };
+enum fault_kind { FAULT_FAIL, FAULT_TRUNCATE, FAULT_GARBAGE, FAULT_HUGE };
 
 /* "fail CALL CODE [N] [RESOURCE]", "truncate CALL [N] [RESOURCE]", "garbage ...". */
 struct fault {
@@ -183,12 +185,14 @@ struct fake {
     /* Read-only once serving. */
     struct awsf_world world;
     bool have_world;
+    bool short_pages;
+    size_t huge_bytes;
     char *world_path;
     unsigned long synthetic;
     unsigned long delay_ms;
     unsigned retry_after;
     unsigned code_expire_s;
-    char code_akid[21], code_secret[41], code_token[129]; /* signs code download URLs */
+    struct awsf_code_signer code; /* signs and checks code download URLs */
     char account[13];
     struct long_cred creds[MAX_LONG_CREDS];
     size_t ncreds;
@@ -282,26 +286,6 @@ static bool all_digits(const char *s, size_t n)
         if (!is_digit(s[i]))
             return false;
     }
-    return true;
-}
-
-/* Fills out[0..n) with characters of alphabet (length alen <= 256), uniformly, and NULs
- * out[n]. Returns false when the random generator fails. */
-static bool rand_chars(char *out, size_t n, const char *alphabet, size_t alen)
-{
-    unsigned char buf[64];
-    size_t limit = 256 - 256 % alen;
-    size_t got = 0;
-
-    while (got < n) {
-        if (RAND_bytes(buf, (int)sizeof buf) != 1)
-            return false;
-        for (size_t i = 0; i < sizeof buf && got < n; i++) {
-            if (buf[i] < limit)
-                out[got++] = alphabet[buf[i] % alen];
-        }
-    }
-    out[n] = '\0';
     return true;
 }
 
@@ -891,10 +875,10 @@ static void assume_role(struct fake *f, const struct awsf_params *form, const st
     memset(t, 0, sizeof *t);
     memcpy(t->akid, "ASIA", 4);
     lifetime = f->expire_s > 0 ? f->expire_s : seconds > 0 ? (long)seconds : 3600;
-    if (!rand_chars(t->akid + 4, 16, upper_alnum, sizeof upper_alnum - 1) ||
-        !rand_chars(t->secret, 40, base64_chars, sizeof base64_chars - 1) ||
-        !rand_chars(t->token + strlen(TOKEN_PREFIX), TOKEN_LEN - strlen(TOKEN_PREFIX) - 2,
-                    base64_chars, sizeof base64_chars - 1)) {
+    if (!awsf_rand_chars(t->akid + 4, 16, awsf_upper_alnum, strlen(awsf_upper_alnum)) ||
+        !awsf_rand_chars(t->secret, 40, awsf_base64_chars, strlen(awsf_base64_chars)) ||
+        !awsf_rand_chars(t->token + strlen(TOKEN_PREFIX), TOKEN_LEN - strlen(TOKEN_PREFIX) - 2,
+                         awsf_base64_chars, strlen(awsf_base64_chars))) {
         OPENSSL_cleanse(t, sizeof *t);
         awsf_fail(rp, 500, "InternalFailure", "The request processing has failed.");
         return;
@@ -1037,32 +1021,6 @@ static const char *const service_names[] = {
     [AWSF_APIGW] = "apigateway", [AWSF_S3] = "s3",
 };
 
-/* The signature and credential codes as the JSON services name them (Query services use the
- * left column), and their status there. */
-static const struct {
-    const char *xml;
-    const char *json;
-    unsigned status;
-} json_codes[] = {
-    {"SignatureDoesNotMatch", "InvalidSignatureException", 403},
-    {"InvalidClientTokenId", "UnrecognizedClientException", 403},
-    {"ExpiredToken", "ExpiredTokenException", 403},
-    {"IncompleteSignature", "IncompleteSignatureException", 400},
-    {"MissingAuthenticationToken", "MissingAuthenticationTokenException", 403},
-};
-
-/* Lambda exceptions whose body says "message" rather than "Message". */
-static const char *const lower_message[] = {
-    "InvalidParameterValueException",
-    "TooManyRequestsException",
-    "InvalidSignatureException",
-    "UnrecognizedClientException",
-    "ExpiredTokenException",
-    "IncompleteSignatureException",
-    "MissingAuthenticationTokenException",
-    "UnknownOperationException",
-};
-
 /* Fault codes a config may inject, and their status. */
 static const struct {
     const char *code;
@@ -1121,45 +1079,6 @@ static enum MHD_Result queue(struct MHD_Connection *conn, unsigned status, char 
     return ret;
 }
 
-/* The Query protocol's XML error (STS, IAM). */
-static char *xml_error(const char *ns, const struct awsf_reply *rp, const char *rid)
-{
-    struct awsf_sb b = {.max = MAX_XML};
-
-    awsf_sb_puts(&b, "<ErrorResponse xmlns=\"");
-    awsf_sb_puts(&b, ns);
-    awsf_sb_puts(&b, "\">\n  <Error>\n");
-    awsf_sb_elem(&b, "    ", "Type", rp->status >= 500 ? "Receiver" : "Sender");
-    awsf_sb_elem(&b, "    ", "Code", rp->code);
-    awsf_sb_elem(&b, "    ", "Message", rp->message);
-    awsf_sb_puts(&b, "  </Error>\n");
-    awsf_sb_elem(&b, "  ", "RequestId", rid);
-    awsf_sb_puts(&b, "</ErrorResponse>\n");
-    if (b.failed) {
-        free(b.p);
-        return NULL;
-    }
-    return b.p;
-}
-
-/* An S3 error, as the code download answers. */
-static char *s3_error(const struct awsf_reply *rp, const char *rid)
-{
-    struct awsf_sb b = {.max = MAX_XML};
-
-    awsf_sb_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>");
-    awsf_sb_elem(&b, "", "Code", rp->code);
-    awsf_sb_elem(&b, "", "Message", rp->message);
-    awsf_sb_elem(&b, "", "RequestId", rid);
-    awsf_sb_elem(&b, "", "HostId", "ZmFrZV9hd3MgaG9zdCBpZA==");
-    awsf_sb_puts(&b, "</Error>\n");
-    if (b.failed) {
-        free(b.p);
-        return NULL;
-    }
-    return b.p;
-}
-
 /* Sends rp in the protocol of svc: Query XML, rest-json with x-amzn-ErrorType, or S3 XML. */
 static enum MHD_Result send_reply(struct MHD_Connection *conn, enum awsf_service svc,
                                   struct awsf_reply *rp, const char *rid)
@@ -1172,46 +1091,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, enum awsf_service
     rp->body = NULL;
     if (code != NULL) {
         free_wiped(body);
-        body = NULL;
-        ct = "text/xml";
-        if (svc == AWSF_STS) {
-            body = xml_error(STS_NS, rp, rid);
-        } else if (svc == AWSF_IAM) {
-            /* IAM answers an expired session with 403, STS with 400. */
-            if (strcmp(code, "ExpiredToken") == 0)
-                status = 403;
-            body = xml_error("https://iam.amazonaws.com/doc/2010-05-08/", rp, rid);
-        } else if (svc == AWSF_S3) {
-            body = s3_error(rp, rid);
-            ct = "application/xml";
-        } else {
-            json_t *o;
-            const char *key = "message";
-            for (size_t i = 0; i < sizeof json_codes / sizeof json_codes[0]; i++) {
-                if (strcmp(code, json_codes[i].xml) == 0) {
-                    code = json_codes[i].json;
-                    status = json_codes[i].status;
-                }
-            }
-            if (strcmp(code, "InternalFailure") == 0)
-                code = svc == AWSF_LAMBDA ? "ServiceException" : "InternalServerErrorException";
-            if (svc == AWSF_LAMBDA) {
-                key = "Message";
-                for (size_t i = 0; i < sizeof lower_message / sizeof lower_message[0]; i++) {
-                    if (strcmp(code, lower_message[i]) == 0)
-                        key = "message";
-                }
-                o = json_pack("{s:s, s:s}", "Type", status >= 500 ? "Service" : "User", key,
-                              rp->message);
-                if (o != NULL && strcmp(code, "TooManyRequestsException") == 0)
-                    json_object_set_new(o, "Reason", json_string("CallerRateLimitExceeded"));
-            } else {
-                o = json_pack("{s:s}", key, rp->message);
-            }
-            body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-            json_decref(o);
-            ct = "application/json";
-        }
+        body = awsf_error_body(svc, rp, rid, &status, &code, &ct);
     }
     if (body == NULL)
         return MHD_NO;
@@ -1321,6 +1201,16 @@ static void mangle(struct fake *f, enum awsf_service svc, const char *op, const 
             rp->body = g;
             rp->body_len = 0;
         }
+    } else if (take_fault(f, FAULT_HUGE, svc, op, resource) != NULL) {
+        /* Trailing whitespace keeps JSON and XML valid: only a size cap stops the client. */
+        size_t len = rp->body_len > 0 ? rp->body_len : strlen(rp->body);
+        char *big = realloc(rp->body, len + f->huge_bytes + 1);
+        if (big != NULL) {
+            memset(big + len, ' ', f->huge_bytes);
+            big[len + f->huge_bytes] = '\0';
+            rp->body = big;
+            rp->body_len = len + f->huge_bytes;
+        }
     }
 }
 
@@ -1378,141 +1268,6 @@ static void log_call(const struct fake *f, enum awsf_service svc, const char *op
                           log_string(op), "resource", log_string(resource), "access_key_prefix",
                           log_string(prefix[0] ? prefix : NULL), "status", (int)rp->status, "error",
                           rp->code ? json_string(rp->code) : json_null()));
-}
-
-/* ---- the code download (an S3 presigned GET) -------------------------------------------- */
-
-/* Presigns GET http://<host>/snapshots/<account>/<name>-<id>?versionId=<v> at when. */
-static bool code_presign(const struct fake *f, const char *host, const struct awsf_fn *fn,
-                         time_t when, unsigned expires, struct cloud_sigv4_result *res,
-                         char path[512])
-{
-    struct cloud_sigv4_header h = {"Host", host};
-    struct cloud_sigv4_creds cr = {f->code_akid, f->code_secret, f->code_token};
-    struct cloud_sigv4_request req;
-    char id[40], version[40], query[64];
-    const char *sha = json_string_value(json_object_get(fn->list_item, "CodeSha256"));
-    struct err err;
-
-    awsf_derived_id("", sha ? sha : fn->name, 32, id, sizeof id);
-    awsf_derived_id("", id, 32, version, sizeof version);
-    snprintf(path, 512, "/snapshots/%s/%s-%.8s-%.4s-%.4s-%.4s-%.12s", f->world.account, fn->name,
-             id, id + 8, id + 12, id + 16, id + 20);
-    snprintf(query, sizeof query, "versionId=%s", version);
-    memset(&req, 0, sizeof req);
-    req.method = "GET";
-    req.path = path;
-    req.query = query;
-    req.headers = &h;
-    req.header_count = 1;
-    req.payload_hash = CLOUD_SIGV4_UNSIGNED_PAYLOAD;
-    req.region = f->world.region;
-    req.service = "s3";
-    req.when = when;
-    req.flags = CLOUD_SIGV4_S3;
-    memset(res, 0, sizeof *res);
-    return cloud_sigv4_presign(&req, &cr, expires, res, &err) == ERR_OK;
-}
-
-static const struct fake *code_signer; /* the one fake this process runs */
-
-/* awsf_code_url_fn: the presigned Location of fn's package on this fake's own address. */
-static bool code_url(const struct awsf_call *c, const struct awsf_fn *fn, struct awsf_sb *out)
-{
-    struct cloud_sigv4_result res;
-    char path[512];
-
-    if (c->host == NULL ||
-        !code_presign(code_signer, c->host, fn, time(NULL), code_signer->code_expire_s, &res, path))
-        return false;
-    awsf_sb_printf(out, "http://%s%s?", c->host, path);
-    awsf_sb_puts(out, res.query);
-    cloud_sigv4_result_free(&res);
-    return true;
-}
-
-/* An empty zip: the end-of-central-directory record alone. */
-static const unsigned char empty_zip[22] = {0x50, 0x4b, 0x05, 0x06};
-
-/* GET /snapshots/...: the zip, when the query is exactly what code_url() signed and has not
- * expired (fake: S3 would accept an equivalent re-encoding; clients must not re-encode). */
-static void code_download(const struct fake *f, const char *method, const char *path,
-                          const char *query, const struct hdrs *hs, char *name,
-                          struct awsf_reply *rp)
-{
-    char prefix[64], *dash, want_path[512];
-    struct awsf_params q = {0};
-    const char *host, *date, *expires, *sig;
-    char why[160];
-    const struct awsf_fn *fn = NULL;
-    unsigned long exp;
-    time_t when;
-    struct cloud_sigv4_result res;
-    const json_t *idx;
-
-    snprintf(prefix, sizeof prefix, "/snapshots/%s/", f->world.account);
-    if (strcmp(method, "GET") != 0) {
-        awsf_fail(rp, 405, "MethodNotAllowed",
-                  "The specified method is not allowed against this resource.");
-        return;
-    }
-    if (strncmp(path, prefix, strlen(prefix)) == 0 && strlen(path + strlen(prefix)) < 200) {
-        snprintf(name, 200, "%s", path + strlen(prefix));
-        dash = strlen(name) > 37 ? name + strlen(name) - 37 : NULL;
-        if (dash != NULL && *dash == '-') {
-            *dash = '\0';
-            idx = f->world.fn_by_name ? json_object_get(f->world.fn_by_name, name) : NULL;
-            if (idx != NULL)
-                fn = &f->world.fns[json_integer_value(idx)];
-        }
-    }
-    if (fn == NULL) {
-        awsf_fail(rp, 404, "NoSuchKey", "The specified key does not exist.");
-        return;
-    }
-    if (!awsf_params_parse(query, strlen(query), &q, why, sizeof why) ||
-        (date = awsf_param(&q, "X-Amz-Date")) == NULL ||
-        (expires = awsf_param(&q, "X-Amz-Expires")) == NULL ||
-        (sig = awsf_param(&q, "X-Amz-Signature")) == NULL ||
-        awsf_param(&q, "X-Amz-Credential") == NULL || awsf_param(&q, "X-Amz-Algorithm") == NULL ||
-        !awsf_parse_amz_date(date, &when) || !awsf_parse_ulong(expires, 1, 604800, &exp)) {
-        awsf_params_free(&q);
-        awsf_fail(rp, 403, "AccessDenied",
-                  "Query-string authentication version 4 requires the X-Amz-Algorithm, "
-                  "X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and "
-                  "X-Amz-Expires parameters.");
-        return;
-    }
-    awsf_params_free(&q);
-    if (time(NULL) > when + (time_t)exp) {
-        awsf_fail(rp, 403, "AccessDenied", "Request has expired");
-        return;
-    }
-    if (header_count(hs, "Host", &host) != 1 ||
-        !code_presign(f, host, fn, when, (unsigned)exp, &res, want_path)) {
-        awsf_fail(rp, 403, "SignatureDoesNotMatch",
-                  "The request signature we calculated does not match the signature you "
-                  "provided. Check your key and signing method.");
-        return;
-    }
-    if (strcmp(res.query, query) != 0 || strcmp(want_path, path) != 0) {
-        cloud_sigv4_result_free(&res);
-        awsf_fail(rp, 403, "SignatureDoesNotMatch",
-                  "The request signature we calculated does not match the signature you "
-                  "provided. Check your key and signing method.");
-        return;
-    }
-    cloud_sigv4_result_free(&res);
-    rp->body_len = fn->zip ? fn->zip_len : sizeof empty_zip;
-    rp->body = malloc(rp->body_len + 1);
-    if (rp->body == NULL) {
-        awsf_fail(rp, 500, "InternalError", "We encountered an internal error. Please try again.");
-        return;
-    }
-    memcpy(rp->body, fn->zip ? fn->zip : empty_zip, rp->body_len);
-    rp->body[rp->body_len] = '\0';
-    rp->status = 200;
-    rp->content_type = "application/zip";
 }
 
 /* ---- dispatch ----------------------------------------------------------------------------- */
@@ -1591,8 +1346,7 @@ static void service_call(struct fake *f, const struct req *r, const char *method
                          const struct hdrs *hs, const struct awsf_params *form, const char *rid,
                          struct awsf_call *c, struct awsf_reply *rp)
 {
-    static const struct awsf_params no_params;
-    struct awsf_params *q = (struct awsf_params *)calloc(1, sizeof *q);
+    struct awsf_params q = {0};
     const struct fault *x;
     struct caller who;
     struct scope sc = {path, query, service_names[svc], svc == AWSF_IAM ? "us-east-1" : NULL};
@@ -1604,16 +1358,17 @@ static void service_call(struct fake *f, const struct req *r, const char *method
     c->method = method;
     c->path = path;
     c->rid = rid;
+    c->short_pages = f->short_pages;
+    c->code = &f->code;
     header_count(hs, "Accept", &c->accept);
     header_count(hs, "Host", &c->host);
     if (svc == AWSF_IAM) {
         c->q = form;
         routed = awsf_iam_route(c);
     } else {
-        if (q != NULL)
-            params_ok = awsf_params_parse(query, strlen(query), q, why, sizeof why);
-        c->q = q != NULL ? q : &no_params;
-        routed = q != NULL && (svc == AWSF_LAMBDA ? awsf_lambda_route(c) : awsf_apigw_route(c));
+        params_ok = awsf_params_parse(query, strlen(query), &q, why, sizeof why);
+        c->q = &q;
+        routed = svc == AWSF_LAMBDA ? awsf_lambda_route(c) : awsf_apigw_route(c);
     }
     snprintf(key, sizeof key, "%s:%s", service_names[svc], routed ? c->op : "Unknown");
 
@@ -1662,7 +1417,7 @@ static void service_call(struct fake *f, const struct req *r, const char *method
                ? &f->world
                : NULL;
     if (svc == AWSF_LAMBDA)
-        awsf_lambda_handle(c, code_url, rp);
+        awsf_lambda_handle(c, rp);
     else if (svc == AWSF_IAM)
         awsf_iam_handle(c, rp);
     else
@@ -1670,10 +1425,7 @@ static void service_call(struct fake *f, const struct req *r, const char *method
     mangle(f, svc, c->op, c->resource, rp);
 out:
     count(f, key, routed ? c->resource : NULL, rp->code == NULL);
-    if (q != NULL) {
-        awsf_params_free(q);
-        free(q);
-    }
+    awsf_params_free(&q);
     c->q = NULL;
 }
 
@@ -1732,8 +1484,10 @@ static enum MHD_Result handle(struct fake *f, struct MHD_Connection *conn, struc
         control(f, method, path, &rp);
         svc = AWSF_APIGW;
     } else if (svc == AWSF_S3) {
+        const char *host;
         if (!throttled(f, svc, &rp))
-            code_download(f, method, path, query, &hs, name, &rp);
+            awsf_code_download(&f->code, method, path, query,
+                               header_count(&hs, "Host", &host) == 1 ? host : NULL, name, &rp);
         mangle(f, svc, "GetObject", name, &rp);
         count(f, "s3:GetObject", name, rp.code == NULL);
         log_call(f, svc, "GetObject", name, prefix, &rp);
@@ -1898,7 +1652,10 @@ static bool fault_line(struct fake *f, char **tok, size_t n, const char **why)
     }
     x = &f->faults[f->nfaults];
     memset(x, 0, sizeof *x);
-    x->kind = tok[0][0] == 'f' ? FAULT_FAIL : tok[0][0] == 't' ? FAULT_TRUNCATE : FAULT_GARBAGE;
+    x->kind = tok[0][0] == 'f'   ? FAULT_FAIL
+              : tok[0][0] == 't' ? FAULT_TRUNCATE
+              : tok[0][0] == 'g' ? FAULT_GARBAGE
+                                 : FAULT_HUGE;
     if (strlen(tok[1]) >= sizeof x->call) {
         *why = "the call name is too long";
         return false;
@@ -2076,8 +1833,18 @@ static bool config_line(struct fake *f, char *line, const char **why)
         }
         f->code_expire_s = (unsigned)v;
     } else if ((strcmp(tok[0], "fail") == 0 && n >= 3 && n <= 5) ||
-               ((strcmp(tok[0], "truncate") == 0 || strcmp(tok[0], "garbage") == 0) && n >= 2 &&
-                n <= 4)) {
+               ((strcmp(tok[0], "truncate") == 0 || strcmp(tok[0], "garbage") == 0 ||
+                 strcmp(tok[0], "huge") == 0) &&
+                n >= 2 && n <= 4)) {
+        return fault_line(f, tok, n, why);
+    } else if (strcmp(tok[0], "short_pages") == 0 && n == 1) {
+        f->short_pages = true;
+    } else if (strcmp(tok[0], "huge_bytes") == 0 && n == 2) {
+        if (!awsf_parse_ulong(tok[1], 1, 1024UL * 1024 * 1024, &v)) {
+            *why = "huge_bytes takes 1..1073741824";
+            return false;
+        }
+        f->huge_bytes = v;
         return fault_line(f, tok, n, why);
     } else if (strcmp(tok[0], "expire_s") == 0 && n == 2) {
         if (!awsf_parse_ulong(tok[1], 1, 43200, &v)) {
@@ -2150,7 +1917,7 @@ static void fake_free(struct fake *f)
     awsf_world_free(&f->world);
     free(f->world_path);
     json_decref(f->counters);
-    OPENSSL_cleanse(f->code_secret, sizeof f->code_secret);
+    awsf_code_signer_wipe(&f->code);
     if (f->log_fd >= 0)
         close(f->log_fd);
     pthread_mutex_destroy(&f->mu);
@@ -2171,7 +1938,7 @@ int main(int argc, char **argv)
 
     f.log_fd = -1;
     f.code_expire_s = 600;
-    code_signer = &f;
+    f.huge_bytes = HUGE_BYTES;
     snprintf(f.account, sizeof f.account, "%s", DEFAULT_ACCOUNT);
     pthread_mutex_init(&f.mu, NULL);
     for (int i = 1; i < argc; i++) {
@@ -2213,13 +1980,8 @@ int main(int argc, char **argv)
         f.have_world = true;
     }
     f.counters = json_pack("{s:{}, s:{}}", "operations", "resources");
-    memcpy(f.code_akid, "ASIA", 4);
-    memcpy(f.code_token, TOKEN_PREFIX, strlen(TOKEN_PREFIX));
     if (f.counters == NULL ||
-        !rand_chars(f.code_akid + 4, 16, upper_alnum, sizeof upper_alnum - 1) ||
-        !rand_chars(f.code_secret, 40, base64_chars, sizeof base64_chars - 1) ||
-        !rand_chars(f.code_token + strlen(TOKEN_PREFIX), 100, base64_chars,
-                    sizeof base64_chars - 1)) {
+        !awsf_code_signer_init(&f.code, f.have_world ? &f.world : NULL, f.code_expire_s)) {
         fprintf(stderr, "fake_aws: out of memory or randomness\n");
         fake_free(&f);
         return 2;

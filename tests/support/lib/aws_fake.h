@@ -4,10 +4,11 @@
  * operations over it in AWS's wire shapes (reference: wire-formats.md sections 7, 8 and 9).
  * Linked into every tests/support binary; everything here carries the awsf_ prefix.
  *
- * Ownership: awsf_world_load()/awsf_world_synthetic() build a world freed by awsf_world_free();
- * after loading it is read-only, so handlers may run on any thread. A handler fills a
- * caller-owned struct awsf_reply: either an error (code set, message, status) or a success body
- * (malloc'd, freed by the caller). Errors never expose secrets. */
+ * Ownership: awsf_world_load() builds a world (from a file and/or generated) freed by
+ * awsf_world_free(); after loading it is read-only, so handlers may run on any thread. A handler
+ * fills a caller-owned struct awsf_reply: either an error (code set, message, status) or a
+ * success body (malloc'd, freed by the caller; fake_aws wipes bodies when freeing them, as they
+ * may hold environment secrets). Errors never carry secrets. Threading: no global state. */
 #ifndef PARAPET_AWS_FAKE_H
 #define PARAPET_AWS_FAKE_H
 
@@ -17,6 +18,9 @@
 #include <time.h>
 
 #define AWSF_MAX_PARAMS 64
+
+struct awsf_call;  /* a routed request (below) */
+struct awsf_reply; /* its answer (below) */
 
 /* ---- text buffers ------------------------------------------------------------------------ */
 
@@ -71,8 +75,16 @@ char *awsf_base64(const unsigned char *data, size_t n);
  * '=' on purpose, so clients must encode it. awsf_token_parse() is false for anything else. */
 char *awsf_token_new(const char *kind, size_t index);
 bool awsf_token_parse(const char *token, const char *kind, size_t *index);
+/* The page size to answer for a request of max items (c->short_pages halves it). */
+unsigned long awsf_page_size(const struct awsf_call *c, unsigned long max);
 /* Unsigned decimal in [lo, hi]. */
 bool awsf_parse_ulong(const char *s, unsigned long lo, unsigned long hi, unsigned long *out);
+
+/* Fills out[0..n) with characters of alphabet (length alen <= 256), uniformly, and NULs out[n].
+ * false when the random generator fails. */
+bool awsf_rand_chars(char *out, size_t n, const char *alphabet, size_t alen);
+extern const char awsf_upper_alnum[];  /* A-Z 0-9: access key ids */
+extern const char awsf_base64_chars[]; /* A-Z a-z 0-9 + /: secrets and tokens */
 
 /* ---- the world --------------------------------------------------------------------------- */
 
@@ -111,6 +123,29 @@ void awsf_world_free(struct awsf_world *w);
 const struct awsf_fn *awsf_world_fn(const struct awsf_world *w, const char *function_name,
                                     char scratch[256], const char **qualifier);
 
+/* ---- the code download (aws_fake_s3.c) ---------------------------------------------------- */
+
+/* Signs Code.Location URLs: temporary-looking credentials only this process knows. */
+struct awsf_code_signer {
+    char akid[21], secret[41], token[129];
+    unsigned expire_s;          /* X-Amz-Expires */
+    const struct awsf_world *w; /* NULL: no world, nothing to download */
+};
+
+/* Random credentials; false when the random generator fails. Wipe with awsf_code_signer_wipe. */
+bool awsf_code_signer_init(struct awsf_code_signer *s, const struct awsf_world *w,
+                           unsigned expire_s);
+void awsf_code_signer_wipe(struct awsf_code_signer *s);
+/* Appends fn's presigned package URL on http://<host> (the request's Host) to out. */
+bool awsf_code_url(const struct awsf_code_signer *s, const char *host, const struct awsf_fn *fn,
+                   struct awsf_sb *out);
+/* Answers GET /snapshots/...: the zip when the query is exactly what awsf_code_url() signed for
+ * host (NULL: no single Host header) and has not expired (fake: S3 would accept an equivalent
+ * re-encoding; clients must not re-encode); S3 error codes otherwise. name[200] gets the
+ * function name, for counters. */
+void awsf_code_download(const struct awsf_code_signer *s, const char *method, const char *path,
+                        const char *query, const char *host, char name[200], struct awsf_reply *rp);
+
 /* ---- operations -------------------------------------------------------------------------- */
 
 enum awsf_service { AWSF_STS, AWSF_IAM, AWSF_LAMBDA, AWSF_APIGW, AWSF_S3 };
@@ -120,16 +155,18 @@ struct awsf_call {
     enum awsf_service service;
     const char *op; /* "GetPolicy" */
     const char *method;
-    const char *path;            /* raw wire path */
-    const struct awsf_params *q; /* query (Lambda, API Gateway) or form (IAM) */
-    char label[3][256];          /* decoded path labels: function name, api id, ... */
-    const char *resource;        /* what the call is about, for counters and faults */
-    const char *accept;          /* Accept header or NULL */
-    const char *host;            /* Host header */
-    const struct awsf_world *w;  /* NULL: nothing visible (other account or region) */
-    const char *account;         /* the caller's account */
-    const char *region;          /* the signing region */
-    const char *rid;             /* request id */
+    const char *path;                    /* raw wire path */
+    const struct awsf_params *q;         /* query (Lambda, API Gateway) or form (IAM) */
+    char label[3][256];                  /* decoded path labels: function name, api id, ... */
+    const char *resource;                /* what the call is about, for counters and faults */
+    const char *accept;                  /* Accept header or NULL */
+    const char *host;                    /* Host header */
+    const struct awsf_world *w;          /* NULL: nothing visible (other account or region) */
+    const char *account;                 /* the caller's account */
+    const char *region;                  /* the signing region */
+    const char *rid;                     /* request id */
+    bool short_pages;                    /* answer half pages (still truncated), as AWS may */
+    const struct awsf_code_signer *code; /* signs GetFunction's Code.Location */
 };
 
 struct awsf_reply {
@@ -140,9 +177,14 @@ struct awsf_reply {
     const char *content_type; /* of body */
     size_t body_len;          /* bytes of a binary body; 0: strlen(body) */
     unsigned retry_after;     /* 0: no Retry-After */
-    bool wipe;                /* body carries secrets: wipe when freed */
 };
 
+/* The body of the error rp in svc's protocol (malloc'd; NULL when out of memory). JSON services
+ * rename the signature codes (SignatureDoesNotMatch -> InvalidSignatureException, ...) and their
+ * status: *status, *code and *content_type are what to send (*code goes in x-amzn-ErrorType for
+ * Lambda and API Gateway). Call with *status = rp->status and *code = rp->code. */
+char *awsf_error_body(enum awsf_service svc, const struct awsf_reply *rp, const char *rid,
+                      unsigned *status, const char **code, const char **content_type);
 void awsf_fail(struct awsf_reply *rp, unsigned status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Sets a 200 JSON body from o (stolen). */
@@ -156,12 +198,8 @@ bool awsf_iam_route(struct awsf_call *c);
 /* True when Action names an IAM operation this fake serves. */
 bool awsf_iam_is_action(const char *action);
 
-/* Handlers (c routed). code_location(c, fn, out) writes the presigned download URL of fn's
- * package; it belongs to the caller (fake_aws.c signs it). */
-typedef bool (*awsf_code_url_fn)(const struct awsf_call *c, const struct awsf_fn *fn,
-                                 struct awsf_sb *out);
-void awsf_lambda_handle(const struct awsf_call *c, awsf_code_url_fn code_url,
-                        struct awsf_reply *rp);
+/* Handlers (c routed); GetFunction signs its Code.Location with c->code. */
+void awsf_lambda_handle(const struct awsf_call *c, struct awsf_reply *rp);
 void awsf_iam_handle(const struct awsf_call *c, struct awsf_reply *rp);
 void awsf_apigw_handle(const struct awsf_call *c, struct awsf_reply *rp);
 

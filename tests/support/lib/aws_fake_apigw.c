@@ -129,6 +129,7 @@ static bool page(const struct awsf_call *c, size_t n, size_t *start, size_t *end
                   v1 ? "Invalid position parameter" : "Invalid nextToken");
         return false;
     }
+    max = awsf_page_size(c, max);
     *end = *start + max < n ? *start + max : n;
     return true;
 }

@@ -80,6 +80,23 @@ static void put_str(struct awsf_sb *b, const char *indent, const char *tag, cons
         awsf_sb_elem(b, indent, tag, v);
 }
 
+/* The IAM path of an ARN ("arn:aws:iam::aws:policy/service-role/X" -> "/service-role/"), from
+ * after kind (":policy", ":role") to the last '/', into out[256]; "/" when there is none. */
+static const char *arn_path(const char *arn, const char *kind, char out[256])
+{
+    const char *p = arn ? strstr(arn, kind) : NULL;
+    const char *last = arn ? strrchr(arn, '/') : NULL;
+
+    if (p == NULL || last == NULL || p[strlen(kind)] != '/' || last < p + strlen(kind) ||
+        (size_t)(last - p) > 250) {
+        snprintf(out, 256, "/");
+        return out;
+    }
+    p += strlen(kind);
+    snprintf(out, 256, "%.*s", (int)(last - p + 1), p);
+    return out;
+}
+
 static void open_result(struct awsf_sb *b, const char *op)
 {
     awsf_sb_printf(b, "<%sResponse xmlns=\"" IAM_NS "\">\n  <%sResult>\n", op, op);
@@ -151,6 +168,7 @@ static bool page(const struct awsf_call *c, size_t n, size_t *start, size_t *end
         awsf_fail(rp, 400, "InvalidInput", "Invalid Marker.");
         return false;
     }
+    max = awsf_page_size(c, max);
     *end = *start + max < n ? *start + max : n;
     return true;
 }
@@ -180,7 +198,7 @@ static void get_role(const struct awsf_call *c, const json_t *r, struct awsf_rep
     const json_t *trust = json_object_get(r, "AssumeRolePolicyDocument");
     const json_t *pb = json_object_get(r, "PermissionsBoundary"),
                  *tags = json_object_get(r, "Tags");
-    char arn[512], id[32];
+    char arn[512], id[32], path[256];
     json_t *dflt = NULL;
 
     snprintf(arn, sizeof arn, "arn:aws:iam::%s:role/%s", c->account, name);
@@ -191,7 +209,8 @@ static void get_role(const struct awsf_call *c, const json_t *r, struct awsf_rep
                                  "lambda.amazonaws.com", "Action", "sts:AssumeRole");
     open_result(&b, c->op);
     awsf_sb_puts(&b, "    <Role>\n");
-    put_str(&b, "      ", "Path", r, "Path", "/");
+    put_str(&b, "      ", "Path", r, "Path",
+            arn_path(json_string_value(json_object_get(r, "Arn")), ":role", path));
     put_doc(&b, "      ", "AssumeRolePolicyDocument", trust);
     awsf_sb_printf(&b, "      <MaxSessionDuration>%lld</MaxSessionDuration>\n",
                    json_is_integer(json_object_get(r, "MaxSessionDuration"))
@@ -312,7 +331,7 @@ static void get_policy(const struct awsf_call *c, const json_t *p, struct awsf_r
 {
     const char *arn = awsf_param(c->q, "PolicyArn");
     struct awsf_sb b = {0};
-    char id[32];
+    char id[32], path[256];
 
     awsf_derived_id("ANPA", arn, 17, id, sizeof id);
     open_result(&b, c->op);
@@ -320,7 +339,7 @@ static void get_policy(const struct awsf_call *c, const json_t *p, struct awsf_r
     put_str(&b, "      ", "PolicyName", p, "PolicyName", "");
     put_str(&b, "      ", "DefaultVersionId", p, "DefaultVersionId", "v1");
     awsf_sb_elem(&b, "      ", "PolicyId", id);
-    awsf_sb_puts(&b, "      <Path>/</Path>\n");
+    awsf_sb_elem(&b, "      ", "Path", arn_path(arn, ":policy", path));
     awsf_sb_elem(&b, "      ", "Arn", arn);
     awsf_sb_printf(&b, "      <AttachmentCount>%lld</AttachmentCount>\n",
                    (long long)json_integer_value(json_object_get(p, "Count")));

@@ -124,6 +124,7 @@ static bool page(const struct awsf_call *c, const char *kind, size_t total, size
     }
     if (max > per_page)
         max = per_page;
+    max = awsf_page_size(c, max);
     if (marker != NULL && (!awsf_token_parse(marker, kind, start) || *start > total)) {
         awsf_fail(rp, 400, "InvalidParameterValueException", "Invalid Marker: %.128s", marker);
         return false;
@@ -226,8 +227,7 @@ static void no_resource(struct awsf_reply *rp)
     awsf_fail(rp, 404, "ResourceNotFoundException", "The resource you requested does not exist.");
 }
 
-static void get_function(const struct awsf_call *c, const struct awsf_fn *fn,
-                         awsf_code_url_fn code_url, struct awsf_reply *rp)
+static void get_function(const struct awsf_call *c, const struct awsf_fn *fn, struct awsf_reply *rp)
 {
     json_t *o = json_object(), *tags = json_object_get(fn->src, "Tags");
     json_t *rce = json_object_get(fn->src, "ReservedConcurrentExecutions");
@@ -241,7 +241,7 @@ static void get_function(const struct awsf_call *c, const struct awsf_fn *fn,
             json_pack("{s:s, s:s}", "RepositoryType", "ECR", "ImageUri", uri ? uri : ""));
     } else {
         struct awsf_sb b = {0};
-        if (!code_url(c, fn, &b) || b.failed) {
+        if (c->code == NULL || !awsf_code_url(c->code, c->host, fn, &b) || b.failed) {
             free(b.p);
             json_decref(o);
             awsf_fail(rp, 500, "ServiceException", "fake_aws: cannot sign the code location");
@@ -349,7 +349,7 @@ static void get_event_invoke(const struct awsf_fn *fn, struct awsf_reply *rp)
     awsf_reply_json(rp, o);
 }
 
-void awsf_lambda_handle(const struct awsf_call *c, awsf_code_url_fn code_url, struct awsf_reply *rp)
+void awsf_lambda_handle(const struct awsf_call *c, struct awsf_reply *rp)
 {
     const struct route *r = matched(c);
     const struct awsf_fn *fn;
@@ -393,7 +393,7 @@ void awsf_lambda_handle(const struct awsf_call *c, awsf_code_url_fn code_url, st
         return;
     }
     if (strcmp(c->op, "GetFunction") == 0)
-        get_function(c, fn, code_url, rp);
+        get_function(c, fn, rp);
     else if (strcmp(c->op, "GetPolicy") == 0)
         get_policy(fn, rp);
     else if (strcmp(c->op, "GetFunctionUrlConfig") == 0)

@@ -14,7 +14,8 @@
 
 #define SB_DEFAULT_MAX ((size_t)64 * 1024 * 1024)
 
-static const char upper_alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+const char awsf_upper_alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+const char awsf_base64_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* ---- text buffers ------------------------------------------------------------------------ */
 
@@ -242,6 +243,24 @@ bool awsf_params_parse(const char *s, size_t len, struct awsf_params *p, char *w
     return true;
 }
 
+bool awsf_rand_chars(char *out, size_t n, const char *alphabet, size_t alen)
+{
+    unsigned char buf[64];
+    size_t limit = 256 - 256 % alen;
+    size_t got = 0;
+
+    while (got < n) {
+        if (RAND_bytes(buf, (int)sizeof buf) != 1)
+            return false;
+        for (size_t i = 0; i < sizeof buf && got < n; i++) {
+            if (buf[i] < limit)
+                out[got++] = alphabet[buf[i] % alen];
+        }
+    }
+    out[n] = '\0';
+    return true;
+}
+
 /* ---- ids and times ----------------------------------------------------------------------- */
 
 void awsf_request_id(char out[37])
@@ -271,7 +290,7 @@ void awsf_derived_id(const char *prefix, const char *seed, size_t n, char *out, 
     SHA256((const unsigned char *)seed, strlen(seed), md);
     p = (size_t)snprintf(out, outlen, "%s", prefix);
     for (size_t i = 0; i < n && p + 1 < outlen && i < sizeof md; i++)
-        out[p++] = upper_alnum[md[i] % (sizeof upper_alnum - 1)];
+        out[p++] = awsf_upper_alnum[md[i] % (sizeof awsf_upper_alnum - 1)];
     out[p] = '\0';
 }
 
@@ -348,6 +367,11 @@ bool awsf_parse_ulong(const char *s, unsigned long lo, unsigned long hi, unsigne
         return false;
     *out = v;
     return true;
+}
+
+unsigned long awsf_page_size(const struct awsf_call *c, unsigned long max)
+{
+    return c->short_pages && max > 1 ? (max + 1) / 2 : max;
 }
 
 /* ---- base64 and page tokens -------------------------------------------------------------- */
@@ -446,5 +470,4 @@ void awsf_reply_json(struct awsf_reply *rp, json_t *o)
     rp->code = NULL;
     rp->body = s;
     rp->content_type = "application/json";
-    rp->wipe = true; /* environment variables may be secrets */
 }

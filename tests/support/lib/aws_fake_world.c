@@ -24,6 +24,7 @@ static const char *const fn_extras[] = {
     "Dependencies",
     "Vulnerabilities",
     "Errors",
+    "ImageUri", /* GetFunction's Code.ImageUri */
 };
 
 /* Members GetFunction returns and ListFunctions omits. */
