@@ -99,6 +99,9 @@ static void apply_role(struct role_work *w, const char *xml, const char *end)
     json_t *trust = policy_doc(rs, re, "AssumeRolePolicyDocument");
     if (trust != NULL)
         json_object_set_new(w->role, "AssumeRolePolicyDocument", trust);
+    else
+        cloud_record_error(w->role, "GetRole", "MalformedPolicy",
+                           "the trust policy is not a JSON object");
     if (cloud_xml_find(rs, re, "PermissionsBoundary", &bs, &be) &&
         cloud_xml_text(bs, be, "PermissionsBoundaryArn", v, sizeof v))
         json_object_set_new(w->role, "PermissionsBoundary",

@@ -532,6 +532,45 @@ static void test_rules_and_summary(void **state)
                      404);
 }
 
+/* Bad answers and bad packages: each is recorded on its resource and the scan carries on. */
+static void test_bad_answers_and_packages_are_recorded_and_the_scan_carries_on(void **state)
+{
+    char edge[600];
+    json_t *scan, *fs, *e;
+    size_t i;
+    int seen = 0;
+    static const char *const expected[][2] = {
+        {"function:corrupt-zip", "ReadPackage"}, {"function:zip-bomb", "ReadPackage"},
+        {"function:encrypted-zip", "ReadPackage"}, {"function:bad-policy", "GetPolicy"},
+        {"role/", "GetRole"},
+    };
+    (void)state;
+
+    snprintf(edge, sizeof edge, "%s/tests/data/aws/world-edge.json", getenv("PARAPET_TEST_ROOT"));
+    start(edge, "garbage lambda:GetFunctionUrlConfig 1\n");
+    scan = scan_now();
+    assert_string_equal(str(scan, "status"), "succeeded");
+    assert_false(json_is_true(json_object_get(scan, "complete")));
+    for (size_t k = 0; k < sizeof expected / sizeof expected[0]; k++) {
+        bool found = false;
+        json_array_foreach(json_object_get(scan, "errors"), i, e)
+            if (strstr(str(e, "resource"), expected[k][0]) != NULL &&
+                strcmp(str(e, "call"), expected[k][1]) == 0)
+                found = true;
+        if (!found)
+            fail_msg("no %s error recorded for %s", expected[k][1], expected[k][0]);
+        seen++;
+    }
+    assert_int_equal(seen, 5);
+    json_decref(scan);
+    /* What could be read was: old lock file formats still give their vulnerabilities. */
+    fs = findings("open");
+    assert_true(has_category(fs, "vulnerable-dependency", "function:old-lockfiles"));
+    json_decref(fs);
+    assert_int_equal(call("GET", "/readyz", NULL, NULL), 200);
+    start(world_path, NULL);
+}
+
 /* Deleting the account takes its scans, resources and findings with it. */
 static void test_delete_removes_posture_data(void **state)
 {
@@ -580,6 +619,7 @@ int main(void)
         cmocka_unit_test(test_partial_scans_never_resolve_and_faults_are_absorbed),
         cmocka_unit_test(test_due_accounts_are_scanned_on_schedule),
         cmocka_unit_test(test_rules_and_summary),
+        cmocka_unit_test(test_bad_answers_and_packages_are_recorded_and_the_scan_carries_on),
         cmocka_unit_test(test_delete_removes_posture_data),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
