@@ -92,8 +92,7 @@ void posture_check_env_cmk(struct posture_eval *ev, const struct posture_rule *r
         return;
     }
     posture_report(ev, rule, ev->cur_fn->arn, "",
-                   json_pack("{s:o, s:n}", "Environment.Variables (sensitive names)", names,
-                             "KMSKeyArn"));
+                   json_pack("{s:o, s:n}", "sensitive_variables", names, "KMSKeyArn"));
 }
 
 void posture_check_env_foreign_key(struct posture_eval *ev, const struct posture_rule *rule,

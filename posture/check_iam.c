@@ -151,9 +151,16 @@ static json_t *grant_evidence(const struct posture_role_info *ri, const json_t *
     return json_pack("{s:O}", "statement", stmt);
 }
 
+/* The role and (the first 20 of) the functions using it: evidence stays small when a role is
+ * shared by thousands of functions. */
 static json_t *role_evidence(const struct posture_role_info *ri)
 {
-    json_t *ev = json_pack("{s:s, s:O}", "Arn", ri->arn, "functions", ri->functions);
+    size_t n = json_array_size(ri->functions);
+    json_t *fns = json_array();
+    for (size_t i = 0; i < n && i < 20; i++)
+        json_array_append(fns, json_array_get(ri->functions, i));
+    json_t *ev = json_pack("{s:s, s:o, s:I}", "Arn", ri->arn, "functions", fns, "function_count",
+                           (json_int_t)n);
     const char *pb = pj_str(pj_obj(ri->role, "PermissionsBoundary"), "PermissionsBoundaryArn");
     if (pb != NULL)
         json_object_set_new(ev, "PermissionsBoundary.PermissionsBoundaryArn", json_string(pb));
@@ -448,7 +455,8 @@ void posture_check_role_shared(struct posture_eval *ev, const struct posture_rul
         json_t *pub = json_array();
         for (size_t i = 0; i < ev->nfns; i++) {
             if (ev->fns[i].role == ri && posture_fn_is_reachable(ev, &ev->fns[i]))
-                json_array_append_new(pub, json_string(ev->fns[i].arn));
+                if (json_array_size(pub) < 20)
+                    json_array_append_new(pub, json_string(ev->fns[i].arn));
         }
         json_object_set_new(evd, "public_functions", pub);
     }
