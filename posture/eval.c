@@ -113,6 +113,16 @@ void posture_report(struct posture_eval *ev, const struct posture_rule *rule, co
 
 /* ---- reachability ---- */
 
+static void note_public(void *arg, enum posture_principal kind, const char *value,
+                        const char *account)
+{
+    (void)value;
+    (void)account;
+    if (kind == POSTURE_PRINCIPAL_PUBLIC)
+        *(bool *)arg = true;
+}
+
+/* An unconditional Deny of action to everyone ("*") closes the policy to the public. */
 static bool policy_denies_public(const json_t *policy, const char *action)
 {
     json_t *sts = posture_iam_statements(policy);
@@ -123,23 +133,18 @@ static bool policy_denies_public(const json_t *policy, const char *action)
     json_array_foreach(sts, i, s)
     {
         const char *eff = pj_str(s, "Effect");
-        if (eff != NULL && strcmp(eff, "Deny") == 0 && json_object_get(s, "Condition") == NULL &&
-            posture_iam_stmt_matches(s, action, NULL)) {
+        bool everyone = false;
+        if (eff == NULL || strcmp(eff, "Deny") != 0 || json_object_get(s, "Condition") != NULL ||
+            !posture_iam_stmt_matches(s, action, NULL))
+            continue;
+        posture_iam_principals(s, note_public, &everyone);
+        if (everyone) {
             denied = true;
             break;
         }
     }
     json_decref(sts);
     return denied;
-}
-
-static void note_public(void *arg, enum posture_principal kind, const char *value,
-                        const char *account)
-{
-    (void)value;
-    (void)account;
-    if (kind == POSTURE_PRINCIPAL_PUBLIC)
-        *(bool *)arg = true;
 }
 
 bool posture_stmt_is_public(const json_t *stmt, const char *action, const json_t *context)

@@ -348,6 +348,82 @@ static void mutate_walk(json_t *root, json_t *node, size_t depth, size_t *runs)
     }
 }
 
+/* Findings of one rule for a one-function snapshot built from a Policy and UrlConfig. */
+static size_t count_rule(const char *rule, const char *fn_extra)
+{
+    char text[2048];
+    snprintf(text, sizeof text,
+             "{\"account_id\":\"444455556666\",\"region\":\"us-east-1\",\"functions\":[{"
+             "\"FunctionArn\":\"arn:aws:lambda:us-east-1:444455556666:function:f\","
+             "\"TracingConfig\":{\"Mode\":\"Active\"},\"ReservedConcurrentExecutions\":5%s}]}",
+             fn_extra);
+    json_error_t e;
+    json_t *snap = json_loads(text, 0, &e);
+    if (snap == NULL)
+        fail_msg("bad snapshot: %s", e.text);
+    json_t *f = evaluate(snap);
+    size_t n = 0, i;
+    json_t *x;
+    json_array_foreach(f, i, x)
+    {
+        n += strcmp(json_string_value(json_object_get(x, "rule")), rule) == 0;
+    }
+    json_decref(f);
+    json_decref(snap);
+    return n;
+}
+
+#define URL_NONE ",\"UrlConfig\":{\"AuthType\":\"NONE\"}"
+#define PUB_URL_STMT                                                                               \
+    "{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"lambda:InvokeFunctionUrl\","        \
+    "\"Condition\":{\"StringEquals\":{\"lambda:FunctionUrlAuthType\":\"NONE\"}}}"
+
+static void test_function_url_is_public_only_when_the_policy_opens_it(void **state)
+{
+    (void)state;
+    /* AuthType NONE without a policy statement: AWS answers 403 to everyone */
+    assert_int_equal(count_rule("PAR-PUB-002", URL_NONE), 0);
+    assert_int_equal(count_rule("PAR-PUB-002", URL_NONE ",\"Policy\":{\"Statement\":[" PUB_URL_STMT
+                                               "]}"),
+                     1);
+    /* an unconditional Deny to everyone closes it; a Deny to one role does not */
+    assert_int_equal(
+        count_rule("PAR-PUB-002", URL_NONE ",\"Policy\":{\"Statement\":[" PUB_URL_STMT
+                                  ",{\"Effect\":\"Deny\",\"Principal\":{\"AWS\":\"*\"},"
+                                  "\"Action\":\"lambda:*\"}]}"),
+        0);
+    assert_int_equal(
+        count_rule("PAR-PUB-002", URL_NONE ",\"Policy\":{\"Statement\":[" PUB_URL_STMT
+                                  ",{\"Effect\":\"Deny\",\"Principal\":{\"AWS\":"
+                                  "\"arn:aws:iam::444455556666:role/x\"},\"Action\":\"lambda:*\"}]}"),
+        1);
+    /* the URL statement does not open the Invoke API itself */
+    assert_int_equal(count_rule("PAR-PUB-001", URL_NONE ",\"Policy\":{\"Statement\":[" PUB_URL_STMT
+                                               "]}"),
+                     0);
+    /* Statement as an object, Action as an array, Principal {"AWS": ["*"]} */
+    assert_int_equal(count_rule("PAR-PUB-001",
+                                ",\"Policy\":{\"Statement\":{\"Sid\":\"s\",\"Effect\":\"Allow\","
+                                "\"Principal\":{\"AWS\":[\"*\"]},\"Action\":[\"lambda:Invoke*\"]}}"),
+                     1);
+    /* NotAction that leaves invoke allowed is as open */
+    assert_int_equal(count_rule("PAR-PUB-001",
+                                ",\"Policy\":{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":"
+                                "\"*\",\"NotAction\":\"lambda:DeleteFunction\"}}"),
+                     1);
+    /* a restricting condition closes it, a wildcard source account does not */
+    assert_int_equal(count_rule("PAR-PUB-001",
+                                ",\"Policy\":{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":"
+                                "\"*\",\"Action\":\"lambda:InvokeFunction\",\"Condition\":{"
+                                "\"StringEquals\":{\"AWS:SourceAccount\":\"444455556666\"}}}}"),
+                     0);
+    assert_int_equal(count_rule("PAR-PUB-001",
+                                ",\"Policy\":{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":"
+                                "\"*\",\"Action\":\"lambda:InvokeFunction\",\"Condition\":{"
+                                "\"StringLike\":{\"AWS:SourceAccount\":\"*\"}}}}"),
+                     1);
+}
+
 static void test_malformed_snapshots_never_crash(void **state)
 {
     static const char *const docs[] = {
@@ -417,6 +493,7 @@ int main(void)
         cmocka_unit_test(test_fingerprints_are_unique_and_deterministic),
         cmocka_unit_test(test_every_rule_stays_quiet_on_its_near_misses),
         cmocka_unit_test(test_evidence_masks_secrets),
+        cmocka_unit_test(test_function_url_is_public_only_when_the_policy_opens_it),
         cmocka_unit_test(test_malformed_snapshots_never_crash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
