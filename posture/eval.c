@@ -188,8 +188,8 @@ bool posture_url_is_public(const json_t *fn, int *stmt_index)
     if (auth == NULL || strcmp(auth, "NONE") != 0)
         return false;
     ctx = json_pack("{s:s}", "lambda:FunctionUrlAuthType", "NONE");
-    idx = posture_policy_public_index(json_object_get(fn, "Policy"), "lambda:InvokeFunctionUrl",
-                                      ctx);
+    idx =
+        posture_policy_public_index(json_object_get(fn, "Policy"), "lambda:InvokeFunctionUrl", ctx);
     json_decref(ctx);
     if (stmt_index != NULL)
         *stmt_index = idx;
@@ -287,6 +287,7 @@ void posture_evaluate(const json_t *snapshot, time_t now, posture_emit_fn emit, 
         ri->admin = -1;
         ri->escalates = -1;
         ri->docs = posture_iam_role_docs_new(v, &ri->doc_names);
+        ri->boundary = posture_role_boundary_new(v);
         ri->functions = json_array();
         ri->context = json_pack("{s:s, s:s, s:s}", "aws:PrincipalAccount", ev.account,
                                 "aws:ResourceAccount", ev.account, "aws:PrincipalArn", arn);
@@ -339,6 +340,7 @@ out:
     for (i = 0; i < ev.nroles; i++) {
         json_decref(ev.roles[i].docs);
         json_decref(ev.roles[i].doc_names);
+        json_decref(ev.roles[i].boundary);
         json_decref(ev.roles[i].functions);
         json_decref(ev.roles[i].context);
     }

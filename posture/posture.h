@@ -35,18 +35,18 @@ typedef void (*posture_check_fn)(struct posture_eval *ev, const struct posture_r
                                  const json_t *resource);
 
 struct posture_rule {
-    const char *id;            /* "PAR-IAM-001": stable, findings are keyed on it */
+    const char *id; /* "PAR-IAM-001": stable, findings are keyed on it */
     const char *title;
-    const char *category;      /* "iam-overprivileged", "secrets-in-env", ... */
+    const char *category; /* "iam-overprivileged", "secrets-in-env", ... */
     enum posture_severity severity;
     const char *resource_type; /* "aws.lambda.function", "aws.iam.role",
                                 * "aws.apigateway.http_api", "aws.apigateway.rest_api" */
     posture_check_fn check;
-    const void *arg;           /* rule-specific parameter of a check shared by several rules */
+    const void *arg;               /* rule-specific parameter of a check shared by several rules */
     const char *const *references; /* NULL-terminated: URLs and document names */
     const char *remediation_short;
     const char *remediation_long;
-    const char *risk;          /* why it matters */
+    const char *risk; /* why it matters */
 };
 
 extern const struct posture_rule posture_rules[];
@@ -148,10 +148,10 @@ json_t *posture_iam_statements(const json_t *doc);
 /* ---- Secrets (posture/secrets.c) ---- */
 enum posture_secret_class {
     POSTURE_SECRET_NONE = 0,
-    POSTURE_SECRET_CLOUD,   /* AWS access keys and secret keys, private keys: critical */
-    POSTURE_SECRET_TOKEN,   /* a well-known vendor token format (GitHub, Slack, Stripe, ...) */
-    POSTURE_SECRET_URL,     /* a connection string or URL carrying a password */
-    POSTURE_SECRET_GENERIC  /* a high-entropy literal under a secret-like name */
+    POSTURE_SECRET_CLOUD,  /* AWS access keys and secret keys, private keys: critical */
+    POSTURE_SECRET_TOKEN,  /* a well-known vendor token format (GitHub, Slack, Stripe, ...) */
+    POSTURE_SECRET_URL,    /* a connection string or URL carrying a password */
+    POSTURE_SECRET_GENERIC /* a high-entropy literal under a secret-like name */
 };
 
 struct posture_secret {
@@ -174,8 +174,8 @@ void posture_secret_mask(const char *secret, char *out, size_t size);
 
 /* ---- Runtimes (posture/runtime.c) ---- */
 struct posture_runtime {
-    const char *id;     /* "nodejs18.x" */
-    int y, m, d;        /* deprecation date (UTC) on AWS's schedule */
+    const char *id; /* "nodejs18.x" */
+    int y, m, d;    /* deprecation date (UTC) on AWS's schedule */
 };
 
 /* The runtime's row, or NULL for an unknown runtime (which is never flagged). */

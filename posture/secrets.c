@@ -125,7 +125,7 @@ static bool has_slack(const char *v)
         return true;
     const char *h = strstr(v, "hooks.slack.com/services/");
     return h != NULL && strspn(h + 25, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                        "0123456789/+") >= 40;
+                                       "0123456789/+") >= 40;
 }
 
 static bool has_jwt(const char *v)
@@ -239,22 +239,22 @@ static bool word_in(const char *w, const char *const *list)
 
 static bool name_is_secretlike(const char *name)
 {
-    static const char *const alone[] = {"PASSWORD", "PASSWD",     "PASS",        "PWD",
-                                        "SECRET",   "SECRETS",    "TOKEN",       "APIKEY",
+    static const char *const alone[] = {"PASSWORD",   "PASSWD",      "PASS",       "PWD",
+                                        "SECRET",     "SECRETS",     "TOKEN",      "APIKEY",
                                         "CREDENTIAL", "CREDENTIALS", "PASSPHRASE", "HMAC",
-                                        "PASSCODE", "AUTHTOKEN",  NULL};
-    static const char *const before_key[] = {"API",    "ACCESS",     "PRIVATE", "SECRET",
-                                             "SIGNING", "ENCRYPTION", "MASTER", "AUTH",
-                                             "APP",    "CLIENT",     "LICENSE", "WEBHOOK",
-                                             "SERVICE", NULL};
+                                        "PASSCODE",   "AUTHTOKEN",   NULL};
+    static const char *const before_key[] = {
+        "API",  "ACCESS", "PRIVATE", "SECRET",  "SIGNING", "ENCRYPTION", "MASTER",
+        "AUTH", "APP",    "CLIENT",  "LICENSE", "WEBHOOK", "SERVICE",    NULL};
     static const char *const describes[] = {
-        "ARN",    "NAME",    "ID",       "IDS",    "PATH",   "PARAM",   "PARAMETER", "URL",
-        "URI",    "ENDPOINT", "HOST",    "TTL",    "EXPIRY", "EXPIRES", "EXPIRATION", "LENGTH",
-        "LEN",    "HEADER",  "FILE",     "REF",    "REGION", "TYPE",    "FIELD",     "ALGORITHM",
-        "ALG",    "ENABLED", "REQUIRED", "POLICY", "ROTATION", "VERSION", "PREFIX",  "SIZE",
-        "MIN",    "MAX",     "COUNT",    "TIMEOUT", "DAYS",  "HOURS",   "SECONDS",   "FORMAT",
-        "ISSUER", "AUDIENCE", "SCOPE",   "LOCATION", "MODE", "KEYID",   "STORE",     "PROVIDER",
-        "SOURCE", "TABLE",   "BUCKET",   "QUEUE",  "TOPIC",  "LIMIT",   "RESET",     "MANAGER",
+        "ARN",        "NAME",     "ID",        "IDS",     "PATH",    "PARAM",    "PARAMETER",
+        "URL",        "URI",      "ENDPOINT",  "HOST",    "TTL",     "EXPIRY",   "EXPIRES",
+        "EXPIRATION", "LENGTH",   "LEN",       "HEADER",  "FILE",    "REF",      "REGION",
+        "TYPE",       "FIELD",    "ALGORITHM", "ALG",     "ENABLED", "REQUIRED", "POLICY",
+        "ROTATION",   "VERSION",  "PREFIX",    "SIZE",    "MIN",     "MAX",      "COUNT",
+        "TIMEOUT",    "DAYS",     "HOURS",     "SECONDS", "FORMAT",  "ISSUER",   "AUDIENCE",
+        "SCOPE",      "LOCATION", "MODE",      "KEYID",   "STORE",   "PROVIDER", "SOURCE",
+        "TABLE",      "BUCKET",   "QUEUE",     "TOPIC",   "LIMIT",   "RESET",    "MANAGER",
         NULL};
     char words[16][24];
     size_t n = name_words(name, words, 16);
@@ -299,16 +299,16 @@ static bool icontains(const char *hay, const char *needle)
 static bool value_is_placeholder(const char *v)
 {
     static const char *const words[] = {
-        "changeme", "change_me", "change-me", "password", "secret",   "token",    "todo",
-        "tbd",      "replace_me", "replaceme", "example", "dummy",    "test",     "none",
-        "null",     "nil",       "undefined", "default",  "placeholder", "redacted", "n/a",
-        "na",       "disabled",  "unset",     "notset",   "not-set",  "empty",    "secret123",
-        "password123", "fake",   NULL};
+        "changeme",    "change_me", "change-me",  "password",  "secret",      "token",
+        "todo",        "tbd",       "replace_me", "replaceme", "example",     "dummy",
+        "test",        "none",      "null",       "nil",       "undefined",   "default",
+        "placeholder", "redacted",  "n/a",        "na",        "disabled",    "unset",
+        "notset",      "not-set",   "empty",      "secret123", "password123", "fake",
+        NULL};
     size_t n = strlen(v);
 
-    if (ieq_any(v, words) || icontains(v, "EXAMPLE") ||
-        icontains(v, "REPLACE") || strncasecmp(v, "your", 4) == 0 ||
-        icontains(v, "placeholder"))
+    if (ieq_any(v, words) || icontains(v, "EXAMPLE") || icontains(v, "REPLACE") ||
+        strncasecmp(v, "your", 4) == 0 || icontains(v, "placeholder"))
         return true;
     if (n >= 2 && ((v[0] == '<' && v[n - 1] == '>') || (v[0] == '[' && v[n - 1] == ']')))
         return true;
@@ -320,9 +320,9 @@ static bool value_is_placeholder(const char *v)
 
 static bool value_is_reference(const char *v)
 {
-    static const char *const prefixes[] = {"arn:", "{{resolve:", "/aws/reference/", "ssm:",
-                                           "secretsmanager:", "resolve:", "vault:", "kms:",
-                                           NULL};
+    static const char *const prefixes[] = {
+        "arn:", "{{resolve:", "/aws/reference/", "ssm:", "secretsmanager:", "resolve:", "vault:",
+        "kms:", NULL};
     for (size_t i = 0; prefixes[i] != NULL; i++) {
         if (strncasecmp(v, prefixes[i], strlen(prefixes[i])) == 0)
             return true;
@@ -339,8 +339,8 @@ static bool value_is_kms_ciphertext(const char *v)
 
 static bool value_is_trivial(const char *v)
 {
-    static const char *const flags[] = {"true", "false", "yes", "no", "on", "off",
-                                        "enabled", "enable", "disable", NULL};
+    static const char *const flags[] = {"true", "false",   "yes",    "no",      "on",
+                                        "off",  "enabled", "enable", "disable", NULL};
     if (ieq_any(v, flags))
         return true;
     if (strspn(v, "0123456789.-+eE") == strlen(v))
@@ -376,8 +376,7 @@ static bool url_password(const char *v, const char **pw, size_t *pwlen)
     size_t n = *pwlen < sizeof buf - 1 ? *pwlen : sizeof buf - 1;
     memcpy(buf, *pw, n);
     buf[n] = '\0';
-    return !value_is_placeholder(buf) && !value_is_reference(buf) && buf[0] != '$' &&
-           buf[0] != '%';
+    return !value_is_placeholder(buf) && !value_is_reference(buf) && buf[0] != '$' && buf[0] != '%';
 }
 
 static const char *url_type(const char *v)

@@ -98,12 +98,12 @@ static void test_deny_overrides_allow_but_conditional_deny_does_not(void **state
     const json_t *docs[2] = {a, d};
     const json_t *stmt = NULL;
     size_t which = 9;
-    assert_int_equal(posture_iam_evaluate(docs, 2, "s3:DeleteObject", "arn:aws:s3:::b/k", NULL,
-                                          NULL, NULL),
-                     DENY);
-    assert_int_equal(posture_iam_evaluate(docs, 2, "s3:GetObject", "arn:aws:s3:::b/k", NULL,
-                                          &stmt, &which),
-                     ALLOW);
+    assert_int_equal(
+        posture_iam_evaluate(docs, 2, "s3:DeleteObject", "arn:aws:s3:::b/k", NULL, NULL, NULL),
+        DENY);
+    assert_int_equal(
+        posture_iam_evaluate(docs, 2, "s3:GetObject", "arn:aws:s3:::b/k", NULL, &stmt, &which),
+        ALLOW);
     assert_ptr_equal(stmt, json_object_get(a, "Statement"));
     assert_int_equal(which, 0);
     json_decref(a);
@@ -162,8 +162,8 @@ static void test_conditions_that_do_not_restrict(void **state)
     assert_false(cond_met("{\"ArnLike\":{\"aws:SourceArn\":\"arn:aws:execute-api:us-east-1:"
                           "444455556666:api/*/GET/x\"}}",
                           NULL));
-    assert_true(cond_met("{\"StringEquals\":{\"aws:PrincipalTag/team\":\"${aws:username}\"}}",
-                         NULL));
+    assert_true(
+        cond_met("{\"StringEquals\":{\"aws:PrincipalTag/team\":\"${aws:username}\"}}", NULL));
     /* negated operators, IfExists and Null on a key the request does not carry */
     assert_true(cond_met("{\"StringNotEquals\":{\"aws:SourceAccount\":\"1\"}}", NULL));
     assert_true(cond_met("{\"StringEqualsIfExists\":{\"aws:SourceAccount\":\"1\"}}", NULL));
@@ -198,13 +198,20 @@ static void test_malformed_documents(void **state)
 {
     (void)state;
     static const char *const docs[] = {
-        "null", "7", "\"policy\"", "[]", "{}", "{\"Statement\":\"x\"}", "{\"Statement\":[1,null,\"s\"]}",
+        "null",
+        "7",
+        "\"policy\"",
+        "[]",
+        "{}",
+        "{\"Statement\":\"x\"}",
+        "{\"Statement\":[1,null,\"s\"]}",
         "{\"Statement\":{\"Effect\":\"Allow\"}}",
         "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":5,\"Resource\":\"*\"}}",
         "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":[1,{}],\"Resource\":\"*\"}}",
         "{\"Statement\":{\"Effect\":5,\"Action\":\"*\",\"Resource\":\"*\"}}",
         "{\"Statement\":{\"Effect\":\"allow\",\"Action\":\"*\",\"Resource\":\"*\"}}",
-        "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\",\"Condition\":[]}}",
+        "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\",\"Condition\":[]}"
+        "}",
         "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":7}}",
         NULL};
     for (size_t i = 0; docs[i] != NULL; i++)
@@ -281,14 +288,16 @@ static void test_managed_policies(void **state)
     assert_non_null(admin);
     assert_int_equal(posture_iam_evaluate(d1, 1, "iam:CreateUser", "*", NULL, NULL, NULL), ALLOW);
     assert_int_equal(posture_iam_evaluate(d2, 1, "iam:CreateUser", "*", NULL, NULL, NULL), NONE);
-    assert_int_equal(posture_iam_evaluate(d2, 1, "lambda:UpdateFunctionCode", "*", NULL, NULL, NULL),
-                     ALLOW);
+    assert_int_equal(
+        posture_iam_evaluate(d2, 1, "lambda:UpdateFunctionCode", "*", NULL, NULL, NULL), ALLOW);
     assert_int_equal(posture_iam_evaluate(d3, 1, "lambda:InvokeFunction", "*", NULL, NULL, NULL),
                      ALLOW);
     assert_true(posture_iam_managed_is_broad("arn:aws:iam::aws:policy/IAMFullAccess"));
     assert_true(posture_iam_managed_is_broad("arn:aws:iam::aws:policy/AmazonS3FullAccess"));
-    assert_false(posture_iam_managed_is_broad("arn:aws:iam::aws:policy/service-role/AWSLambdaRole"));
-    assert_false(posture_iam_managed_is_broad("arn:aws:iam::444455556666:policy/AdministratorAccess"));
+    assert_false(
+        posture_iam_managed_is_broad("arn:aws:iam::aws:policy/service-role/AWSLambdaRole"));
+    assert_false(
+        posture_iam_managed_is_broad("arn:aws:iam::444455556666:policy/AdministratorAccess"));
     assert_null(posture_iam_managed_doc("arn:aws:iam::444455556666:policy/AdministratorAccess"));
     assert_null(posture_iam_managed_doc(NULL));
     json_decref(admin);

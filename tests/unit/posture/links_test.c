@@ -23,7 +23,8 @@ static void test_function_arn_from_every_uri_form(void **state)
         {FN ":$LATEST", FN},
         {FN ":17", FN},
         {"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/" FN "/invocations", FN},
-        {"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/" FN ":prod/invocations", FN},
+        {"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/" FN ":prod/invocations",
+         FN},
         {"arn:aws-cn:lambda:cn-north-1:444455556666:function:f",
          "arn:aws-cn:lambda:cn-north-1:444455556666:function:f"},
         {"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:"
@@ -84,7 +85,8 @@ static void test_routes_reach_functions(void **state)
     (void)state;
 
     /* HTTP API integration with an alias (webhook-http:live), route without auth */
-    r = posture_link_routes_new(snap, "arn:aws:lambda:us-east-1:444455556666:function:webhook-http");
+    r = posture_link_routes_new(snap,
+                                "arn:aws:lambda:us-east-1:444455556666:function:webhook-http");
     assert_int_equal(json_array_size(r), 1);
     json_t *e = json_array_get(r, 0);
     assert_string_equal(json_string_value(json_object_get(e, "api_type")), "http");
@@ -112,7 +114,8 @@ static void test_routes_reach_functions(void **state)
     json_decref(r);
 
     /* WebSocket: every route is as open as $connect */
-    r = posture_link_routes_new(snap, "arn:aws:lambda:us-east-1:444455556666:function:chat-connect");
+    r = posture_link_routes_new(snap,
+                                "arn:aws:lambda:us-east-1:444455556666:function:chat-connect");
     assert_int_equal(json_array_size(r), 2);
     assert_true(json_is_true(json_object_get(json_array_get(r, 1), "public")));
     json_decref(r);
@@ -139,10 +142,9 @@ static void test_function_role_and_shared_roles(void **state)
 
     const json_t *role = posture_link_role(snap, function_named(snap, "orders-a"));
     assert_non_null(role);
-    assert_string_equal(json_string_value(json_object_get(role, "RoleName")),
-                        "orders-shared-role");
-    json_t *fns = posture_link_role_functions_new(
-        snap, "arn:aws:iam::444455556666:role/orders-shared-role");
+    assert_string_equal(json_string_value(json_object_get(role, "RoleName")), "orders-shared-role");
+    json_t *fns =
+        posture_link_role_functions_new(snap, "arn:aws:iam::444455556666:role/orders-shared-role");
     assert_int_equal(json_array_size(fns), 2);
     json_decref(fns);
     fns = posture_link_role_functions_new(snap, "arn:aws:iam::444455556666:role/none");

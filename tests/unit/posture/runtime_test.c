@@ -43,10 +43,10 @@ static void test_ninety_day_boundary(void **state)
 static void test_every_family_is_known(void **state)
 {
     static const char *const ids[] = {
-        "nodejs12.x", "nodejs14.x", "nodejs16.x", "nodejs18.x", "nodejs20.x", "nodejs22.x",
-        "python3.7",  "python3.8",  "python3.9",  "python3.10", "python3.11", "python3.12",
-        "python3.13", "java8",      "java8.al2",  "java11",     "java17",     "java21",
-        "dotnet6",    "dotnet8",    "ruby3.2",    "ruby3.3",    "go1.x",      "provided",
+        "nodejs12.x",   "nodejs14.x",      "nodejs16.x", "nodejs18.x", "nodejs20.x", "nodejs22.x",
+        "python3.7",    "python3.8",       "python3.9",  "python3.10", "python3.11", "python3.12",
+        "python3.13",   "java8",           "java8.al2",  "java11",     "java17",     "java21",
+        "dotnet6",      "dotnet8",         "ruby3.2",    "ruby3.3",    "go1.x",      "provided",
         "provided.al2", "provided.al2023", NULL};
     (void)state;
     for (size_t i = 0; ids[i] != NULL; i++) {

@@ -23,19 +23,23 @@ static void test_token_formats_are_recognised(void **state)
     } cases[] = {
         {"KEY_ID", "AKIA2E3MPLQ7ZRT4XW5N", POSTURE_SECRET_CLOUD},
         {"CREDS", "id=ASIAY34FZKBOKMUTVV7A;other", POSTURE_SECRET_CLOUD},
-        {"SIGNING_PEM", "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0"
-                        "AHB7MhgHcWz\n-----END RSA PRIVATE KEY-----",
+        {"SIGNING_PEM",
+         "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0"
+         "AHB7MhgHcWz\n-----END RSA PRIVATE KEY-----",
          POSTURE_SECRET_CLOUD},
         {"KEY", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ==",
          POSTURE_SECRET_CLOUD},
         {"GH", "ghp_R8sT2uV5wX9yZ3aB6cD1eF4gH7iJ0kL2mN5o", POSTURE_SECRET_TOKEN},
         {"GH", "gho_16C7e42F292c6912E7710c838347Ae178B4a", POSTURE_SECRET_TOKEN},
-        {"GH", "github_pat_11ABCDEFG0123456789abc_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-               "0123456",
+        {"GH",
+         "github_pat_11ABCDEFG0123456789abc_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+         "0123456",
          POSTURE_SECRET_TOKEN},
         {"GL", "glpat-x7Y2kLm9Pq4Rs8Tv1Wz3", POSTURE_SECRET_TOKEN},
-        {"SLACK", "xoxb-1234567890123-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx", POSTURE_SECRET_TOKEN},
-        {"SLACK_HOOK", "https://hooks.slack.com/services/T0AAAAAAA/B0BBBBBBB/abcdefghijklmnopqrstuvwx",
+        {"SLACK", "xoxb-1234567890123-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+         POSTURE_SECRET_TOKEN},
+        {"SLACK_HOOK",
+         "https://hooks.slack.com/services/T0AAAAAAA/B0BBBBBBB/abcdefghijklmnopqrstuvwx",
          POSTURE_SECRET_TOKEN},
         {"PAY", "sk_live_51HqX9kLmN2pQ7rS4tU8vW1xY3zA6bC9d", POSTURE_SECRET_TOKEN},
         {"PAY", "rk_live_51HqX9kLmN2pQ7rS4tU8vW", POSTURE_SECRET_TOKEN},
@@ -45,11 +49,13 @@ static void test_token_formats_are_recognised(void **state)
         {"TWILIO", "SK0123456789abcdef0123456789abcdef", POSTURE_SECRET_TOKEN},
         {"NPMRC", "//registry.npmjs.org/:_authToken=npm_a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8",
          POSTURE_SECRET_TOKEN},
-        {"AUTH", "Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6Ik"
-                 "pvaG4ifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+        {"AUTH",
+         "Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6Ik"
+         "pvaG4ifQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
          POSTURE_SECRET_TOKEN},
-        {"AI", "sk-ant-api03-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghij"
-               "klmnopqrstuvwxyzAB-_AA",
+        {"AI",
+         "sk-ant-api03-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghij"
+         "klmnopqrstuvwxyzAB-_AA",
          POSTURE_SECRET_TOKEN},
         {"DATABASE_URL", "postgres://app:Xq7!vR2pLm9s@db.internal:5432/app", POSTURE_SECRET_URL},
         {"MONGO", "mongodb+srv://svc:h7Gk2LpQ@cluster0.abcde.mongodb.net/prod", POSTURE_SECRET_URL},
@@ -99,8 +105,9 @@ static void test_false_positive_traps_stay_quiet(void **state)
         {"DB_PASSWORD", "{{resolve:secretsmanager:prod/db:SecretString:password}}"},
         {"API_TOKEN", "/aws/reference/secretsmanager/prod/token"},
         {"API_TOKEN", "${ssm:/prod/token}"},
-        {"API_TOKEN", "AQICAHhYr0NS1Yl7o3bqXAxvVp4Xr1m0Pw2q0G5k3HcwE6l7AgGx2a1mL3bfz8n0FcQy3pTIAAAAgj"
-                      "CBhwYJKoZIhvcNAQcGoHoweAIBADBzBgkqhkiG9w0BBwEwHgYJYIZIAWUDBAEuMBEEDN9TzQ"},
+        {"API_TOKEN",
+         "AQICAHhYr0NS1Yl7o3bqXAxvVp4Xr1m0Pw2q0G5k3HcwE6l7AgGx2a1mL3bfz8n0FcQy3pTIAAAAgj"
+         "CBhwYJKoZIhvcNAQcGoHoweAIBADBzBgkqhkiG9w0BBwEwHgYJYIZIAWUDBAEuMBEEDN9TzQ"},
         {"API_KEY_PARAM", "/prod/payments/api-key"},
         {"SESSION_TOKEN_TTL", "3600"},
         {"PASSWORD_MIN_LENGTH", "12"},
