@@ -228,10 +228,10 @@ static size_t name_words(const char *name, char words[][24], size_t max)
     return n;
 }
 
-static bool word_in(const char *w, const char *const *list)
+static bool in_list(const char *w, const char *const *list, bool nocase)
 {
     for (size_t i = 0; list[i] != NULL; i++) {
-        if (strcmp(w, list[i]) == 0)
+        if ((nocase ? strcasecmp(w, list[i]) : strcmp(w, list[i])) == 0)
             return true;
     }
     return false;
@@ -259,28 +259,19 @@ static bool name_is_secretlike(const char *name)
     char words[16][24];
     size_t n = name_words(name, words, 16);
 
-    if (n == 0 || word_in(words[n - 1], describes))
+    if (n == 0 || in_list(words[n - 1], describes, false))
         return false;
     for (size_t i = 0; i < n; i++) {
         if (strcmp(words[i], "PUBLIC") == 0 || strcmp(words[i], "PUBLISHABLE") == 0)
             return false;
     }
     for (size_t i = 0; i < n; i++) {
-        if (word_in(words[i], alone))
+        if (in_list(words[i], alone, false))
             return true;
-        if (strcmp(words[i], "KEY") == 0 && i > 0 && word_in(words[i - 1], before_key))
+        if (strcmp(words[i], "KEY") == 0 && i > 0 && in_list(words[i - 1], before_key, false))
             return true;
         if (strcmp(words[i], "SECRETKEY") == 0 || strcmp(words[i], "ACCESSKEY") == 0 ||
             strcmp(words[i], "PRIVATEKEY") == 0)
-            return true;
-    }
-    return false;
-}
-
-static bool ieq_any(const char *v, const char *const *list)
-{
-    for (size_t i = 0; list[i] != NULL; i++) {
-        if (strcasecmp(v, list[i]) == 0)
             return true;
     }
     return false;
@@ -307,7 +298,7 @@ static bool value_is_placeholder(const char *v)
         NULL};
     size_t n = strlen(v);
 
-    if (ieq_any(v, words) || icontains(v, "EXAMPLE") || icontains(v, "REPLACE") ||
+    if (in_list(v, words, true) || icontains(v, "EXAMPLE") || icontains(v, "REPLACE") ||
         strncasecmp(v, "your", 4) == 0 || icontains(v, "placeholder"))
         return true;
     if (n >= 2 && ((v[0] == '<' && v[n - 1] == '>') || (v[0] == '[' && v[n - 1] == ']')))
@@ -341,7 +332,7 @@ static bool value_is_trivial(const char *v)
 {
     static const char *const flags[] = {"true", "false",   "yes",    "no",      "on",
                                         "off",  "enabled", "enable", "disable", NULL};
-    if (ieq_any(v, flags))
+    if (in_list(v, flags, true))
         return true;
     if (strspn(v, "0123456789.-+eE") == strlen(v))
         return true;
