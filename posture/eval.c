@@ -90,13 +90,38 @@ bool posture_account_is_trusted(const struct posture_eval *ev, const char *acct)
     return false;
 }
 
+/* Copies s into out (size > 0) when it must change: cut to size - 1 bytes and without a trailing
+ * incomplete UTF-8 sequence (checks build subjects in fixed buffers), so a subject from a long
+ * Sid or route stays valid UTF-8 for JSON and PostgreSQL text. */
+static const char *utf8_bounded(const char *s, char *out, size_t size)
+{
+    size_t n = strlen(s), end;
+    if (n >= size)
+        n = size - 1;
+    end = n;
+    size_t lead = n;
+    while (lead > 0 && n - lead < 4 && ((unsigned char)s[lead - 1] & 0xC0) == 0x80)
+        lead--;
+    if (lead > 0) {
+        unsigned char c = (unsigned char)s[lead - 1];
+        size_t want = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+        if (n - (lead - 1) < want)
+            end = lead - 1; /* the last character is cut: drop it */
+    }
+    if (end == strlen(s))
+        return s;
+    memcpy(out, s, end);
+    out[end] = '\0';
+    return out;
+}
+
 void posture_report(struct posture_eval *ev, const struct posture_rule *rule, const char *arn,
                     const char *subject, json_t *evidence)
 {
     json_t *key;
+    char bounded[512];
 
-    if (subject == NULL)
-        subject = "";
+    subject = utf8_bounded(subject != NULL ? subject : "", bounded, sizeof bounded);
     /* one finding per fingerprint: two statements naming the same account are one finding */
     key = json_sprintf("%s\x1f%s\x1f%s", rule->id, arn, subject);
     if (key == NULL || json_object_get(ev->seen, json_string_value(key)) != NULL) {

@@ -56,10 +56,11 @@ extern const size_t posture_rules_count;
 const struct posture_rule *posture_rule_get(const char *id);
 
 /* Receives one finding. resource_arn and subject are borrowed for the call (subject is "" when a
- * rule finds at most one thing per resource); (rule->id, resource_arn, subject) is the stable
- * fingerprint. evidence is a new reference the callee owns (json_decref it): an object whose keys
- * are the snapshot paths that triggered the finding ("Environment.Variables.DB_PASSWORD",
- * "Policy.Statement[1]") with their values, secrets masked. */
+ * rule finds at most one thing per resource; at most 511 bytes of valid UTF-8); (rule->id,
+ * resource_arn, subject) is the stable fingerprint, reported once per evaluation. evidence is a new
+ * reference the callee owns (json_decref it): an object whose keys are the snapshot paths that
+ * triggered the finding ("Environment.Variables.DB_PASSWORD", "Policy.Statement[1]") with their
+ * values, secrets masked. */
 typedef void (*posture_emit_fn)(void *ctx, const struct posture_rule *rule,
                                 const char *resource_arn, const char *subject, json_t *evidence);
 

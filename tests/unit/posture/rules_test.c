@@ -434,6 +434,43 @@ static void test_function_url_is_public_only_when_the_policy_opens_it(void **sta
                      1);
 }
 
+static void test_long_subjects_stay_valid_utf8(void **state)
+{
+    char sid[700], extra[1200];
+    (void)state;
+    /* a Sid of 300 two-byte characters (600 bytes) is cut at a character boundary */
+    for (size_t i = 0; i < 300; i++)
+        memcpy(sid + 2 * i, "\xc3\xa9", 2);
+    sid[600] = '\0';
+    snprintf(extra, sizeof extra,
+             ",\"Policy\":{\"Statement\":{\"Sid\":\"%s\",\"Effect\":\"Allow\",\"Principal\":"
+             "\"*\",\"Action\":\"lambda:InvokeFunction\"}}",
+             sid);
+    char text[2048];
+    snprintf(text, sizeof text,
+             "{\"account_id\":\"444455556666\",\"functions\":[{\"FunctionArn\":"
+             "\"arn:aws:lambda:us-east-1:444455556666:function:f\"%s}]}",
+             extra);
+    json_t *snap = json_loads(text, 0, NULL);
+    assert_non_null(snap);
+    json_t *f = evaluate(snap);
+    size_t i;
+    json_t *x;
+    bool seen = false;
+    json_array_foreach(f, i, x)
+    {
+        if (strcmp(json_string_value(json_object_get(x, "rule")), "PAR-PUB-001") == 0) {
+            const char *subj = json_string_value(json_object_get(x, "subject"));
+            assert_non_null(subj); /* json_pack refused it otherwise */
+            assert_true(strlen(subj) <= 511 && strlen(subj) % 2 == 0);
+            seen = true;
+        }
+    }
+    assert_true(seen);
+    json_decref(f);
+    json_decref(snap);
+}
+
 static void test_malformed_snapshots_never_crash(void **state)
 {
     static const char *const docs[] = {
@@ -509,6 +546,7 @@ int main(void)
         cmocka_unit_test(test_every_rule_stays_quiet_on_its_near_misses),
         cmocka_unit_test(test_evidence_masks_secrets),
         cmocka_unit_test(test_function_url_is_public_only_when_the_policy_opens_it),
+        cmocka_unit_test(test_long_subjects_stay_valid_utf8),
         cmocka_unit_test(test_malformed_snapshots_never_crash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
