@@ -147,7 +147,8 @@ static void note_public(void *arg, enum posture_principal kind, const char *valu
         *(bool *)arg = true;
 }
 
-/* An unconditional Deny of action to everyone ("*") closes the policy to the public. */
+/* A Deny of action to everyone ("*"), unconditional or binding every outside caller (Deny unless
+ * from these addresses or this VPC endpoint), closes the policy to the public. */
 static bool policy_denies_public(const json_t *policy, const char *action)
 {
     json_t *sts = posture_iam_statements(policy);
@@ -159,7 +160,8 @@ static bool policy_denies_public(const json_t *policy, const char *action)
     {
         const char *eff = pj_str(s, "Effect");
         bool everyone = false;
-        if (eff == NULL || strcmp(eff, "Deny") != 0 || json_object_get(s, "Condition") != NULL ||
+        if (eff == NULL || strcmp(eff, "Deny") != 0 ||
+            !posture_iam_condition_binds_outsider(json_object_get(s, "Condition")) ||
             !posture_iam_stmt_matches(s, action, NULL))
             continue;
         posture_iam_principals(s, note_public, &everyone);

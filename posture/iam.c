@@ -305,6 +305,37 @@ static bool entry_met(const char *full_op, const char *key, const json_t *vals,
     return key_matches(op, vals, actual) != negated;
 }
 
+bool posture_iam_condition_binds_outsider(const json_t *condition)
+{
+    const char *op, *key;
+    json_t *entries, *vals;
+
+    if (condition == NULL || json_is_null(condition) ||
+        (json_is_object(condition) && json_object_size(condition) == 0))
+        return true;
+    if (!json_is_object(condition))
+        return false;
+    json_object_foreach((json_t *)(uintptr_t)condition, op, entries)
+    {
+        const char *base = strncmp(op, "ForAnyValue:", 12) == 0    ? op + 12
+                           : strncmp(op, "ForAllValues:", 13) == 0 ? op + 13
+                                                                   : op;
+        if (!json_is_object(entries) || strstr(base, "Not") == NULL ||
+            strstr(base, "IfExists") != NULL)
+            return false;
+        json_object_foreach(entries, key, vals)
+        {
+            for (size_t i = 0; attacker_keys[i] != NULL; i++) {
+                if (strcasecmp(key, attacker_keys[i]) == 0)
+                    return false;
+            }
+            if (values_unrestricted(base, vals))
+                return false;
+        }
+    }
+    return true;
+}
+
 bool posture_iam_condition_met(const json_t *condition, const json_t *context)
 {
     const char *op, *key;

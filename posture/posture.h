@@ -110,6 +110,11 @@ bool posture_iam_glob(const char *pattern, const char *text, bool nocase);
 /* True when one statement's Condition block (NULL or absent: true) is met under `context`. */
 bool posture_iam_condition_met(const json_t *condition, const json_t *context);
 
+/* True when a Deny statement with this Condition (NULL: none) applies to any outside caller:
+ * every entry is a negated operator on a key the caller does not control (the allow-list
+ * pattern Deny + NotIpAddress aws:SourceIp, StringNotEquals aws:SourceVpce, ...). */
+bool posture_iam_condition_binds_outsider(const json_t *condition);
+
 /* The built-in document of an AWS managed policy that grants broad access, by ARN
  * ("arn:aws:iam::aws:policy/AdministratorAccess", ...), as a new reference; NULL for others.
  * Used when the snapshot lacks a managed policy's Document. */

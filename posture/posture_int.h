@@ -88,6 +88,13 @@ bool posture_url_is_public(const json_t *fn, int *stmt_index);
  * policies alone are judged, and evidence names the boundary). New reference. */
 json_t *posture_role_boundary_new(const json_t *role);
 
+/* A REST API's policy as API Gateway sends it (a JSON string, its quotes escaped once more:
+ * {\"Version\":...}; both forms accepted), parsed: new reference, NULL when unreadable. */
+json_t *posture_rest_policy_new(const char *text);
+/* Anyone may call the REST API as far as its resource policy goes: no policy, or one that lets
+ * "*" perform execute-api:Invoke with no restricting condition (aws:SourceIp, aws:SourceVpce). */
+bool posture_rest_policy_is_open(const json_t *api);
+
 /* Role analysis, computed once per role. */
 bool posture_role_is_admin(struct posture_eval *ev, struct posture_role_info *ri);
 bool posture_role_escalates(struct posture_eval *ev, struct posture_role_info *ri);

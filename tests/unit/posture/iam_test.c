@@ -331,6 +331,32 @@ static void test_role_documents_and_names(void **state)
     json_decref(role);
 }
 
+static bool binds(const char *cond)
+{
+    json_t *c = cond != NULL ? json_loads(cond, JSON_DECODE_ANY, NULL) : NULL;
+    bool b = posture_iam_condition_binds_outsider(c);
+    json_decref(c);
+    return b;
+}
+
+static void test_deny_conditions_that_bind_outsiders(void **state)
+{
+    (void)state;
+    assert_true(binds(NULL));
+    assert_true(binds("{}"));
+    /* allow-lists: deny unless from these networks, this endpoint, this organisation */
+    assert_true(binds("{\"NotIpAddress\":{\"aws:SourceIp\":[\"203.0.113.0/24\"]}}"));
+    assert_true(binds("{\"StringNotEquals\":{\"aws:SourceVpce\":\"vpce-1a2b3c4d\"}}"));
+    assert_true(binds("{\"StringNotEquals\":{\"aws:PrincipalOrgID\":\"o-abc\"}}"));
+    /* the caller can avoid these denies */
+    assert_false(binds("{\"Bool\":{\"aws:SecureTransport\":\"false\"}}"));
+    assert_false(binds("{\"StringNotEquals\":{\"aws:RequestedRegion\":\"eu-west-1\"}}"));
+    assert_false(binds("{\"StringEquals\":{\"aws:SourceAccount\":\"1\"}}"));
+    assert_false(binds("{\"StringNotEqualsIfExists\":{\"aws:SourceVpce\":\"vpce-1\"}}"));
+    assert_false(binds("{\"NotIpAddress\":{\"aws:SourceIp\":\"0.0.0.0/0\"}}"));
+    assert_false(binds("[]"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -341,6 +367,7 @@ int main(void)
         cmocka_unit_test(test_restricting_conditions),
         cmocka_unit_test(test_conditions_that_do_not_restrict),
         cmocka_unit_test(test_conditions_in_statements),
+        cmocka_unit_test(test_deny_conditions_that_bind_outsiders),
         cmocka_unit_test(test_malformed_documents),
         cmocka_unit_test(test_principals_are_classified),
         cmocka_unit_test(test_managed_policies),
