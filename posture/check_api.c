@@ -82,18 +82,6 @@ void posture_check_http_cors(struct posture_eval *ev, const struct posture_rule 
                              json_object_get(cors, "allowCredentials")));
 }
 
-static bool rest_is_private(const json_t *api)
-{
-    size_t i;
-    json_t *t;
-    json_array_foreach(pj_arr(pj_obj(api, "endpointConfiguration"), "types"), i, t)
-    {
-        if (json_is_string(t) && strcmp(json_string_value(t), "PRIVATE") == 0)
-            return true;
-    }
-    return false;
-}
-
 void posture_check_rest_method_auth(struct posture_eval *ev, const struct posture_rule *rule,
                                     const json_t *api)
 {
@@ -103,7 +91,7 @@ void posture_check_rest_method_auth(struct posture_eval *ev, const struct postur
     size_t i;
     json_t *res, *m;
 
-    if (id == NULL || api_key_variant == NULL || rest_is_private(api) ||
+    if (id == NULL || api_key_variant == NULL || posture_rest_is_private(api) ||
         !posture_rest_policy_is_open(api))
         return;
     api_arn(ev, "restapis", id, arn, sizeof arn);
@@ -141,7 +129,7 @@ void posture_check_rest_private_policy(struct posture_eval *ev, const struct pos
     json_t *doc, *sts, *s;
     size_t i;
 
-    if (id == NULL || text == NULL || !rest_is_private(api) ||
+    if (id == NULL || text == NULL || !posture_rest_is_private(api) ||
         (doc = posture_rest_policy_new(text)) == NULL)
         return;
     api_arn(ev, "restapis", id, arn, sizeof arn);

@@ -123,7 +123,7 @@ static void index_http_api(json_t *index, const json_t *api)
     }
 }
 
-static bool rest_is_private(const json_t *api)
+bool posture_rest_is_private(const json_t *api)
 {
     const json_t *types = pj_arr(pj_obj(api, "endpointConfiguration"), "types");
     size_t i;
@@ -140,7 +140,7 @@ static bool rest_is_private(const json_t *api)
 static void index_rest_api(json_t *index, const json_t *api)
 {
     const json_t *resources = pj_arr(api, "resources");
-    bool private_api = rest_is_private(api) || !posture_rest_policy_is_open(api);
+    bool private_api = posture_rest_is_private(api) || !posture_rest_policy_is_open(api);
     size_t i;
     json_t *res, *m;
     const char *verb;

@@ -88,6 +88,8 @@ bool posture_url_is_public(const json_t *fn, int *stmt_index);
  * policies alone are judged, and evidence names the boundary). New reference. */
 json_t *posture_role_boundary_new(const json_t *role);
 
+/* A REST API whose endpointConfiguration.types holds PRIVATE. */
+bool posture_rest_is_private(const json_t *api);
 /* A REST API's policy as API Gateway sends it (a JSON string, its quotes escaped once more:
  * {\"Version\":...}; both forms accepted), parsed: new reference, NULL when unreadable. */
 json_t *posture_rest_policy_new(const char *text);
