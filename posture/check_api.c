@@ -6,7 +6,6 @@
 
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 static void api_arn(const struct posture_eval *ev, const char *kind, const char *id, char *out,
@@ -83,18 +82,6 @@ void posture_check_http_cors(struct posture_eval *ev, const struct posture_rule 
                              json_object_get(cors, "allowCredentials")));
 }
 
-static bool rest_is_private(const json_t *api)
-{
-    size_t i;
-    json_t *t;
-    json_array_foreach(pj_arr(pj_obj(api, "endpointConfiguration"), "types"), i, t)
-    {
-        if (json_is_string(t) && strcmp(json_string_value(t), "PRIVATE") == 0)
-            return true;
-    }
-    return false;
-}
-
 void posture_check_rest_method_auth(struct posture_eval *ev, const struct posture_rule *rule,
                                     const json_t *api)
 {
@@ -104,7 +91,8 @@ void posture_check_rest_method_auth(struct posture_eval *ev, const struct postur
     size_t i;
     json_t *res, *m;
 
-    if (id == NULL || api_key_variant == NULL || rest_is_private(api))
+    if (id == NULL || api_key_variant == NULL || posture_rest_is_private(api) ||
+        !posture_rest_policy_is_open(api))
         return;
     api_arn(ev, "restapis", id, arn, sizeof arn);
     json_array_foreach(pj_arr(api, "resources"), i, res)
@@ -133,28 +121,6 @@ void posture_check_rest_method_auth(struct posture_eval *ev, const struct postur
     }
 }
 
-/* API Gateway sends a REST API's policy as a JSON string whose quotes are backslash-escaped once
- * more ({\"Version\":...}); accept both forms. */
-static json_t *rest_policy(const char *s)
-{
-    json_t *doc = json_loads(s, JSON_REJECT_DUPLICATES, NULL);
-    if (doc != NULL || strstr(s, "\\\"") == NULL)
-        return doc;
-    size_t n = strlen(s), o = 0;
-    char *buf = malloc(n + 1);
-    if (buf == NULL)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '\\' && i + 1 < n && (s[i + 1] == '"' || s[i + 1] == '\\' || s[i + 1] == '/'))
-            i++;
-        buf[o++] = s[i];
-    }
-    buf[o] = '\0';
-    doc = json_loads(buf, JSON_REJECT_DUPLICATES, NULL);
-    free(buf);
-    return doc;
-}
-
 void posture_check_rest_private_policy(struct posture_eval *ev, const struct posture_rule *rule,
                                        const json_t *api)
 {
@@ -163,7 +129,8 @@ void posture_check_rest_private_policy(struct posture_eval *ev, const struct pos
     json_t *doc, *sts, *s;
     size_t i;
 
-    if (id == NULL || text == NULL || !rest_is_private(api) || (doc = rest_policy(text)) == NULL)
+    if (id == NULL || text == NULL || !posture_rest_is_private(api) ||
+        (doc = posture_rest_policy_new(text)) == NULL)
         return;
     api_arn(ev, "restapis", id, arn, sizeof arn);
     sts = posture_iam_statements(doc);

@@ -92,8 +92,7 @@ void posture_check_env_cmk(struct posture_eval *ev, const struct posture_rule *r
         return;
     }
     posture_report(ev, rule, ev->cur_fn->arn, "",
-                   json_pack("{s:o, s:n}", "Environment.Variables (sensitive names)", names,
-                             "KMSKeyArn"));
+                   json_pack("{s:o, s:n}", "sensitive_variables", names, "KMSKeyArn"));
 }
 
 void posture_check_env_foreign_key(struct posture_eval *ev, const struct posture_rule *rule,
@@ -223,10 +222,10 @@ static void service_principal(void *arg, enum posture_principal kind, const char
     }
     if (kind != POSTURE_PRINCIPAL_SERVICE || strcmp(value, "secretsmanager.amazonaws.com") == 0)
         return;
-    bool guarded = strcmp(value, "s3.amazonaws.com") == 0
-                       ? src_acct != NULL
-                       : (src_acct != NULL || src_arn != NULL ||
-                          cond_value(cond, "aws:SourceOwner") != NULL);
+    bool guarded =
+        strcmp(value, "s3.amazonaws.com") == 0
+            ? src_acct != NULL
+            : (src_acct != NULL || src_arn != NULL || cond_value(cond, "aws:SourceOwner") != NULL);
     if (guarded)
         return;
     stmt_subject(sc->stmt, sc->index, subject, sizeof subject);
@@ -281,7 +280,7 @@ void posture_check_policy_manage(struct posture_eval *ev, const struct posture_r
 {
     static const char *const manage[] = {
         "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration", "lambda:AddPermission",
-        "lambda:DeleteFunction", "lambda:PutFunctionConcurrency", NULL};
+        "lambda:DeleteFunction",     "lambda:PutFunctionConcurrency",      NULL};
     json_t *sts = posture_iam_statements(json_object_get(fn, "Policy"));
     size_t i;
     json_t *s;
@@ -403,8 +402,7 @@ static enum posture_severity advisory_severity(const char *s)
     return POSTURE_SEV_MEDIUM; /* MODERATE, MEDIUM, anything else */
 }
 
-void posture_check_vuln(struct posture_eval *ev, const struct posture_rule *rule,
-                        const json_t *fn)
+void posture_check_vuln(struct posture_eval *ev, const struct posture_rule *rule, const json_t *fn)
 {
     json_t *seen = json_object();
     size_t i;
@@ -414,8 +412,7 @@ void posture_check_vuln(struct posture_eval *ev, const struct posture_rule *rule
     {
         const char *id = pj_str(v, "id"), *pkg = pj_str(v, "package");
         char subject[256];
-        if (id == NULL || pkg == NULL ||
-            advisory_severity(pj_str(v, "severity")) != rule->severity)
+        if (id == NULL || pkg == NULL || advisory_severity(pj_str(v, "severity")) != rule->severity)
             continue;
         snprintf(subject, sizeof subject, "%s %s", id, pkg);
         json_t *prev = json_object_get(seen, subject);
@@ -425,12 +422,11 @@ void posture_check_vuln(struct posture_eval *ev, const struct posture_rule *rule
                 json_array_append_new(files, json_string(pj_str(v, "file")));
             continue;
         }
-        json_t *evd = json_pack("{s:s, s:O?, s:s?, s:s, s:s?, s:s?, s:s?, s:O?, s:[]}", "id", id,
-                                "aliases", json_object_get(v, "aliases"), "ecosystem",
-                                pj_str(v, "ecosystem"), "package", pkg, "version",
-                                pj_str(v, "version"), "severity", pj_str(v, "severity"),
-                                "summary", pj_str(v, "summary"), "fixed",
-                                json_object_get(v, "fixed"), "files");
+        json_t *evd = json_pack(
+            "{s:s, s:O?, s:s?, s:s, s:s?, s:s?, s:s?, s:O?, s:[]}", "id", id, "aliases",
+            json_object_get(v, "aliases"), "ecosystem", pj_str(v, "ecosystem"), "package", pkg,
+            "version", pj_str(v, "version"), "severity", pj_str(v, "severity"), "summary",
+            pj_str(v, "summary"), "fixed", json_object_get(v, "fixed"), "files");
         if (evd == NULL)
             continue;
         if (pj_str(v, "file") != NULL)
@@ -461,7 +457,9 @@ static const struct bad_package bad_packages[] = {
      "ua-parser-js",
      {"0.7.29", "0.8.0", "1.0.0", NULL},
      "hijacked release with a crypto-miner and password stealer (2021)"},
-    {"npm", "coa", {"2.0.3", "2.0.4", "2.1.1", "2.1.3", "3.0.1", "3.1.3", NULL},
+    {"npm",
+     "coa",
+     {"2.0.3", "2.0.4", "2.1.1", "2.1.3", "3.0.1", "3.1.3", NULL},
      "hijacked release with malware (2021)"},
     {"npm", "rc", {"1.2.9", "1.3.9", "2.3.9", NULL}, "hijacked release with malware (2021)"},
     {"npm", "node-ipc", {"10.1.1", "10.1.2", "10.1.3", NULL}, "protestware that overwrites files"},
@@ -500,8 +498,8 @@ void posture_check_dangerous_dep(struct posture_eval *ev, const struct posture_r
                 continue;
             json_object_set_new(seen, subject, json_true());
             posture_report(ev, rule, ev->cur_fn->arn, subject,
-                           json_pack("{s:s, s:s, s:s?, s:s?, s:s}", "ecosystem", eco, "name",
-                                     name, "version", ver, "file", pj_str(d, "file"), "reason",
+                           json_pack("{s:s, s:s, s:s?, s:s?, s:s}", "ecosystem", eco, "name", name,
+                                     "version", ver, "file", pj_str(d, "file"), "reason",
                                      bp->reason));
         }
     }
@@ -548,8 +546,7 @@ static bool layer_is_untrusted(struct posture_eval *ev, const char *arn, char ac
     return true;
 }
 
-void posture_check_layer(struct posture_eval *ev, const struct posture_rule *rule,
-                         const json_t *fn)
+void posture_check_layer(struct posture_eval *ev, const struct posture_rule *rule, const json_t *fn)
 {
     size_t i;
     json_t *l;
@@ -607,9 +604,9 @@ void posture_check_startup_hook(struct posture_eval *ev, const struct posture_ru
             if (!json_is_string(v) || startup_hook(name, json_string_value(v)) == NULL)
                 continue;
             snprintf(path, sizeof path, "Environment.Variables.%s", name);
-            posture_report(ev, rule, ev->cur_fn->arn, name,
-                           json_pack("{s:s, s:O}", path, json_string_value(v), "untrusted_layers",
-                                     untrusted));
+            posture_report(
+                ev, rule, ev->cur_fn->arn, name,
+                json_pack("{s:s, s:O}", path, json_string_value(v), "untrusted_layers", untrusted));
         }
     }
     json_decref(untrusted);
@@ -695,11 +692,17 @@ void posture_check_dow_retries(struct posture_eval *ev, const struct posture_rul
 
 /* Services that invoke Lambda asynchronously (event invocation): their failures are retried
  * twice and then dropped unless a DLQ or an on-failure destination is set. */
-static const char *const async_services[] = {
-    "s3.amazonaws.com",      "sns.amazonaws.com",        "events.amazonaws.com",
-    "ses.amazonaws.com",     "iot.amazonaws.com",        "logs.amazonaws.com",
-    "codecommit.amazonaws.com", "config.amazonaws.com",  "cloudformation.amazonaws.com",
-    "lambda.alarms.cloudwatch.amazonaws.com", NULL};
+static const char *const async_services[] = {"s3.amazonaws.com",
+                                             "sns.amazonaws.com",
+                                             "events.amazonaws.com",
+                                             "ses.amazonaws.com",
+                                             "iot.amazonaws.com",
+                                             "logs.amazonaws.com",
+                                             "codecommit.amazonaws.com",
+                                             "config.amazonaws.com",
+                                             "cloudformation.amazonaws.com",
+                                             "lambda.alarms.cloudwatch.amazonaws.com",
+                                             NULL};
 
 struct async_scan {
     json_t *found;

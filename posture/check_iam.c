@@ -88,6 +88,12 @@ bool posture_role_allows_any(const struct posture_role_info *ri, const char *act
             docs[i] = json_array_get(ri->docs, i);
         d = posture_iam_evaluate(docs, n, action, res, ctx, stmt, NULL);
     }
+    /* a permissions boundary caps what the policies grant, when its document is known */
+    if (d == POSTURE_IAM_ALLOW && ri->boundary != NULL) {
+        const json_t *b[1] = {ri->boundary};
+        if (posture_iam_evaluate(b, 1, action, res, ctx, NULL, NULL) != POSTURE_IAM_ALLOW)
+            d = POSTURE_IAM_IMPLICIT_DENY;
+    }
     json_decref(ctx);
     return d == POSTURE_IAM_ALLOW;
 }
@@ -119,10 +125,19 @@ bool posture_role_is_admin(struct posture_eval *ev, struct posture_role_info *ri
 {
     (void)ev;
     if (ri->admin < 0)
-        ri->admin = has_managed(ri, "AdministratorAccess") ||
+        ri->admin = (has_managed(ri, "AdministratorAccess") && ri->boundary == NULL) ||
                     (posture_role_allows_any(ri, "zz9parapetprobe:Zz9ParapetProbe", NULL, NULL) &&
                      posture_role_allows_service(ri, "iam"));
     return ri->admin == 1;
+}
+
+json_t *posture_role_boundary_new(const json_t *role)
+{
+    const json_t *pb = pj_obj(role, "PermissionsBoundary");
+    const json_t *doc = pj_obj(pb, "Document");
+    if (doc != NULL)
+        return json_incref((json_t *)(uintptr_t)doc);
+    return posture_iam_managed_doc(pj_str(pb, "PermissionsBoundaryArn"));
 }
 
 /* The statement that granted, with the name of its policy, for evidence. */
@@ -139,9 +154,9 @@ static json_t *grant_evidence(const struct posture_role_info *ri, const json_t *
         json_array_foreach(sts, j, s)
         {
             if (s == stmt) {
-                json_t *out = json_pack("{s:O?, s:i, s:O}", "policy",
-                                        json_array_get(ri->doc_names, i), "statement_index",
-                                        (json_int_t)j, "statement", s);
+                json_t *out =
+                    json_pack("{s:O?, s:i, s:O}", "policy", json_array_get(ri->doc_names, i),
+                              "statement_index", (json_int_t)j, "statement", s);
                 json_decref(sts);
                 return out;
             }
@@ -151,9 +166,16 @@ static json_t *grant_evidence(const struct posture_role_info *ri, const json_t *
     return json_pack("{s:O}", "statement", stmt);
 }
 
+/* The role and (the first 20 of) the functions using it: evidence stays small when a role is
+ * shared by thousands of functions. */
 static json_t *role_evidence(const struct posture_role_info *ri)
 {
-    json_t *ev = json_pack("{s:s, s:O}", "Arn", ri->arn, "functions", ri->functions);
+    size_t n = json_array_size(ri->functions);
+    json_t *fns = json_array();
+    for (size_t i = 0; i < n && i < 20; i++)
+        json_array_append(fns, json_array_get(ri->functions, i));
+    json_t *ev = json_pack("{s:s, s:o, s:I}", "Arn", ri->arn, "functions", fns, "function_count",
+                           (json_int_t)n);
     const char *pb = pj_str(pj_obj(ri->role, "PermissionsBoundary"), "PermissionsBoundaryArn");
     if (pb != NULL)
         json_object_set_new(ev, "PermissionsBoundary.PermissionsBoundaryArn", json_string(pb));
@@ -171,13 +193,49 @@ void posture_check_role_admin(struct posture_eval *ev, const struct posture_rule
     if (!posture_role_is_admin(ev, ri))
         return;
     evd = role_evidence(ri);
-    if (has_managed(ri, "AdministratorAccess"))
+    if (has_managed(ri, "AdministratorAccess") && ri->boundary == NULL)
         json_object_set_new(evd, "AttachedPolicies.PolicyArn",
                             json_string("arn:aws:iam::aws:policy/AdministratorAccess"));
-    if (posture_role_allows_any(ri, "zz9parapetprobe:Zz9ParapetProbe", NULL, &stmt) &&
-        stmt != NULL)
+    if (posture_role_allows_any(ri, "zz9parapetprobe:Zz9ParapetProbe", NULL, &stmt) && stmt != NULL)
         json_object_set_new(evd, "grant", grant_evidence(ri, stmt));
     posture_report(ev, rule, ri->arn, "", evd);
+}
+
+/* Whether a broad managed policy still grants a whole service (or everything) once the role's
+ * Deny statements and permissions boundary are applied. */
+static bool managed_still_broad(const struct posture_role_info *ri, const char *arn)
+{
+    json_t *doc = posture_iam_managed_doc(arn), *sts = posture_iam_statements(doc);
+    bool broad = false;
+    size_t i;
+    json_t *s;
+
+    json_array_foreach(sts, i, s)
+    {
+        const json_t *acts = json_object_get(s, "Action");
+        if (acts == NULL) { /* NotAction: everything but a few services */
+            broad =
+                broad || posture_role_allows_any(ri, "zz9parapetprobe:Zz9ParapetProbe", NULL, NULL);
+            continue;
+        }
+        size_t n = json_is_array(acts) ? json_array_size(acts) : 1;
+        for (size_t k = 0; k < n && !broad; k++) {
+            const char *a = json_string_value(json_is_array(acts) ? json_array_get(acts, k) : acts);
+            const char *colon = a != NULL ? strchr(a, ':') : NULL;
+            char svc[64];
+            if (a != NULL && strcmp(a, "*") == 0) {
+                broad = posture_role_allows_any(ri, "zz9parapetprobe:Zz9ParapetProbe", NULL, NULL);
+            } else if (colon != NULL && strcmp(colon, ":*") == 0 &&
+                       (size_t)(colon - a) < sizeof svc) {
+                memcpy(svc, a, (size_t)(colon - a));
+                svc[colon - a] = '\0';
+                broad = posture_role_allows_service(ri, svc);
+            }
+        }
+    }
+    json_decref(sts);
+    json_decref(doc);
+    return broad;
 }
 
 void posture_check_role_managed(struct posture_eval *ev, const struct posture_rule *rule,
@@ -193,7 +251,7 @@ void posture_check_role_managed(struct posture_eval *ev, const struct posture_ru
     json_array_foreach(pj_arr(ri->role, "AttachedPolicies"), i, p)
     {
         const char *arn = pj_str(p, "PolicyArn");
-        if (arn == NULL || !posture_iam_managed_is_broad(arn))
+        if (arn == NULL || !posture_iam_managed_is_broad(arn) || !managed_still_broad(ri, arn))
             continue;
         json_t *evd = role_evidence(ri);
         json_object_set_new(evd, "AttachedPolicies.PolicyArn", json_string(arn));
@@ -295,15 +353,21 @@ struct esc_path {
 /* Rhino Security Labs' AWS privilege-escalation methods as Prowler encodes them
  * (providers/aws/services/iam/lib/privilege_escalation.py). */
 static const struct esc_path esc_paths[] = {
-    {POSTURE_ESC_PASSROLE_LAMBDA, "iam:PassRole+lambda:CreateFunction+lambda:InvokeFunction",
-     "lambda.amazonaws.com", {"iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction"}},
     {POSTURE_ESC_PASSROLE_LAMBDA,
-     "iam:PassRole+lambda:CreateFunction+lambda:CreateEventSourceMapping", "lambda.amazonaws.com",
+     "iam:PassRole+lambda:CreateFunction+lambda:InvokeFunction",
+     "lambda.amazonaws.com",
+     {"iam:PassRole", "lambda:CreateFunction", "lambda:InvokeFunction"}},
+    {POSTURE_ESC_PASSROLE_LAMBDA,
+     "iam:PassRole+lambda:CreateFunction+lambda:CreateEventSourceMapping",
+     "lambda.amazonaws.com",
      {"iam:PassRole", "lambda:CreateFunction", "lambda:CreateEventSourceMapping"}},
-    {POSTURE_ESC_PASSROLE_LAMBDA, "iam:PassRole+lambda:CreateFunction+lambda:AddPermission",
-     "lambda.amazonaws.com", {"iam:PassRole", "lambda:CreateFunction", "lambda:AddPermission"}},
     {POSTURE_ESC_PASSROLE_LAMBDA,
-     "iam:PassRole+lambda:CreateFunction+lambda:CreateFunctionUrlConfig", "lambda.amazonaws.com",
+     "iam:PassRole+lambda:CreateFunction+lambda:AddPermission",
+     "lambda.amazonaws.com",
+     {"iam:PassRole", "lambda:CreateFunction", "lambda:AddPermission"}},
+    {POSTURE_ESC_PASSROLE_LAMBDA,
+     "iam:PassRole+lambda:CreateFunction+lambda:CreateFunctionUrlConfig",
+     "lambda.amazonaws.com",
      {"iam:PassRole", "lambda:CreateFunction", "lambda:CreateFunctionUrlConfig"}},
     {POSTURE_ESC_POLICY, "iam:PutRolePolicy", NULL, {"iam:PutRolePolicy"}},
     {POSTURE_ESC_POLICY, "iam:AttachRolePolicy", NULL, {"iam:AttachRolePolicy"}},
@@ -314,32 +378,43 @@ static const struct esc_path esc_paths[] = {
     {POSTURE_ESC_POLICY, "iam:PutGroupPolicy", NULL, {"iam:PutGroupPolicy"}},
     {POSTURE_ESC_POLICY, "iam:AttachGroupPolicy", NULL, {"iam:AttachGroupPolicy"}},
     {POSTURE_ESC_POLICY, "iam:AddUserToGroup", NULL, {"iam:AddUserToGroup"}},
-    {POSTURE_ESC_POLICY, "iam:DeleteRolePermissionsBoundary", NULL,
+    {POSTURE_ESC_POLICY,
+     "iam:DeleteRolePermissionsBoundary",
+     NULL,
      {"iam:DeleteRolePermissionsBoundary"}},
     {POSTURE_ESC_CREDENTIALS, "iam:UpdateAssumeRolePolicy", NULL, {"iam:UpdateAssumeRolePolicy"}},
     {POSTURE_ESC_CREDENTIALS, "iam:CreateAccessKey", NULL, {"iam:CreateAccessKey"}},
     {POSTURE_ESC_CREDENTIALS, "iam:CreateLoginProfile", NULL, {"iam:CreateLoginProfile"}},
     {POSTURE_ESC_CREDENTIALS, "iam:UpdateLoginProfile", NULL, {"iam:UpdateLoginProfile"}},
     {POSTURE_ESC_FUNCTIONS, "lambda:UpdateFunctionCode", NULL, {"lambda:UpdateFunctionCode"}},
-    {POSTURE_ESC_FUNCTIONS, "lambda:UpdateFunctionConfiguration", NULL,
+    {POSTURE_ESC_FUNCTIONS,
+     "lambda:UpdateFunctionConfiguration",
+     NULL,
      {"lambda:UpdateFunctionConfiguration"}},
     {POSTURE_ESC_ASSUME, "sts:AssumeRole", NULL, {"sts:AssumeRole"}},
-    {POSTURE_ESC_PASSROLE_COMPUTE, "iam:PassRole+ec2:RunInstances", "ec2.amazonaws.com",
+    {POSTURE_ESC_PASSROLE_COMPUTE,
+     "iam:PassRole+ec2:RunInstances",
+     "ec2.amazonaws.com",
      {"iam:PassRole", "ec2:RunInstances"}},
-    {POSTURE_ESC_PASSROLE_COMPUTE, "iam:PassRole+cloudformation:CreateStack",
-     "cloudformation.amazonaws.com", {"iam:PassRole", "cloudformation:CreateStack"}},
-    {POSTURE_ESC_PASSROLE_COMPUTE, "iam:PassRole+glue:CreateDevEndpoint", "glue.amazonaws.com",
+    {POSTURE_ESC_PASSROLE_COMPUTE,
+     "iam:PassRole+cloudformation:CreateStack",
+     "cloudformation.amazonaws.com",
+     {"iam:PassRole", "cloudformation:CreateStack"}},
+    {POSTURE_ESC_PASSROLE_COMPUTE,
+     "iam:PassRole+glue:CreateDevEndpoint",
+     "glue.amazonaws.com",
      {"iam:PassRole", "glue:CreateDevEndpoint"}},
-    {POSTURE_ESC_PASSROLE_COMPUTE, "iam:PassRole+codebuild:CreateProject",
-     "codebuild.amazonaws.com", {"iam:PassRole", "codebuild:CreateProject", "codebuild:StartBuild"}},
+    {POSTURE_ESC_PASSROLE_COMPUTE,
+     "iam:PassRole+codebuild:CreateProject",
+     "codebuild.amazonaws.com",
+     {"iam:PassRole", "codebuild:CreateProject", "codebuild:StartBuild"}},
 };
 
 /* Whether every action of the path is allowed; when evd is not NULL, fills it with the grants. */
 static bool esc_holds(const struct posture_role_info *ri, const struct esc_path *p, json_t *evd)
 {
-    json_t *extra = p->passed_to != NULL
-                        ? json_pack("{s:s}", "iam:PassedToService", p->passed_to)
-                        : NULL;
+    json_t *extra =
+        p->passed_to != NULL ? json_pack("{s:s}", "iam:PassedToService", p->passed_to) : NULL;
     bool ok = true;
 
     for (size_t a = 0; a < 4 && p->actions[a] != NULL && ok; a++) {
@@ -448,7 +523,8 @@ void posture_check_role_shared(struct posture_eval *ev, const struct posture_rul
         json_t *pub = json_array();
         for (size_t i = 0; i < ev->nfns; i++) {
             if (ev->fns[i].role == ri && posture_fn_is_reachable(ev, &ev->fns[i]))
-                json_array_append_new(pub, json_string(ev->fns[i].arn));
+                if (json_array_size(pub) < 20)
+                    json_array_append_new(pub, json_string(ev->fns[i].arn));
         }
         json_object_set_new(evd, "public_functions", pub);
     }

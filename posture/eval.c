@@ -90,13 +90,38 @@ bool posture_account_is_trusted(const struct posture_eval *ev, const char *acct)
     return false;
 }
 
+/* Copies s into out (size > 0) when it must change: cut to size - 1 bytes and without a trailing
+ * incomplete UTF-8 sequence (checks build subjects in fixed buffers), so a subject from a long
+ * Sid or route stays valid UTF-8 for JSON and PostgreSQL text. */
+static const char *utf8_bounded(const char *s, char *out, size_t size)
+{
+    size_t n = strlen(s), end;
+    if (n >= size)
+        n = size - 1;
+    end = n;
+    size_t lead = n;
+    while (lead > 0 && n - lead < 4 && ((unsigned char)s[lead - 1] & 0xC0) == 0x80)
+        lead--;
+    if (lead > 0) {
+        unsigned char c = (unsigned char)s[lead - 1];
+        size_t want = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+        if (n - (lead - 1) < want)
+            end = lead - 1; /* the last character is cut: drop it */
+    }
+    if (end == strlen(s))
+        return s;
+    memcpy(out, s, end);
+    out[end] = '\0';
+    return out;
+}
+
 void posture_report(struct posture_eval *ev, const struct posture_rule *rule, const char *arn,
                     const char *subject, json_t *evidence)
 {
     json_t *key;
+    char bounded[512];
 
-    if (subject == NULL)
-        subject = "";
+    subject = utf8_bounded(subject != NULL ? subject : "", bounded, sizeof bounded);
     /* one finding per fingerprint: two statements naming the same account are one finding */
     key = json_sprintf("%s\x1f%s\x1f%s", rule->id, arn, subject);
     if (key == NULL || json_object_get(ev->seen, json_string_value(key)) != NULL) {
@@ -113,6 +138,17 @@ void posture_report(struct posture_eval *ev, const struct posture_rule *rule, co
 
 /* ---- reachability ---- */
 
+static void note_public(void *arg, enum posture_principal kind, const char *value,
+                        const char *account)
+{
+    (void)value;
+    (void)account;
+    if (kind == POSTURE_PRINCIPAL_PUBLIC)
+        *(bool *)arg = true;
+}
+
+/* A Deny of action to everyone ("*"), unconditional or binding every outside caller (Deny unless
+ * from these addresses or this VPC endpoint), closes the policy to the public. */
 static bool policy_denies_public(const json_t *policy, const char *action)
 {
     json_t *sts = posture_iam_statements(policy);
@@ -123,23 +159,19 @@ static bool policy_denies_public(const json_t *policy, const char *action)
     json_array_foreach(sts, i, s)
     {
         const char *eff = pj_str(s, "Effect");
-        if (eff != NULL && strcmp(eff, "Deny") == 0 && json_object_get(s, "Condition") == NULL &&
-            posture_iam_stmt_matches(s, action, NULL)) {
+        bool everyone = false;
+        if (eff == NULL || strcmp(eff, "Deny") != 0 ||
+            !posture_iam_condition_binds_outsider(json_object_get(s, "Condition")) ||
+            !posture_iam_stmt_matches(s, action, NULL))
+            continue;
+        posture_iam_principals(s, note_public, &everyone);
+        if (everyone) {
             denied = true;
             break;
         }
     }
     json_decref(sts);
     return denied;
-}
-
-static void note_public(void *arg, enum posture_principal kind, const char *value,
-                        const char *account)
-{
-    (void)value;
-    (void)account;
-    if (kind == POSTURE_PRINCIPAL_PUBLIC)
-        *(bool *)arg = true;
 }
 
 bool posture_stmt_is_public(const json_t *stmt, const char *action, const json_t *context)
@@ -183,8 +215,8 @@ bool posture_url_is_public(const json_t *fn, int *stmt_index)
     if (auth == NULL || strcmp(auth, "NONE") != 0)
         return false;
     ctx = json_pack("{s:s}", "lambda:FunctionUrlAuthType", "NONE");
-    idx = posture_policy_public_index(json_object_get(fn, "Policy"), "lambda:InvokeFunctionUrl",
-                                      ctx);
+    idx =
+        posture_policy_public_index(json_object_get(fn, "Policy"), "lambda:InvokeFunctionUrl", ctx);
     json_decref(ctx);
     if (stmt_index != NULL)
         *stmt_index = idx;
@@ -282,6 +314,7 @@ void posture_evaluate(const json_t *snapshot, time_t now, posture_emit_fn emit, 
         ri->admin = -1;
         ri->escalates = -1;
         ri->docs = posture_iam_role_docs_new(v, &ri->doc_names);
+        ri->boundary = posture_role_boundary_new(v);
         ri->functions = json_array();
         ri->context = json_pack("{s:s, s:s, s:s}", "aws:PrincipalAccount", ev.account,
                                 "aws:ResourceAccount", ev.account, "aws:PrincipalArn", arn);
@@ -334,6 +367,7 @@ out:
     for (i = 0; i < ev.nroles; i++) {
         json_decref(ev.roles[i].docs);
         json_decref(ev.roles[i].doc_names);
+        json_decref(ev.roles[i].boundary);
         json_decref(ev.roles[i].functions);
         json_decref(ev.roles[i].context);
     }

@@ -146,7 +146,7 @@ enum posture_iam_decision posture_iam_evaluate(const json_t *const *docs, size_t
 /* ---- conditions ---- */
 
 static const char *const attacker_keys[] = {
-    "aws:SecureTransport", "aws:UserAgent", "aws:Referer", "aws:RequestedRegion",
+    "aws:SecureTransport", "aws:UserAgent", "aws:Referer",        "aws:RequestedRegion",
     "aws:CurrentTime",     "aws:EpochTime", "aws:TokenIssueTime", NULL};
 
 static const json_t *context_get(const json_t *context, const char *key)
@@ -283,9 +283,9 @@ static bool entry_met(const char *full_op, const char *key, const json_t *vals,
     if (strncmp(op, "Null", 4) == 0) {
         const char *v = NULL;
         char b[32];
-        bool want_absent = value_text(json_is_array(vals) ? json_array_get(vals, 0) : vals, b,
-                                      sizeof b, &v) &&
-                           strcasecmp(v, "true") == 0;
+        bool want_absent =
+            value_text(json_is_array(vals) ? json_array_get(vals, 0) : vals, b, sizeof b, &v) &&
+            strcasecmp(v, "true") == 0;
         return want_absent == (actual == NULL);
     }
     if (actual == NULL) {
@@ -303,6 +303,37 @@ static bool entry_met(const char *full_op, const char *key, const json_t *vals,
         strstr(op, "IpAddress") != NULL)
         return true; /* not modelled: assume the caller can meet it */
     return key_matches(op, vals, actual) != negated;
+}
+
+bool posture_iam_condition_binds_outsider(const json_t *condition)
+{
+    const char *op, *key;
+    json_t *entries, *vals;
+
+    if (condition == NULL || json_is_null(condition) ||
+        (json_is_object(condition) && json_object_size(condition) == 0))
+        return true;
+    if (!json_is_object(condition))
+        return false;
+    json_object_foreach((json_t *)(uintptr_t)condition, op, entries)
+    {
+        const char *base = strncmp(op, "ForAnyValue:", 12) == 0    ? op + 12
+                           : strncmp(op, "ForAllValues:", 13) == 0 ? op + 13
+                                                                   : op;
+        if (!json_is_object(entries) || strstr(base, "Not") == NULL ||
+            strstr(base, "IfExists") != NULL)
+            return false;
+        json_object_foreach(entries, key, vals)
+        {
+            for (size_t i = 0; attacker_keys[i] != NULL; i++) {
+                if (strcasecmp(key, attacker_keys[i]) == 0)
+                    return false;
+            }
+            if (values_unrestricted(base, vals))
+                return false;
+        }
+    }
+    return true;
 }
 
 bool posture_iam_condition_met(const json_t *condition, const json_t *context)
@@ -375,8 +406,9 @@ void posture_iam_principals(const json_t *stmt,
     json_t *v;
 
     if (json_is_string(p)) {
-        fn(arg, strcmp(json_string_value(p), "*") == 0 ? POSTURE_PRINCIPAL_PUBLIC
-                                                       : POSTURE_PRINCIPAL_NONE,
+        fn(arg,
+           strcmp(json_string_value(p), "*") == 0 ? POSTURE_PRINCIPAL_PUBLIC
+                                                  : POSTURE_PRINCIPAL_NONE,
            json_string_value(p), "");
         return;
     }
@@ -404,8 +436,9 @@ struct managed {
 /* Minimal documents that grant what matters for the rules (from the policies' published
  * default versions), used when the snapshot has no Document for them. */
 static const struct managed managed[] = {
-    {"AdministratorAccess", true, "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\","
-                                  "\"Resource\":\"*\"}}"},
+    {"AdministratorAccess", true,
+     "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\","
+     "\"Resource\":\"*\"}}"},
     {"PowerUserAccess", true,
      "{\"Statement\":{\"Effect\":\"Allow\",\"NotAction\":[\"iam:*\",\"organizations:*\","
      "\"account:*\"],\"Resource\":\"*\"}}"},

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 bool posture_link_function_arn(const char *uri, char *out, size_t size)
@@ -122,7 +123,7 @@ static void index_http_api(json_t *index, const json_t *api)
     }
 }
 
-static bool rest_is_private(const json_t *api)
+bool posture_rest_is_private(const json_t *api)
 {
     const json_t *types = pj_arr(pj_obj(api, "endpointConfiguration"), "types");
     size_t i;
@@ -139,7 +140,7 @@ static bool rest_is_private(const json_t *api)
 static void index_rest_api(json_t *index, const json_t *api)
 {
     const json_t *resources = pj_arr(api, "resources");
-    bool private_api = rest_is_private(api);
+    bool private_api = posture_rest_is_private(api) || !posture_rest_policy_is_open(api);
     size_t i;
     json_t *res, *m;
     const char *verb;
@@ -170,6 +171,49 @@ static void index_rest_api(json_t *index, const json_t *api)
                                     strcmp(verb, "OPTIONS") != 0));
         }
     }
+}
+
+json_t *posture_rest_policy_new(const char *text)
+{
+    json_t *doc;
+    char *buf;
+    size_t n, o = 0;
+
+    if (text == NULL)
+        return NULL;
+    doc = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+    if (doc != NULL || strstr(text, "\\\"") == NULL)
+        return doc;
+    n = strlen(text);
+    buf = malloc(n + 1);
+    if (buf == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (text[i] == '\\' && i + 1 < n &&
+            (text[i + 1] == '"' || text[i + 1] == '\\' || text[i + 1] == '/'))
+            i++;
+        buf[o++] = text[i];
+    }
+    buf[o] = '\0';
+    doc = json_loads(buf, JSON_REJECT_DUPLICATES, NULL);
+    free(buf);
+    return doc;
+}
+
+bool posture_rest_policy_is_open(const json_t *api)
+{
+    const char *text = pj_str(api, "policy");
+    json_t *doc;
+    bool open;
+
+    if (text == NULL || text[0] == '\0')
+        return true; /* no resource policy: methods are governed by their authorisation alone */
+    doc = posture_rest_policy_new(text);
+    if (doc == NULL)
+        return true; /* unreadable: judge by the methods (no silent pass) */
+    open = posture_policy_public_index(doc, "execute-api:Invoke", NULL) >= 0;
+    json_decref(doc);
+    return open;
 }
 
 json_t *posture_link_routes_index_new(const json_t *snapshot)

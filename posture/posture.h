@@ -35,18 +35,18 @@ typedef void (*posture_check_fn)(struct posture_eval *ev, const struct posture_r
                                  const json_t *resource);
 
 struct posture_rule {
-    const char *id;            /* "PAR-IAM-001": stable, findings are keyed on it */
+    const char *id; /* "PAR-IAM-001": stable, findings are keyed on it */
     const char *title;
-    const char *category;      /* "iam-overprivileged", "secrets-in-env", ... */
+    const char *category; /* "iam-overprivileged", "secrets-in-env", ... */
     enum posture_severity severity;
     const char *resource_type; /* "aws.lambda.function", "aws.iam.role",
                                 * "aws.apigateway.http_api", "aws.apigateway.rest_api" */
     posture_check_fn check;
-    const void *arg;           /* rule-specific parameter of a check shared by several rules */
+    const void *arg;               /* rule-specific parameter of a check shared by several rules */
     const char *const *references; /* NULL-terminated: URLs and document names */
     const char *remediation_short;
     const char *remediation_long;
-    const char *risk;          /* why it matters */
+    const char *risk; /* why it matters */
 };
 
 extern const struct posture_rule posture_rules[];
@@ -56,10 +56,11 @@ extern const size_t posture_rules_count;
 const struct posture_rule *posture_rule_get(const char *id);
 
 /* Receives one finding. resource_arn and subject are borrowed for the call (subject is "" when a
- * rule finds at most one thing per resource); (rule->id, resource_arn, subject) is the stable
- * fingerprint. evidence is a new reference the callee owns (json_decref it): an object whose keys
- * are the snapshot paths that triggered the finding ("Environment.Variables.DB_PASSWORD",
- * "Policy.Statement[1]") with their values, secrets masked. */
+ * rule finds at most one thing per resource; at most 511 bytes of valid UTF-8); (rule->id,
+ * resource_arn, subject) is the stable fingerprint, reported once per evaluation. evidence is a new
+ * reference the callee owns (json_decref it): an object whose keys are the snapshot paths that
+ * triggered the finding ("Environment.Variables.DB_PASSWORD", "Policy.Statement[1]") with their
+ * values, secrets masked. */
 typedef void (*posture_emit_fn)(void *ctx, const struct posture_rule *rule,
                                 const char *resource_arn, const char *subject, json_t *evidence);
 
@@ -109,6 +110,11 @@ bool posture_iam_glob(const char *pattern, const char *text, bool nocase);
 /* True when one statement's Condition block (NULL or absent: true) is met under `context`. */
 bool posture_iam_condition_met(const json_t *condition, const json_t *context);
 
+/* True when a Deny statement with this Condition (NULL: none) applies to any outside caller:
+ * every entry is a negated operator on a key the caller does not control (the allow-list
+ * pattern Deny + NotIpAddress aws:SourceIp, StringNotEquals aws:SourceVpce, ...). */
+bool posture_iam_condition_binds_outsider(const json_t *condition);
+
 /* The built-in document of an AWS managed policy that grants broad access, by ARN
  * ("arn:aws:iam::aws:policy/AdministratorAccess", ...), as a new reference; NULL for others.
  * Used when the snapshot lacks a managed policy's Document. */
@@ -148,10 +154,10 @@ json_t *posture_iam_statements(const json_t *doc);
 /* ---- Secrets (posture/secrets.c) ---- */
 enum posture_secret_class {
     POSTURE_SECRET_NONE = 0,
-    POSTURE_SECRET_CLOUD,   /* AWS access keys and secret keys, private keys: critical */
-    POSTURE_SECRET_TOKEN,   /* a well-known vendor token format (GitHub, Slack, Stripe, ...) */
-    POSTURE_SECRET_URL,     /* a connection string or URL carrying a password */
-    POSTURE_SECRET_GENERIC  /* a high-entropy literal under a secret-like name */
+    POSTURE_SECRET_CLOUD,  /* AWS access keys and secret keys, private keys: critical */
+    POSTURE_SECRET_TOKEN,  /* a well-known vendor token format (GitHub, Slack, Stripe, ...) */
+    POSTURE_SECRET_URL,    /* a connection string or URL carrying a password */
+    POSTURE_SECRET_GENERIC /* a high-entropy literal under a secret-like name */
 };
 
 struct posture_secret {
@@ -174,8 +180,8 @@ void posture_secret_mask(const char *secret, char *out, size_t size);
 
 /* ---- Runtimes (posture/runtime.c) ---- */
 struct posture_runtime {
-    const char *id;     /* "nodejs18.x" */
-    int y, m, d;        /* deprecation date (UTC) on AWS's schedule */
+    const char *id; /* "nodejs18.x" */
+    int y, m, d;    /* deprecation date (UTC) on AWS's schedule */
 };
 
 /* The runtime's row, or NULL for an unknown runtime (which is never flagged). */

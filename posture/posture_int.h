@@ -14,12 +14,13 @@
 struct posture_role_info {
     const json_t *role; /* the snapshot's role */
     const char *arn;
-    json_t *docs;       /* permission documents (posture_iam_role_docs_new) */
-    json_t *doc_names;  /* their names, same order */
-    json_t *context;    /* request context of the role's own sessions */
-    json_t *functions;  /* FunctionArn of every function using the role */
-    int admin;          /* -1 not computed yet, else 0/1 */
-    int escalates;      /* -1 not computed yet, else 0/1: some privilege-escalation path */
+    json_t *docs;      /* permission documents (posture_iam_role_docs_new) */
+    json_t *doc_names; /* their names, same order */
+    json_t *boundary;  /* the permissions boundary's document when known, or NULL */
+    json_t *context;   /* request context of the role's own sessions */
+    json_t *functions; /* FunctionArn of every function using the role */
+    int admin;         /* -1 not computed yet, else 0/1 */
+    int escalates;     /* -1 not computed yet, else 0/1: some privilege-escalation path */
     bool has_public_fn;
 };
 
@@ -81,6 +82,20 @@ bool posture_stmt_is_public(const json_t *stmt, const char *action, const json_t
 int posture_policy_public_index(const json_t *policy, const char *action, const json_t *context);
 /* A function URL with AuthType NONE whose resource policy lets anyone call it. */
 bool posture_url_is_public(const json_t *fn, int *stmt_index);
+
+/* The document of a role's permissions boundary: PermissionsBoundary.Document when the scanner
+ * read it, else the built-in document of a known AWS managed policy; NULL when unknown (then the
+ * policies alone are judged, and evidence names the boundary). New reference. */
+json_t *posture_role_boundary_new(const json_t *role);
+
+/* A REST API whose endpointConfiguration.types holds PRIVATE. */
+bool posture_rest_is_private(const json_t *api);
+/* A REST API's policy as API Gateway sends it (a JSON string, its quotes escaped once more:
+ * {\"Version\":...}; both forms accepted), parsed: new reference, NULL when unreadable. */
+json_t *posture_rest_policy_new(const char *text);
+/* Anyone may call the REST API as far as its resource policy goes: no policy, or one that lets
+ * "*" perform execute-api:Invoke with no restricting condition (aws:SourceIp, aws:SourceVpce). */
+bool posture_rest_policy_is_open(const json_t *api);
 
 /* Role analysis, computed once per role. */
 bool posture_role_is_admin(struct posture_eval *ev, struct posture_role_info *ri);
@@ -147,33 +162,25 @@ void posture_check_vuln(struct posture_eval *, const struct posture_rule *, cons
 void posture_check_dangerous_dep(struct posture_eval *, const struct posture_rule *,
                                  const json_t *);
 void posture_check_layer(struct posture_eval *, const struct posture_rule *, const json_t *);
-void posture_check_startup_hook(struct posture_eval *, const struct posture_rule *,
-                                const json_t *);
+void posture_check_startup_hook(struct posture_eval *, const struct posture_rule *, const json_t *);
 void posture_check_dow_concurrency(struct posture_eval *, const struct posture_rule *,
                                    const json_t *);
-void posture_check_dow_timeout(struct posture_eval *, const struct posture_rule *,
-                               const json_t *);
+void posture_check_dow_timeout(struct posture_eval *, const struct posture_rule *, const json_t *);
 void posture_check_dow_memory(struct posture_eval *, const struct posture_rule *, const json_t *);
-void posture_check_dow_retries(struct posture_eval *, const struct posture_rule *,
-                               const json_t *);
+void posture_check_dow_retries(struct posture_eval *, const struct posture_rule *, const json_t *);
 void posture_check_async_dlq(struct posture_eval *, const struct posture_rule *, const json_t *);
 void posture_check_stream_dlq(struct posture_eval *, const struct posture_rule *, const json_t *);
 void posture_check_tracing(struct posture_eval *, const struct posture_rule *, const json_t *);
 void posture_check_fn_role_risky(struct posture_eval *, const struct posture_rule *,
                                  const json_t *);
 
-void posture_check_role_admin(struct posture_eval *, const struct posture_rule *,
-                              const json_t *);
-void posture_check_role_managed(struct posture_eval *, const struct posture_rule *,
-                                const json_t *);
+void posture_check_role_admin(struct posture_eval *, const struct posture_rule *, const json_t *);
+void posture_check_role_managed(struct posture_eval *, const struct posture_rule *, const json_t *);
 void posture_check_role_service_wildcard(struct posture_eval *, const struct posture_rule *,
                                          const json_t *);
-void posture_check_role_actions(struct posture_eval *, const struct posture_rule *,
-                                const json_t *);
-void posture_check_role_trust(struct posture_eval *, const struct posture_rule *,
-                              const json_t *);
-void posture_check_role_shared(struct posture_eval *, const struct posture_rule *,
-                               const json_t *);
+void posture_check_role_actions(struct posture_eval *, const struct posture_rule *, const json_t *);
+void posture_check_role_trust(struct posture_eval *, const struct posture_rule *, const json_t *);
+void posture_check_role_shared(struct posture_eval *, const struct posture_rule *, const json_t *);
 void posture_check_role_escalation(struct posture_eval *, const struct posture_rule *,
                                    const json_t *);
 

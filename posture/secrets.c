@@ -125,7 +125,7 @@ static bool has_slack(const char *v)
         return true;
     const char *h = strstr(v, "hooks.slack.com/services/");
     return h != NULL && strspn(h + 25, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                        "0123456789/+") >= 40;
+                                       "0123456789/+") >= 40;
 }
 
 static bool has_jwt(const char *v)
@@ -228,10 +228,10 @@ static size_t name_words(const char *name, char words[][24], size_t max)
     return n;
 }
 
-static bool word_in(const char *w, const char *const *list)
+static bool in_list(const char *w, const char *const *list, bool nocase)
 {
     for (size_t i = 0; list[i] != NULL; i++) {
-        if (strcmp(w, list[i]) == 0)
+        if ((nocase ? strcasecmp(w, list[i]) : strcmp(w, list[i])) == 0)
             return true;
     }
     return false;
@@ -239,48 +239,39 @@ static bool word_in(const char *w, const char *const *list)
 
 static bool name_is_secretlike(const char *name)
 {
-    static const char *const alone[] = {"PASSWORD", "PASSWD",     "PASS",        "PWD",
-                                        "SECRET",   "SECRETS",    "TOKEN",       "APIKEY",
+    static const char *const alone[] = {"PASSWORD",   "PASSWD",      "PASS",       "PWD",
+                                        "SECRET",     "SECRETS",     "TOKEN",      "APIKEY",
                                         "CREDENTIAL", "CREDENTIALS", "PASSPHRASE", "HMAC",
-                                        "PASSCODE", "AUTHTOKEN",  NULL};
-    static const char *const before_key[] = {"API",    "ACCESS",     "PRIVATE", "SECRET",
-                                             "SIGNING", "ENCRYPTION", "MASTER", "AUTH",
-                                             "APP",    "CLIENT",     "LICENSE", "WEBHOOK",
-                                             "SERVICE", NULL};
+                                        "PASSCODE",   "AUTHTOKEN",   NULL};
+    static const char *const before_key[] = {
+        "API",  "ACCESS", "PRIVATE", "SECRET",  "SIGNING", "ENCRYPTION", "MASTER",
+        "AUTH", "APP",    "CLIENT",  "LICENSE", "WEBHOOK", "SERVICE",    NULL};
     static const char *const describes[] = {
-        "ARN",    "NAME",    "ID",       "IDS",    "PATH",   "PARAM",   "PARAMETER", "URL",
-        "URI",    "ENDPOINT", "HOST",    "TTL",    "EXPIRY", "EXPIRES", "EXPIRATION", "LENGTH",
-        "LEN",    "HEADER",  "FILE",     "REF",    "REGION", "TYPE",    "FIELD",     "ALGORITHM",
-        "ALG",    "ENABLED", "REQUIRED", "POLICY", "ROTATION", "VERSION", "PREFIX",  "SIZE",
-        "MIN",    "MAX",     "COUNT",    "TIMEOUT", "DAYS",  "HOURS",   "SECONDS",   "FORMAT",
-        "ISSUER", "AUDIENCE", "SCOPE",   "LOCATION", "MODE", "KEYID",   "STORE",     "PROVIDER",
-        "SOURCE", "TABLE",   "BUCKET",   "QUEUE",  "TOPIC",  "LIMIT",   "RESET",     "MANAGER",
+        "ARN",        "NAME",     "ID",        "IDS",     "PATH",    "PARAM",    "PARAMETER",
+        "URL",        "URI",      "ENDPOINT",  "HOST",    "TTL",     "EXPIRY",   "EXPIRES",
+        "EXPIRATION", "LENGTH",   "LEN",       "HEADER",  "FILE",    "REF",      "REGION",
+        "TYPE",       "FIELD",    "ALGORITHM", "ALG",     "ENABLED", "REQUIRED", "POLICY",
+        "ROTATION",   "VERSION",  "PREFIX",    "SIZE",    "MIN",     "MAX",      "COUNT",
+        "TIMEOUT",    "DAYS",     "HOURS",     "SECONDS", "FORMAT",  "ISSUER",   "AUDIENCE",
+        "SCOPE",      "LOCATION", "MODE",      "KEYID",   "STORE",   "PROVIDER", "SOURCE",
+        "TABLE",      "BUCKET",   "QUEUE",     "TOPIC",   "LIMIT",   "RESET",    "MANAGER",
         NULL};
     char words[16][24];
     size_t n = name_words(name, words, 16);
 
-    if (n == 0 || word_in(words[n - 1], describes))
+    if (n == 0 || in_list(words[n - 1], describes, false))
         return false;
     for (size_t i = 0; i < n; i++) {
         if (strcmp(words[i], "PUBLIC") == 0 || strcmp(words[i], "PUBLISHABLE") == 0)
             return false;
     }
     for (size_t i = 0; i < n; i++) {
-        if (word_in(words[i], alone))
+        if (in_list(words[i], alone, false))
             return true;
-        if (strcmp(words[i], "KEY") == 0 && i > 0 && word_in(words[i - 1], before_key))
+        if (strcmp(words[i], "KEY") == 0 && i > 0 && in_list(words[i - 1], before_key, false))
             return true;
         if (strcmp(words[i], "SECRETKEY") == 0 || strcmp(words[i], "ACCESSKEY") == 0 ||
             strcmp(words[i], "PRIVATEKEY") == 0)
-            return true;
-    }
-    return false;
-}
-
-static bool ieq_any(const char *v, const char *const *list)
-{
-    for (size_t i = 0; list[i] != NULL; i++) {
-        if (strcasecmp(v, list[i]) == 0)
             return true;
     }
     return false;
@@ -299,16 +290,16 @@ static bool icontains(const char *hay, const char *needle)
 static bool value_is_placeholder(const char *v)
 {
     static const char *const words[] = {
-        "changeme", "change_me", "change-me", "password", "secret",   "token",    "todo",
-        "tbd",      "replace_me", "replaceme", "example", "dummy",    "test",     "none",
-        "null",     "nil",       "undefined", "default",  "placeholder", "redacted", "n/a",
-        "na",       "disabled",  "unset",     "notset",   "not-set",  "empty",    "secret123",
-        "password123", "fake",   NULL};
+        "changeme",    "change_me", "change-me",  "password",  "secret",      "token",
+        "todo",        "tbd",       "replace_me", "replaceme", "example",     "dummy",
+        "test",        "none",      "null",       "nil",       "undefined",   "default",
+        "placeholder", "redacted",  "n/a",        "na",        "disabled",    "unset",
+        "notset",      "not-set",   "empty",      "secret123", "password123", "fake",
+        NULL};
     size_t n = strlen(v);
 
-    if (ieq_any(v, words) || icontains(v, "EXAMPLE") ||
-        icontains(v, "REPLACE") || strncasecmp(v, "your", 4) == 0 ||
-        icontains(v, "placeholder"))
+    if (in_list(v, words, true) || icontains(v, "EXAMPLE") || icontains(v, "REPLACE") ||
+        strncasecmp(v, "your", 4) == 0 || icontains(v, "placeholder"))
         return true;
     if (n >= 2 && ((v[0] == '<' && v[n - 1] == '>') || (v[0] == '[' && v[n - 1] == ']')))
         return true;
@@ -320,9 +311,9 @@ static bool value_is_placeholder(const char *v)
 
 static bool value_is_reference(const char *v)
 {
-    static const char *const prefixes[] = {"arn:", "{{resolve:", "/aws/reference/", "ssm:",
-                                           "secretsmanager:", "resolve:", "vault:", "kms:",
-                                           NULL};
+    static const char *const prefixes[] = {
+        "arn:", "{{resolve:", "/aws/reference/", "ssm:", "secretsmanager:", "resolve:", "vault:",
+        "kms:", NULL};
     for (size_t i = 0; prefixes[i] != NULL; i++) {
         if (strncasecmp(v, prefixes[i], strlen(prefixes[i])) == 0)
             return true;
@@ -339,9 +330,9 @@ static bool value_is_kms_ciphertext(const char *v)
 
 static bool value_is_trivial(const char *v)
 {
-    static const char *const flags[] = {"true", "false", "yes", "no", "on", "off",
-                                        "enabled", "enable", "disable", NULL};
-    if (ieq_any(v, flags))
+    static const char *const flags[] = {"true", "false",   "yes",    "no",      "on",
+                                        "off",  "enabled", "enable", "disable", NULL};
+    if (in_list(v, flags, true))
         return true;
     if (strspn(v, "0123456789.-+eE") == strlen(v))
         return true;
@@ -376,8 +367,7 @@ static bool url_password(const char *v, const char **pw, size_t *pwlen)
     size_t n = *pwlen < sizeof buf - 1 ? *pwlen : sizeof buf - 1;
     memcpy(buf, *pw, n);
     buf[n] = '\0';
-    return !value_is_placeholder(buf) && !value_is_reference(buf) && buf[0] != '$' &&
-           buf[0] != '%';
+    return !value_is_placeholder(buf) && !value_is_reference(buf) && buf[0] != '$' && buf[0] != '%';
 }
 
 static const char *url_type(const char *v)

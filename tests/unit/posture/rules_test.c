@@ -99,15 +99,24 @@ static char *read_file(const char *path)
 
 static void test_table_has_35_rules_unique_ids_every_category(void **state)
 {
-    static const char *const categories[] = {
-        "iam-overprivileged", "iam-shared-role",    "iam-privilege-escalation",
-        "secrets-in-env",     "env-encryption",     "runtime-deprecated",
-        "public-invoke",      "cross-account-invoke", "unauthenticated-route",
-        "cors-permissive",    "vulnerable-dependency", "untrusted-layer",
-        "denial-of-wallet",   "no-failure-destination", "tracing-disabled", NULL};
+    static const char *const categories[] = {"iam-overprivileged",
+                                             "iam-shared-role",
+                                             "iam-privilege-escalation",
+                                             "secrets-in-env",
+                                             "env-encryption",
+                                             "runtime-deprecated",
+                                             "public-invoke",
+                                             "cross-account-invoke",
+                                             "unauthenticated-route",
+                                             "cors-permissive",
+                                             "vulnerable-dependency",
+                                             "untrusted-layer",
+                                             "denial-of-wallet",
+                                             "no-failure-destination",
+                                             "tracing-disabled",
+                                             NULL};
     static const char *const types[] = {"aws.lambda.function", "aws.iam.role",
-                                        "aws.apigateway.http_api", "aws.apigateway.rest_api",
-                                        NULL};
+                                        "aws.apigateway.http_api", "aws.apigateway.rest_api", NULL};
     (void)state;
 
     assert_true(posture_rules_count >= 35);
@@ -299,7 +308,8 @@ static void test_evidence_masks_secrets(void **state)
         if (strstr(all, secrets[i]) != NULL)
             fail_msg("evidence contains the secret %.4s...", secrets[i]);
     }
-    assert_non_null(strstr(all, "\"Environment.Variables.AWS_ACCESS_KEY_ID\": \"AKIA*** (20 chars)\""));
+    assert_non_null(
+        strstr(all, "\"Environment.Variables.AWS_ACCESS_KEY_ID\": \"AKIA*** (20 chars)\""));
     assert_non_null(strstr(all, "postgres://app:****@payments.cluster"));
     free(all);
     json_decref(findings);
@@ -310,7 +320,8 @@ static void test_evidence_masks_secrets(void **state)
  * evaluation must never crash or leak (run under ASan) whatever the shape. */
 static void mutate_walk(json_t *root, json_t *node, size_t depth, size_t *runs)
 {
-    static const char *const replacements[] = {"null", "7", "\"x\"", "[]", "{}", "[1,{\"a\":null}]"};
+    static const char *const replacements[] = {"null", "7",  "\"x\"",
+                                               "[]",   "{}", "[1,{\"a\":null}]"};
     const char *key;
     json_t *child;
     size_t i;
@@ -348,10 +359,126 @@ static void mutate_walk(json_t *root, json_t *node, size_t depth, size_t *runs)
     }
 }
 
+/* Findings of one rule for a one-function snapshot built from a Policy and UrlConfig. */
+static size_t count_rule(const char *rule, const char *fn_extra)
+{
+    char text[2048];
+    snprintf(text, sizeof text,
+             "{\"account_id\":\"444455556666\",\"region\":\"us-east-1\",\"functions\":[{"
+             "\"FunctionArn\":\"arn:aws:lambda:us-east-1:444455556666:function:f\","
+             "\"TracingConfig\":{\"Mode\":\"Active\"},\"ReservedConcurrentExecutions\":5%s}]}",
+             fn_extra);
+    json_error_t e;
+    json_t *snap = json_loads(text, 0, &e);
+    if (snap == NULL)
+        fail_msg("bad snapshot: %s", e.text);
+    json_t *f = evaluate(snap);
+    size_t n = 0, i;
+    json_t *x;
+    json_array_foreach(f, i, x)
+    {
+        n += strcmp(json_string_value(json_object_get(x, "rule")), rule) == 0;
+    }
+    json_decref(f);
+    json_decref(snap);
+    return n;
+}
+
+#define URL_NONE ",\"UrlConfig\":{\"AuthType\":\"NONE\"}"
+#define PUB_URL_STMT                                                                               \
+    "{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"lambda:InvokeFunctionUrl\","           \
+    "\"Condition\":{\"StringEquals\":{\"lambda:FunctionUrlAuthType\":\"NONE\"}}}"
+
+static void test_function_url_is_public_only_when_the_policy_opens_it(void **state)
+{
+    (void)state;
+    /* AuthType NONE without a policy statement: AWS answers 403 to everyone */
+    assert_int_equal(count_rule("PAR-PUB-002", URL_NONE), 0);
+    assert_int_equal(
+        count_rule("PAR-PUB-002", URL_NONE ",\"Policy\":{\"Statement\":[" PUB_URL_STMT "]}"), 1);
+    /* an unconditional Deny to everyone closes it; a Deny to one role does not */
+    assert_int_equal(count_rule("PAR-PUB-002",
+                                URL_NONE ",\"Policy\":{\"Statement\":[" PUB_URL_STMT
+                                         ",{\"Effect\":\"Deny\",\"Principal\":{\"AWS\":\"*\"},"
+                                         "\"Action\":\"lambda:*\"}]}"),
+                     0);
+    assert_int_equal(count_rule("PAR-PUB-002", URL_NONE
+                                ",\"Policy\":{\"Statement\":[" PUB_URL_STMT
+                                ",{\"Effect\":\"Deny\",\"Principal\":{\"AWS\":"
+                                "\"arn:aws:iam::444455556666:role/x\"},\"Action\":\"lambda:*\"}]}"),
+                     1);
+    /* the URL statement does not open the Invoke API itself */
+    assert_int_equal(
+        count_rule("PAR-PUB-001", URL_NONE ",\"Policy\":{\"Statement\":[" PUB_URL_STMT "]}"), 0);
+    /* Statement as an object, Action as an array, Principal {"AWS": ["*"]} */
+    assert_int_equal(
+        count_rule("PAR-PUB-001",
+                   ",\"Policy\":{\"Statement\":{\"Sid\":\"s\",\"Effect\":\"Allow\","
+                   "\"Principal\":{\"AWS\":[\"*\"]},\"Action\":[\"lambda:Invoke*\"]}}"),
+        1);
+    /* NotAction that leaves invoke allowed is as open */
+    assert_int_equal(count_rule("PAR-PUB-001",
+                                ",\"Policy\":{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":"
+                                "\"*\",\"NotAction\":\"lambda:DeleteFunction\"}}"),
+                     1);
+    /* a restricting condition closes it, a wildcard source account does not */
+    assert_int_equal(count_rule("PAR-PUB-001",
+                                ",\"Policy\":{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":"
+                                "\"*\",\"Action\":\"lambda:InvokeFunction\",\"Condition\":{"
+                                "\"StringEquals\":{\"AWS:SourceAccount\":\"444455556666\"}}}}"),
+                     0);
+    assert_int_equal(count_rule("PAR-PUB-001",
+                                ",\"Policy\":{\"Statement\":{\"Effect\":\"Allow\",\"Principal\":"
+                                "\"*\",\"Action\":\"lambda:InvokeFunction\",\"Condition\":{"
+                                "\"StringLike\":{\"AWS:SourceAccount\":\"*\"}}}}"),
+                     1);
+}
+
+static void test_long_subjects_stay_valid_utf8(void **state)
+{
+    char sid[700], extra[1200];
+    (void)state;
+    /* a Sid of 300 two-byte characters (600 bytes) is cut at a character boundary */
+    for (size_t i = 0; i < 300; i++)
+        memcpy(sid + 2 * i, "\xc3\xa9", 2);
+    sid[600] = '\0';
+    snprintf(extra, sizeof extra,
+             ",\"Policy\":{\"Statement\":{\"Sid\":\"%s\",\"Effect\":\"Allow\",\"Principal\":"
+             "\"*\",\"Action\":\"lambda:InvokeFunction\"}}",
+             sid);
+    char text[2048];
+    snprintf(text, sizeof text,
+             "{\"account_id\":\"444455556666\",\"functions\":[{\"FunctionArn\":"
+             "\"arn:aws:lambda:us-east-1:444455556666:function:f\"%s}]}",
+             extra);
+    json_t *snap = json_loads(text, 0, NULL);
+    assert_non_null(snap);
+    json_t *f = evaluate(snap);
+    size_t i;
+    json_t *x;
+    bool seen = false;
+    json_array_foreach(f, i, x)
+    {
+        if (strcmp(json_string_value(json_object_get(x, "rule")), "PAR-PUB-001") == 0) {
+            const char *subj = json_string_value(json_object_get(x, "subject"));
+            assert_non_null(subj); /* json_pack refused it otherwise */
+            assert_true(strlen(subj) <= 511 && strlen(subj) % 2 == 0);
+            seen = true;
+        }
+    }
+    assert_true(seen);
+    json_decref(f);
+    json_decref(snap);
+}
+
 static void test_malformed_snapshots_never_crash(void **state)
 {
     static const char *const docs[] = {
-        "null", "[]", "\"snapshot\"", "{}", "{\"functions\": 5, \"roles\": \"x\"}",
+        "null",
+        "[]",
+        "\"snapshot\"",
+        "{}",
+        "{\"functions\": 5, \"roles\": \"x\"}",
         "{\"functions\": [null, 1, \"f\", [], {}], \"roles\": [null, {}, {\"Arn\": 5}]}",
         "{\"functions\": [{\"FunctionArn\": \"arn:aws:lambda:us-east-1:1:function:f\","
         " \"Policy\": \"{\\\"Statement\\\": []}\", \"Environment\": [], \"Layers\": {},"
@@ -364,7 +491,8 @@ static void test_malformed_snapshots_never_crash(void **state)
         "{\"roles\": [{\"Arn\": \"arn:aws:iam::1:role/r\", \"AttachedPolicies\": [1, {\"Document\":"
         " \"x\"}, {\"PolicyArn\": 5}], \"InlinePolicies\": {}, \"AssumeRolePolicyDocument\": []}]}",
         "{\"http_apis\": [{\"apiId\": 1}, {\"apiId\": \"a\", \"routes\": {}, \"integrations\": 1},"
-        " {\"apiId\": \"b\", \"routes\": [{\"routeKey\": \"GET /\", \"target\": \"integrations/\"}],"
+        " {\"apiId\": \"b\", \"routes\": [{\"routeKey\": \"GET /\", \"target\": "
+        "\"integrations/\"}],"
         " \"integrations\": [{\"integrationId\": \"\", \"integrationUri\": \"arn:aws:lambda\"}]}],"
         " \"rest_apis\": [{\"id\": \"r\", \"policy\": \"{not json\", \"endpointConfiguration\":"
         " {\"types\": \"PRIVATE\"}, \"resources\": [{\"path\": \"/\", \"resourceMethods\": []}]}]}",
@@ -417,6 +545,8 @@ int main(void)
         cmocka_unit_test(test_fingerprints_are_unique_and_deterministic),
         cmocka_unit_test(test_every_rule_stays_quiet_on_its_near_misses),
         cmocka_unit_test(test_evidence_masks_secrets),
+        cmocka_unit_test(test_function_url_is_public_only_when_the_policy_opens_it),
+        cmocka_unit_test(test_long_subjects_stay_valid_utf8),
         cmocka_unit_test(test_malformed_snapshots_never_crash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
