@@ -292,7 +292,8 @@ enum err_code db_scan_get(struct db_tx *tx, const char *scan_id, json_t **out, s
 enum err_code db_scan_list(struct db_tx *tx, const char *account_id, int limit, const char *after,
                            json_t **items, char *next, size_t nextlen, struct err *err);
 /* Marks a queued (or interrupted running) scan running; *account: {id, aws_account_id, regions,
- * role_arn, external_id, status}, or NULL when the scan is finished or gone. */
+ * role_arn, external_id, status, trusted_accounts (the tenant's other AWS accounts)}, or NULL
+ * when the scan is finished or gone. */
 enum err_code db_scan_start(struct db_tx *tx, const char *scan_id, json_t **account,
                             struct err *err);
 enum err_code db_scan_progress(struct db_tx *tx, const char *scan_id, int done, int total,

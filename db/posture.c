@@ -95,7 +95,8 @@ static const struct db_stmt scan_start_stmt = {
     "            WHERE scan_id = $1 AND status IN ('queued', 'running') RETURNING account_id)"
     " SELECT json_build_object('id', a.account_id, 'aws_account_id', a.aws_account_id,"
     "   'regions', to_json(a.regions), 'role_arn', a.role_arn, 'external_id', a.external_id,"
-    "   'status', a.status)"
+    "   'status', a.status, 'trusted_accounts', (SELECT coalesce(json_agg(o.aws_account_id), '[]')"
+    "     FROM cloud_accounts o WHERE o.account_id <> a.account_id))"
     " FROM s JOIN cloud_accounts a ON a.account_id = s.account_id",
     1};
 

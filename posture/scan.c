@@ -578,6 +578,8 @@ enum err_code posture_scan_run(struct db_pool *db, const struct posture_scan_opt
     json_t *snap;
     json_array_foreach(s.snapshots, i, snap) {
         json_t *roles = json_object_get(snap, "roles"), *r;
+        /* The tenant's other accounts are not foreign to this one. */
+        json_object_set(snap, "trusted_accounts", json_object_get(account, "trusted_accounts"));
         const char *arn;
         json_object_foreach(s.roles, arn, r)
             if (json_is_object(r))
