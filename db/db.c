@@ -441,8 +441,15 @@ enum err_code db_list_json(struct db_tx *tx, const struct db_stmt *st, int limit
                                const char *after, json_t **items, char *next, size_t nextlen,
                                struct err *err)
 {
+    return db_list_json_by(tx, st, limit, after, NULL, items, next, nextlen, err);
+}
+
+enum err_code db_list_json_by(struct db_tx *tx, const struct db_stmt *st, int limit,
+                              const char *after, const char *key, json_t **items, char *next,
+                              size_t nextlen, struct err *err)
+{
     char lim[16];
-    const char *p[2] = {lim, after};
+    const char *p[3] = {lim, after, key};
     PGresult *r = NULL;
     enum err_code rc;
     int n;

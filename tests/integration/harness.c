@@ -138,8 +138,14 @@ uint16_t h_free_port(void)
 /* Builds the child's environment: a clean base plus the sanitizer settings and extras. */
 static char **child_env(const char *db, const char *listen, const char *const *extra)
 {
-    static const char *const pass[] = {"PATH",         "ASAN_OPTIONS", "UBSAN_OPTIONS",
-                                       "LSAN_OPTIONS", "HOME",         "PARAPET_JWT_KEY",
+    static const char *const pass[] = {"PATH",
+                                       "ASAN_OPTIONS",
+                                       "UBSAN_OPTIONS",
+                                       "LSAN_OPTIONS",
+                                       "HOME",
+                                       "PARAPET_JWT_KEY",
+                                       "PARAPET_SECRET_KEY",
+                                       "PARAPET_EGRESS_ALLOW",
                                        NULL};
     char **envp = calloc(64, sizeof *envp);
     size_t n = 0;
