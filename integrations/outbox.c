@@ -243,7 +243,7 @@ static void finish(struct intg_worker *w, struct item *it, const char *status, l
                   it->d.kind, "attempt", it->d.attempts);
     else if (!uncount)
         log_event(LOG_WARN, NULL, strcmp(status, "dead") == 0 ? "notify.dead" : "notify.retry",
-                  "{s:I, s:s, s:s, s:s, s:i, s:i, s:s, s:f}", "tenant_id", it->tenant_id,
+                  "{s:s, s:I, s:s, s:s, s:i, s:i, s:s, s:f}", "tenant_id", it->tenant_id,
                   "delivery_id", (json_int_t)it->d.id, "integration_id", it->d.integration_id,
                   "sink", it->d.kind, "attempt", it->d.attempts, "status", (int)http, "error", why,
                   "retry_in_s", delay_s);

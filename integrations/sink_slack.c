@@ -143,14 +143,15 @@ static enum err_code slack_format(const struct sink_msg *m, const struct sink_st
                                   struct sink_req *out, struct err *err)
 {
     char header[HEADER_MAX + 1], title[HEADER_MAX + 1], text[TEXT_MAX + 1], fallback[TEXT_MAX + 1];
-    char link[2048], field[256], esc_title[1024], context[512];
+    char link[2048], field[256], esc_title[1024], context[512], tmp[512];
     const char *summary = sink_pl(m, "summary");
     json_t *blocks, *section_fields, *msg;
     (void)st;
 
     clip(sink_title(m), HEADER_MAX - 40, title, sizeof title);
-    snprintf(header, sizeof header, "%s %s: %s", severity_emoji(m->severity),
+    snprintf(tmp, sizeof tmp, "%s %s: %s", severity_emoji(m->severity),
              sink_severity_label(m->severity), title);
+    clip(tmp, HEADER_MAX, header, sizeof header);
     mrkdwn(sink_title(m), 900, esc_title, sizeof esc_title);
     snprintf(fallback, sizeof fallback, "[%s] %s: %s", sink_severity_label(m->severity),
              sink_event_label(m->event), esc_title);
