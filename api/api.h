@@ -270,6 +270,14 @@ enum err_code api_rules_list(struct api_req *req, struct err *err);
 enum err_code api_posture_summary(struct api_req *req, struct err *err);
 enum err_code api_accounts_delete(struct api_req *req, struct err *err);
 enum err_code api_accounts_connect(struct api_req *req, struct err *err);
+enum err_code api_integrations_create(struct api_req *req, struct err *err);
+enum err_code api_integrations_list(struct api_req *req, struct err *err);
+enum err_code api_integrations_get(struct api_req *req, struct err *err);
+enum err_code api_integrations_update(struct api_req *req, struct err *err);
+enum err_code api_integrations_delete(struct api_req *req, struct err *err);
+enum err_code api_integrations_deliveries(struct api_req *req, struct err *err);
+enum err_code api_integrations_retry(struct api_req *req, struct err *err);
+enum err_code api_integrations_test(struct api_req *req, struct err *err);
 
 /* The embedded OpenAPI document (build/gen/openapi.c). */
 extern const char api_openapi_doc[];

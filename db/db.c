@@ -444,6 +444,14 @@ enum err_code db_list_json(struct db_tx *tx, const struct db_stmt *st, int limit
     return db_list_json_filtered(tx, st, limit, after, NULL, 0, items, next, nextlen, err);
 }
 
+enum err_code db_list_json_by(struct db_tx *tx, const struct db_stmt *st, int limit,
+                              const char *after, const char *key, json_t **items, char *next,
+                              size_t nextlen, struct err *err)
+{
+    const char *f[1] = {key};
+    return db_list_json_filtered(tx, st, limit, after, f, 1, items, next, nextlen, err);
+}
+
 enum err_code db_list_json_filtered(struct db_tx *tx, const struct db_stmt *st, int limit,
                                     const char *after, const char *const *filters,
                                     size_t nfilters, json_t **items, char *next, size_t nextlen,

@@ -358,6 +358,88 @@ enum err_code db_posture_summary(struct db_tx *tx, const char *account_id, json_
 enum err_code db_event_record(struct db_tx *tx, const char *kind, const char *subject_id,
                               const char *severity, const json_t *payload, struct err *err);
 
+/* ---- notification integrations and deliveries (db/integrations.c) ---- */
+
+/* An integration as stored: config is the JSON of its settings with secrets redacted, secrets_hex
+ * the hex of the sealed secret settings (auth/seal.h), events a JSON array of event kinds. */
+struct db_intg {
+    char id[DB_ID_LEN];
+    char kind[16];
+    char name[256];
+    char *config;
+    char *secrets_hex;
+    char min_severity[16];
+    char *events;
+    bool enabled;
+};
+void db_intg_clear(struct db_intg *in); /* frees the strings; NULL-safe */
+
+/* Creates in (tenant from the transaction); *out is its JSON {id, kind, name, config,
+ * min_severity, events, enabled, created_at, updated_at} (new reference). */
+enum err_code db_intg_create(struct db_tx *tx, const struct db_intg *in, unsigned min_interval_ms,
+                             json_t **out, struct err *err);
+/* Loads (and locks) an integration; *found=false when not in the tenant. Clear out after. */
+enum err_code db_intg_load(struct db_tx *tx, const char *id, struct db_intg *out, bool *found,
+                           struct err *err);
+/* Rewrites name, config, secrets, min_severity, events and enabled of in->id; *out as above. */
+enum err_code db_intg_update(struct db_tx *tx, const struct db_intg *in, json_t **out,
+                             struct err *err);
+enum err_code db_intg_get(struct db_tx *tx, const char *id, json_t **out, struct err *err);
+enum err_code db_intg_list(struct db_tx *tx, int limit, const char *after, json_t **items,
+                           char *next, size_t nextlen, struct err *err);
+enum err_code db_intg_delete(struct db_tx *tx, const char *id, bool *found, struct err *err);
+
+/* The integration's deliveries, newest first (keyset on delivery id). */
+enum err_code db_delivery_list(struct db_tx *tx, const char *integration_id, int limit,
+                               const char *before, json_t **items, char *next, size_t nextlen,
+                               struct err *err);
+/* Puts dead deliveries (all of the integration's, or those in ids_json, a JSON array of ids)
+ * back in the queue with fresh attempts; *n gets how many. */
+enum err_code db_delivery_retry(struct db_tx *tx, const char *integration_id,
+                                const char *ids_json, long long *n, struct err *err);
+
+/* Tenants with pending events or due deliveries (at most limit), in a system transaction. */
+enum err_code db_notify_tenants(struct db_tx *tx, unsigned limit, char (*out)[DB_ID_LEN],
+                                unsigned *n, struct err *err);
+/* Fans up to limit pending events of the transaction's tenant out into deliveries and marks them
+ * dispatched; *events and *deliveries get the counts. */
+enum err_code db_notify_dispatch(struct db_tx *tx, unsigned limit, long long *events,
+                                 long long *deliveries, struct err *err);
+
+/* A claimed delivery with what sending it needs. */
+struct db_delivery {
+    long long id;
+    char integration_id[DB_ID_LEN];
+    char kind[16];     /* the integration's */
+    char *config;      /* JSON, secrets redacted */
+    char *secrets_hex; /* sealed secrets */
+    char event[24];
+    char subject_id[DB_ID_LEN];
+    char severity[16];
+    char *payload; /* JSON */
+    long long event_id;
+    double created_at; /* epoch seconds */
+    int attempts;      /* including this one */
+    char issue_key[64]; /* JIRA: the issue remembered for the subject, or "" */
+};
+void db_deliveries_free(struct db_delivery *d, size_t n); /* NULL-safe */
+
+/* Claims up to total due deliveries of the transaction's tenant under a lease of lease_s
+ * (per integration at most per_integration, per_batch for batching sinks, 1 for rate-limited
+ * ones; none of the integrations in exclude, a PostgreSQL uuid array literal such as "{}"), in
+ * order within each story. *out (free with db_deliveries_free) has *n entries. */
+enum err_code db_notify_claim(struct db_tx *tx, const char *worker, unsigned lease_s,
+                              unsigned per_integration, unsigned per_batch,
+                              const char *exclude, unsigned total, struct db_delivery **out,
+                              size_t *n, struct err *err);
+/* Records a batch of outcomes (JSON array of {id, status, http, error, delay_s, uncount}) for
+ * deliveries worker holds; *n (may be NULL) gets how many changed. */
+enum err_code db_notify_record(struct db_tx *tx, const char *worker, const char *results_json,
+                               long long *n, struct err *err);
+/* Remembers the JIRA issue opened for a subject (a second one is ignored). */
+enum err_code db_jira_remember(struct db_tx *tx, const char *integration_id,
+                               const char *subject_id, const char *issue_key, struct err *err);
+
 /* Audit log: append (every state-changing call, in its own transaction) and list. */
 struct db_audit {
     const char *actor_type; /* user | api_key | system */

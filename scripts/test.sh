@@ -80,6 +80,9 @@ if [ ${#integ[@]} -gt 0 ]; then
     keydir=$(mktemp -d /tmp/parapet-key.XXXXXX)
     openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$keydir/jwt.pem" 2>/dev/null
     export PARAPET_JWT_KEY="$keydir/jwt.pem"
+    PARAPET_SECRET_KEY=$(openssl rand -base64 32)
+    export PARAPET_SECRET_KEY
+    export PARAPET_EGRESS_ALLOW=127.0.0.0/8 # the fakes of Slack, PagerDuty, JIRA and Splunk
     export PARAPET_BIN="$root/$build/parapet"
     export PARAPET_TEST_PG_PORT=$port
     export PARAPET_TEST_PG_DIR=$pgdir

@@ -143,9 +143,17 @@ static const struct uint_setting uint_settings[] = {
     {"PARAPET_SCAN_PARALLEL", 1, 64, 8, offsetof(struct config, scan_parallel)},
     {"PARAPET_SCAN_SCHEDULE_S", 1, 3600, 60, offsetof(struct config, scan_schedule_s)},
     {"PARAPET_MAX_CODE_MB", 1, 250, 50, offsetof(struct config, max_code_mb)},
+    {"PARAPET_NOTIFY_POLL_MS", 10, 60000, 200, offsetof(struct config, notify_poll_ms)},
+    {"PARAPET_NOTIFY_CONCURRENCY", 1, 1024, 64, offsetof(struct config, notify_concurrency)},
+    {"PARAPET_NOTIFY_RETRY_BASE_MS", 10, 600000, 2000,
+     offsetof(struct config, notify_retry_base_ms)},
+    {"PARAPET_NOTIFY_RETRY_CAP_S", 1, 86400, 900, offsetof(struct config, notify_retry_cap_s)},
+    {"PARAPET_NOTIFY_MAX_ATTEMPTS", 1, 100, 12, offsetof(struct config, notify_max_attempts)},
+    {"PARAPET_NOTIFY_TIMEOUT_MS", 100, 120000, 10000, offsetof(struct config, notify_timeout_ms)},
 };
 
-static unsigned load_secret_key(struct config *c, const char *v, FILE *errors)
+static unsigned load_secret_key(const char *name, const char *v, unsigned char key[32],
+                                bool *has, FILE *errors)
 {
     unsigned char buf[64];
     size_t n = strlen(v);
@@ -153,25 +161,24 @@ static unsigned load_secret_key(struct config *c, const char *v, FILE *errors)
 
     /* 32 bytes are exactly 44 base64 characters with one '=' of padding. */
     if (n != 44) {
-        fprintf(errors, "PARAPET_SECRET_KEY: expected base64 of 32 bytes (44 characters), got %zu "
-                        "characters\n",
-                n);
+        fprintf(errors, "%s: expected base64 of 32 bytes (44 characters), got %zu characters\n",
+                name, n);
         return 1;
     }
     /* EVP_DecodeBlock reads '=' anywhere as zero bits: accept the alphabet only, then one pad. */
     if (strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") != 43) {
-        fprintf(errors, "PARAPET_SECRET_KEY: not valid base64 of 32 bytes\n");
+        fprintf(errors, "%s: not valid base64 of 32 bytes\n", name);
         return 1;
     }
     out = EVP_DecodeBlock(buf, (const unsigned char *)v, (int)n);
     /* EVP_DecodeBlock counts padding as data: 44 chars -> 33 bytes, the last one a pad. */
     if (out != 33 || v[43] != '=' || v[42] == '=') {
         OPENSSL_cleanse(buf, sizeof buf);
-        fprintf(errors, "PARAPET_SECRET_KEY: not valid base64 of 32 bytes\n");
+        fprintf(errors, "%s: not valid base64 of 32 bytes\n", name);
         return 1;
     }
-    memcpy(c->secret_key, buf, 32);
-    c->has_secret_key = true;
+    memcpy(key, buf, 32);
+    *has = true;
     OPENSSL_cleanse(buf, sizeof buf);
     return 0;
 }
@@ -207,7 +214,12 @@ unsigned config_load(struct config *c, bool need_db, FILE *errors)
 
     v = getenv("PARAPET_SECRET_KEY");
     if (v != NULL && v[0] != '\0')
-        bad += load_secret_key(c, v, errors);
+        bad += load_secret_key("PARAPET_SECRET_KEY", v, c->secret_key, &c->has_secret_key,
+                               errors);
+    v = getenv("PARAPET_SECRET_KEY_PREVIOUS");
+    if (v != NULL && v[0] != '\0')
+        bad += load_secret_key("PARAPET_SECRET_KEY_PREVIOUS", v, c->secret_key_previous,
+                               &c->has_secret_key_previous, errors);
 
     c->jwt_key = dup_env("PARAPET_JWT_KEY");
     c->jwt_key_previous = dup_env("PARAPET_JWT_KEY_PREVIOUS");
@@ -223,6 +235,13 @@ unsigned config_load(struct config *c, bool need_db, FILE *errors)
             bad++;
         }
     }
+    c->dashboard_url = dup_env("PARAPET_DASHBOARD_URL");
+    if (c->dashboard_url != NULL &&
+        (strncmp(c->dashboard_url, "http", 4) != 0 || strlen(c->dashboard_url) > 512)) {
+        fprintf(errors, "PARAPET_DASHBOARD_URL: expected an http(s) URL of at most 512 "
+                        "characters\n");
+        bad++;
+    }
     c->template_url = dup_env("PARAPET_TEMPLATE_URL");
     if (c->template_url != NULL &&
         (strncmp(c->template_url, "https://", 8) != 0 || strlen(c->template_url) > 1024)) {
@@ -231,12 +250,6 @@ unsigned config_load(struct config *c, bool need_db, FILE *errors)
     }
 
     c->advisory_dir = dup_env("PARAPET_ADVISORY_DIR");
-    c->dashboard_url = dup_env("PARAPET_DASHBOARD_URL");
-    if (c->dashboard_url != NULL && strncmp(c->dashboard_url, "https://", 8) != 0 &&
-        strncmp(c->dashboard_url, "http://", 7) != 0) {
-        fprintf(errors, "PARAPET_DASHBOARD_URL: expected an http(s) URL\n");
-        bad++;
-    }
 
     v = getenv("PARAPET_LOG_LEVEL");
     if (v != NULL && v[0] != '\0' && !log_level_parse(v, &level)) {
@@ -327,6 +340,7 @@ void config_free(struct config *c)
     free(c->template_url);
     free(c->advisory_dir);
     free(c->dashboard_url);
+    OPENSSL_cleanse(c->secret_key_previous, sizeof c->secret_key_previous);
     if (c->jwt_key_previous != NULL) {
         OPENSSL_cleanse(c->jwt_key_previous, strlen(c->jwt_key_previous));
         free(c->jwt_key_previous);

@@ -25,6 +25,8 @@ struct config {
     uint16_t listen_port;
     bool has_secret_key;
     unsigned char secret_key[32]; /* PARAPET_SECRET_KEY, base64 of 32 bytes */
+    bool has_secret_key_previous;
+    unsigned char secret_key_previous[32]; /* PARAPET_SECRET_KEY_PREVIOUS: opens older secrets */
     char *jwt_key;                /* PARAPET_JWT_KEY: a PEM value or a path to one */
     char *jwt_key_previous;       /* PARAPET_JWT_KEY_PREVIOUS: verify-only, during rotation */
     char aws_account_id[13];      /* PARAPET_AWS_ACCOUNT_ID: the account customers' roles trust */
@@ -48,7 +50,13 @@ struct config {
     unsigned scan_schedule_s;    /* PARAPET_SCAN_SCHEDULE_S: how often due scans are queued, 60 */
     unsigned max_code_mb;        /* PARAPET_MAX_CODE_MB: largest package read, default 50 */
     char *advisory_dir;          /* PARAPET_ADVISORY_DIR: OSV advisories; unset = no dep scan */
-    char *dashboard_url;         /* PARAPET_DASHBOARD_URL: links in notifications */
+    unsigned notify_poll_ms;     /* PARAPET_NOTIFY_POLL_MS, default 200 */
+    unsigned notify_concurrency; /* PARAPET_NOTIFY_CONCURRENCY, default 64 */
+    unsigned notify_retry_base_ms; /* PARAPET_NOTIFY_RETRY_BASE_MS, default 2000 */
+    unsigned notify_retry_cap_s;   /* PARAPET_NOTIFY_RETRY_CAP_S, default 900 */
+    unsigned notify_max_attempts;  /* PARAPET_NOTIFY_MAX_ATTEMPTS, default 12 */
+    unsigned notify_timeout_ms;    /* PARAPET_NOTIFY_TIMEOUT_MS, default 10000 */
+    char *dashboard_url;           /* PARAPET_DASHBOARD_URL: links in notifications */
 };
 
 /* Reads the environment into c (zeroed first). Each problem is written as one line to errors;

@@ -3,6 +3,7 @@
 #include "api/api.h"
 #include "auth/jwt.h"
 #include "db/db.h"
+#include "integrations/intg.h"
 #include "net/net.h"
 #include "server/config.h"
 #include "server/http.h"
@@ -122,6 +123,7 @@ static int cmd_serve(enum role role)
     struct db_pool *db = NULL;
     struct http_server *http = NULL;
     struct worker_pool *workers = NULL;
+    struct intg_worker *notify = NULL;
     struct api_app app = {0};
     struct migrate_retry retry = {0};
     pthread_t retry_tid;
@@ -145,6 +147,7 @@ static int cmd_serve(enum role role)
     if (role == ROLE_API)
         cfg.workers = 0;
     instance_name(instance, sizeof instance);
+    net_egress_allow(cfg.egress_allow, cfg.egress_allow_count);
 
     if (cfg.migrate_on_start && db_migrate(cfg.database_owner_url, NULL, &err) != ERR_OK) {
         if (err.code != ERR_UNAVAILABLE) {
@@ -163,7 +166,7 @@ static int cmd_serve(enum role role)
         goto out;
     db = db_pool_new(cfg.database_url,
                      (role == ROLE_WORKER ? 0 : cfg.http_threads) + cfg.workers + 1 +
-                         cfg.db_pool_extra);
+                         (role == ROLE_API ? 0 : 1) /* notifications */ + cfg.db_pool_extra);
     if (db == NULL)
         goto out;
     app = (struct api_app){.db = db, .cfg = &cfg, .version = PARAPET_VERSION};
@@ -195,6 +198,11 @@ static int cmd_serve(enum role role)
         fprintf(stderr, "parapet: %s\n", err.detail);
         goto out;
     }
+    /* Notifications leave from their own thread (libcurl multi), not from a job. */
+    if (role != ROLE_API && intg_worker_start(&cfg, db, instance, &notify, &err) != ERR_OK) {
+        fprintf(stderr, "parapet: %s\n", err.detail);
+        goto out;
+    }
     log_event(LOG_INFO, NULL, "server.started", "{s:s, s:s, s:s, s:i, s:i, s:i, s:f}",
               "version", PARAPET_VERSION, "instance", instance, "role",
               role == ROLE_ALL ? "all" : role == ROLE_API ? "api" : "worker", "port",
@@ -213,6 +221,7 @@ static int cmd_serve(enum role role)
     }
 out:
     http_stop(http, 0);
+    intg_worker_stop(notify);
     worker_stop(workers);
     if (retrying) {
         retry.stop = 1;

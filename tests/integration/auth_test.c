@@ -468,6 +468,17 @@ static void make_finding(char id[40])
                  " SELECT tenant_id, gen_random_uuid(), account_id, resource_id, arn,"
                  " 'PAR-X', md5(arn), 'tracing-disabled', 'low', 't' FROM r RETURNING finding_id",
                  id);
+static void make_integration(char id[40])
+{
+    json_t *r = NULL;
+    /* Port 9 on loopback refuses: a test send answers at once, and nothing is delivered. */
+    assert_int_equal(call("POST", "/v1/integrations", ta.access,
+                          "{\"kind\":\"slack\",\"name\":\"cross\",\"config\":"
+                          "{\"webhook_url\":\"http://127.0.0.1:9/services/T0/B0/cross\"}}",
+                          &r),
+                     201);
+    snprintf(id, 40, "%s", str(r, "id"));
+    json_decref(r);
 }
 
 /* Every route with an id: how to make tenant A's object, and a valid body for it. */
@@ -491,6 +502,12 @@ static const struct {
     {"GET", "/v1/findings/{id:uuid}", make_finding, NULL},
     {"PATCH", "/v1/findings/{id:uuid}", make_finding,
      "{\"status\":\"suppressed\",\"reason\":\"accepted risk\"}"},
+    {"GET", "/v1/integrations/{id:uuid}", make_integration, NULL},
+    {"PATCH", "/v1/integrations/{id:uuid}", make_integration, "{\"name\":\"renamed\"}"},
+    {"DELETE", "/v1/integrations/{id:uuid}", make_integration, NULL},
+    {"GET", "/v1/integrations/{id:uuid}/deliveries", make_integration, NULL},
+    {"POST", "/v1/integrations/{id:uuid}/retry", make_integration, "{}"},
+    {"POST", "/v1/integrations/{id:uuid}/test", make_integration, NULL},
 };
 
 static void fill(const char *pattern, const char *id, char *out, size_t n)

@@ -138,8 +138,14 @@ uint16_t h_free_port(void)
 /* Builds the child's environment: a clean base plus the sanitizer settings and extras. */
 static char **child_env(const char *db, const char *listen, const char *const *extra)
 {
-    static const char *const pass[] = {"PATH",         "ASAN_OPTIONS", "UBSAN_OPTIONS",
-                                       "LSAN_OPTIONS", "HOME",         "PARAPET_JWT_KEY",
+    static const char *const pass[] = {"PATH",
+                                       "ASAN_OPTIONS",
+                                       "UBSAN_OPTIONS",
+                                       "LSAN_OPTIONS",
+                                       "HOME",
+                                       "PARAPET_JWT_KEY",
+                                       "PARAPET_SECRET_KEY",
+                                       "PARAPET_EGRESS_ALLOW",
                                        NULL};
     char **envp = calloc(64, sizeof *envp);
     size_t n = 0;
@@ -645,24 +651,32 @@ int h_fake_aws_stop(struct h_fake_aws *f, int timeout_ms)
     return stop_fake(&f->pid, timeout_ms);
 }
 
-int h_fake_metadata_start(struct h_fake_metadata *f, const char *const *args)
+/* Starts fake `name` with --port port and args (NULL-terminated pairs). */
+static int start_fake_args(const char *name, uint16_t port, const char *const *args, pid_t *pid,
+                           uint16_t *port_out, char base[64])
 {
-    char bin[1024];
-    const char *argv[32];
+    char bin[1024], portbuf[8];
+    const char *argv[40];
     size_t n = 0;
 
-    memset(f, 0, sizeof *f);
-    fake_path(NULL, "fake_metadata", bin, sizeof bin);
+    fake_path(NULL, name, bin, sizeof bin);
+    snprintf(portbuf, sizeof portbuf, "%u", port);
     argv[n++] = bin;
     argv[n++] = "--port";
-    argv[n++] = "0";
+    argv[n++] = portbuf;
     for (const char *const *a = args; a != NULL && *a != NULL; a++) {
         if (n + 1 >= sizeof argv / sizeof argv[0])
-            die("%s", "h_fake_metadata_start: too many arguments");
+            die("start %s: too many arguments", name);
         argv[n++] = *a;
     }
     argv[n] = NULL;
-    return start_fake(argv, &f->pid, &f->port, f->base);
+    return start_fake(argv, pid, port_out, base);
+}
+
+int h_fake_metadata_start(struct h_fake_metadata *f, const char *const *args)
+{
+    memset(f, 0, sizeof *f);
+    return start_fake_args("fake_metadata", 0, args, &f->pid, &f->port, f->base);
 }
 
 int h_fake_metadata_stop(struct h_fake_metadata *f, int timeout_ms)
@@ -688,4 +702,27 @@ long h_api(const char *base, const char *bearer, const char *method, const char 
         *out = r.len ? json_loads(r.body, 0, NULL) : NULL;
     h_resp_free(&r);
     return st;
+}
+int h_fake_hooks_start(struct h_fake_hooks *f, uint16_t port, const char *const *args)
+{
+    memset(f, 0, sizeof *f);
+    return start_fake_args("fake_hooks", port, args, &f->pid, &f->port, f->base);
+}
+
+long h_fake_hooks_control(const struct h_fake_hooks *f, const char *body)
+{
+    static const char *const hdrs[] = {"Content-Type: application/json", NULL};
+    char url[128];
+    struct h_resp r;
+    long st;
+
+    snprintf(url, sizeof url, "%s/_control", f->base);
+    st = h_http("POST", url, hdrs, body, strlen(body), &r);
+    h_resp_free(&r);
+    return st;
+}
+
+int h_fake_hooks_stop(struct h_fake_hooks *f, int timeout_ms)
+{
+    return stop_fake(&f->pid, timeout_ms);
 }

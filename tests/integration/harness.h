@@ -129,4 +129,21 @@ int h_fake_metadata_start(struct h_fake_metadata *f, const char *const *args);
  * killed (or was not running). */
 int h_fake_metadata_stop(struct h_fake_metadata *f, int timeout_ms);
 
+/* Strict fakes of Slack, PagerDuty, JIRA and Splunk (tests/support/fake_hooks) as a child. */
+struct h_fake_hooks {
+    pid_t pid;
+    uint16_t port;
+    char base[64]; /* "http://127.0.0.1:PORT" */
+};
+
+/* Starts the fake with --port port (0 = a free one) and args (NULL-terminated "--name", "value"
+ * pairs, may be NULL); waits up to 10 s for its "port=N" line. Returns 0, or -1. */
+int h_fake_hooks_start(struct h_fake_hooks *f, uint16_t port, const char *const *args);
+
+/* Sets a fake's mode: body is the JSON of POST /_control. Returns the HTTP status (204). */
+long h_fake_hooks_control(const struct h_fake_hooks *f, const char *body);
+
+/* Sends SIGTERM and waits up to timeout_ms; the exit status, or -1 if it had to be killed. */
+int h_fake_hooks_stop(struct h_fake_hooks *f, int timeout_ms);
+
 #endif
