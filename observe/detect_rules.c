@@ -26,6 +26,8 @@ const struct obs_rule obs_rules[] = {
     /* ---- SQL injection: candidates for the tokeniser ---- */
     {OBS_SQLI, "tokeniser", 0.0, OBS_CONFIRM_SQL,
      "^\\s*[-+(]?\\s*\\d|['\"]|\\bunion\\b|;|/\\*!|^\\s*(?:or|and|xor|\\|\\||&&)\\s|"
+     "\\b(?:or|and|xor|having)\\s+\\(?\\w+\\s*(?:[=<>]|like\\b)|"
+     "=\\s*-?\\d+\\s*\\)*\\s*(?:or|and|union|order|group|having)\\b|"
      "\\b(?:sleep|pg_sleep|benchmark|extractvalue|updatexml|load_file|receive_message|"
      "xp_cmdshell|randomblob|pg_read_file|get_host_address|name_const|gtid_subset|lo_import|"
      "xp_dirtree)\\s*(?:/\\*.*?\\*/)?\\("},
@@ -92,7 +94,11 @@ const struct obs_rule obs_rules[] = {
      "(?:^|[;&|\\n])\\s*(?:cmd(?:\\.exe)?\\s+/[ckr]|powershell(?:\\.exe)?\\s+-(?:e|enc|"
      "encodedcommand|c|command|nop|noprofile|w|windowstyle|ep|exec|executionpolicy)\\b|"
      "certutil(?:\\.exe)?\\s+-urlcache|bitsadmin\\s+/transfer|net\\s+(?:user|localgroup)\\b|"
-     "type\\s+(?:[a-z]:)?\\\\|dir\\s+(?:[a-z]:|\\\\)|whoami\\s*/(?:all|priv|groups))"},
+     "type\\s+(?:[a-z]:|%\\w+%)?\\\\|dir\\s+(?:[a-z]:|\\\\)|whoami\\s*/(?:all|priv|groups))"},
+    {OBS_CMDI, "code-exec-call", 0.85, OBS_CONFIRM_PCRE,
+     "(?:^|[;|&'\"(]\\s*)(?:system|exec|shell_exec|passthru|popen|proc_open|os\\.system|"
+     "subprocess\\.(?:call|run|Popen|check_output))\\s*\\(\\s*['\"\\x60]\\s*(?:cat|ls|id|whoami|"
+     "uname|curl|wget|nc|bash|sh|rm|echo|ping|nslookup|powershell|cmd)\\b"},
     {OBS_CMDI, "ifs-evasion", 0.95, OBS_CONFIRM_PCRE, "\\$\\{IFS\\}|\\$IFS\\$\\d|\\$\\{IFS%"},
     {OBS_CMDI, "command-substitution", 0.95, OBS_CONFIRM_PCRE,
      "\\$\\(\\s*" CMD_PATH CMDS_SUBST "\\b[^)]*\\)"},
@@ -193,6 +199,8 @@ const struct obs_rule obs_rules[] = {
     {OBS_SSTI, "ognl", 0.95, OBS_CONFIRM_PCRE,
      "%\\{[^}]{0,200}?(?:#_memberAccess|#context|@java\\.lang|#cmd|ognl|#request|"
      "#a\\s*=|@ognl|#dm\\s*=)|\\(#_memberAccess|#_memberAccess\\["},
+    {OBS_SSTI, "polyglot-probe", 0.9, OBS_CONFIRM_PCRE,
+     "\\$\\{\\{<%\\[%['\"]|\\{\\{\\s*\\d+\\s*\\*\\s*\\d+\\s*\\}\\}\\s*\\$\\{"},
     {OBS_SSTI, "pug-mako", 0.9, OBS_CONFIRM_PCRE,
      "#\\{[^}]{0,100}?\\b(?:process|require|global)\\b|\\$\\{\\s*self\\.module|"
      "<%\\s*import\\s+os|\\$\\{\\s*__import__"},

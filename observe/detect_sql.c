@@ -316,7 +316,7 @@ static bool valid_stmt(const struct tok *T, size_t n, size_t i)
         if (a == NULL)
             return false;
         if (strchr("nsvf(", a->type) || is_word(a, "*") || is_word(a, "all") ||
-            is_word(a, "distinct") || is_word(a, "top"))
+            is_word(a, "distinct") || is_word(a, "top") || is_word(a, "case"))
             return true;
         return a->type == 'b' && b != NULL &&
                (strchr(",.c)", b->type) || is_word(b, "from") || is_word(b, "into"));
@@ -436,11 +436,15 @@ static bool after_break(const struct tok *T, size_t n, size_t i, bool quoted, st
             return set_v(v, "subquery", 0.85, last);
         if (a->type == 'v')
             return set_v(v, tech, 0.85, i + 1);
-        /* a nested SELECT inside the condition: ascii(substring((select ...),1,1))>64 */
+        /* a nested SELECT or delay inside the condition: ascii(substring((select ...),1,1))>64,
+         * elt(1,sleep(5)) */
         if (strchr("f(", a->type)) {
-            for (size_t k = i + 1; k + 1 < n && k < i + 24; k++)
+            for (size_t k = i + 1; k + 1 < n && k < i + 24; k++) {
                 if (T[k].type == '(' && is_word(&T[k + 1], "select"))
                     return set_v(v, "subquery", 0.9, last);
+                if (T[k].type == 'f' && dangerous_rank(&T[k]) >= 0 && T[k + 1].type == '(')
+                    return set_v(v, "time-based", 0.9, last);
+            }
         }
         /* ' or 1 group by ..., 1 or 1 union ... */
         if (a->type == 'n' && b != NULL &&
@@ -473,8 +477,8 @@ static bool after_break(const struct tok *T, size_t n, size_t i, bool quoted, st
         /* ' or 1-- , ' or true# , 1 or 1; */
         if (a->type == 'n' && b != NULL && strchr("c;", b->type))
             return set_v(v, tech, 0.85, i + 2);
-        if (a->type == 'n' && b == NULL && quoted)
-            return set_v(v, tech, 0.7, i + 1);
+        if (a->type == 'n' && b == NULL && (quoted || is_word(a, "true")))
+            return set_v(v, tech, quoted ? 0.7 : 0.75, i + 1);
         return false;
     }
     if (t->type == 'o' && !quoted && a != NULL && a->type == '(' && b != NULL &&
@@ -511,7 +515,10 @@ static bool anywhere(const struct tok *T, size_t n, bool exec_comment, struct ve
             *first = i > 0 ? i - 1 : i;
             return set_v(v, "stacked-query", 0.9, i + 5 < n ? i + 5 : n - 1);
         }
-        if (T[i].type == 'f' && strchr("^&o(;,", p) && i + 1 < n && T[i + 1].type == '(') {
+        bool after_kw = i > 0 && (is_word(&T[i - 1], "then") || is_word(&T[i - 1], "else") ||
+                                  is_word(&T[i - 1], "select"));
+        if (T[i].type == 'f' && (strchr("^&o(;,", p) || after_kw) && i + 1 < n &&
+            T[i + 1].type == '(') {
             int d = dangerous_rank(&T[i]);
             if (d >= 0 && d < DANGEROUS_STRONG && i + 2 < n && strchr("nsf(Ev", T[i + 2].type)) {
                 *first = i > 0 ? i - 1 : i;
@@ -582,6 +589,10 @@ bool obs_sql_check(const char *text, size_t len, struct obs_sql_hit *hit)
             i = 1;
         if (T[i].type == 'n' && after_break(T, n < SQL_CTX_TOKENS ? n : SQL_CTX_TOKENS, i + 1,
                                             false, &v))
+            better(hit, &found, &v, T, 0);
+        /* a whole pair as the value: "id=1 or 1=1" */
+        if (n > 3 && T[0].type == 'b' && is_word(&T[1], "=") && T[2].type == 'n' &&
+            after_break(T, n < SQL_CTX_TOKENS ? n : SQL_CTX_TOKENS, 3, false, &v))
             better(hit, &found, &v, T, 0);
         /* a value that starts with the condition itself: "or 1=1--" */
         if (T[0].type == '&' && after_break(T, n < SQL_CTX_TOKENS ? n : SQL_CTX_TOKENS, 0, false,

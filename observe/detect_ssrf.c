@@ -313,7 +313,7 @@ static size_t copy_host(const char *text, size_t from, size_t to, char *host, si
 static void check_authority(const char *text, size_t len, size_t i, size_t url_start, bool bare,
                             struct best *b)
 {
-    size_t e = i, at = (size_t)-1;
+    size_t e = i, at = (size_t)-1, first_at = (size_t)-1;
     char host[HOST_CAP];
     size_t hn = 0;
     unsigned port = 0;
@@ -321,10 +321,17 @@ static void check_authority(const char *text, size_t len, size_t i, size_t url_s
     bool encoded;
 
     while (e < len && host_char(text[e]) && e - i < 512) {
-        if (text[e] == '@')
+        if (text[e] == '@') {
+            if (first_at == (size_t)-1)
+                first_at = e;
             at = e;
+        }
         e++;
     }
+    /* http://a@127.0.0.1:80@evil/: parsers disagree on which '@' ends the user part; the
+     * host between the first and the last is checked too */
+    if (first_at != at && !bare)
+        check_authority(text, at, first_at + 1, url_start, false, b);
     size_t hs = at != (size_t)-1 ? at + 1 : i;
     size_t he = e;
     if (hs < he && text[hs] == '[') {
