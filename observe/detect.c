@@ -93,8 +93,10 @@ enum err_code obs_detector_new(struct obs_detector **out, struct err *err)
     if (d == NULL)
         return err_set(err, ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < obs_rule_count; i++) {
-        exprs[i] = obs_rules[i].re;
-        flags[i] = HS_FLAG_CASELESS | HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH | HS_FLAG_PREFILTER;
+        exprs[i] = obs_rules[i].hs != NULL ? obs_rules[i].hs : obs_rules[i].re;
+        flags[i] = HS_FLAG_CASELESS | HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH;
+        if (obs_rules[i].hs == NULL)
+            flags[i] |= HS_FLAG_PREFILTER;
         ids[i] = (unsigned)i;
         if (obs_rules[i].confirm != OBS_CONFIRM_PCRE)
             continue;
@@ -191,22 +193,6 @@ static void hex64(uint64_t h, char out[17])
 }
 
 /* Keeps the match if it beats what the class has in this event. */
-static void offer(struct obs_scratch *s, enum obs_class cls, const char *technique, double conf,
-                  const char *text, size_t len, size_t start, size_t end, uint64_t shape)
-{
-    struct obs_match *m = &s->best[cls];
-
-    if (s->have[cls] && m->confidence >= conf)
-        return;
-    s->have[cls] = true;
-    m->cls = cls;
-    m->technique = technique;
-    m->confidence = conf;
-    snprintf(m->location, sizeof m->location, "%s", s->loc);
-    obs_evidence(text, len, start, end, s->secret, m->evidence, sizeof m->evidence);
-    hex64(shape, m->shape);
-}
-
 /* A signature's match is often just its anchor ("<script"): the shape covers what follows it
  * too, so that different payloads behind the same anchor differ. */
 static size_t shape_end(size_t len, size_t start, size_t end)
@@ -218,11 +204,33 @@ static size_t shape_end(size_t len, size_t start, size_t end)
     return want < len ? want : len;
 }
 
+/* Keeps the match if it beats what the class has in this event; the evidence and the shape
+ * (given, or else hashed from the text) are only made for a match that is kept. */
+static void offer(struct obs_scratch *s, enum obs_class cls, const char *technique, double conf,
+                  const char *text, size_t len, size_t start, size_t end, const uint64_t *shape)
+{
+    struct obs_match *m = &s->best[cls];
+    size_t ln = strlen(s->loc);
+
+    if (s->have[cls] && m->confidence >= conf)
+        return;
+    s->have[cls] = true;
+    m->cls = cls;
+    m->technique = technique;
+    m->confidence = conf;
+    memcpy(m->location, s->loc, ln + 1);
+    obs_evidence(text, len, start, end, s->secret, m->evidence, sizeof m->evidence);
+    hex64(shape != NULL ? *shape
+                        : obs_shape_text(text, start, shape_end(len, start, end), (unsigned)cls),
+          m->shape);
+}
+
 /* Scans one decoded form of a leaf and confirms the candidates. */
 static void scan(struct obs_scratch *s, const char *text, size_t len)
 {
     const struct obs_detector *d = s->d;
-    bool sql_done = false, ssrf_done = false;
+    bool ssrf_done = false;
+    unsigned sql = 0;
 
     if (len == 0)
         return;
@@ -239,21 +247,19 @@ static void scan(struct obs_scratch *s, const char *text, size_t len)
         const struct obs_rule *r = &obs_rules[i];
         if (!(s->hits[i / 8] & (1u << (i % 8))))
             continue;
-        if (r->confirm == OBS_CONFIRM_SQL) {
-            struct obs_sql_hit h;
-            if (sql_done || (s->have[OBS_SQLI] && s->best[OBS_SQLI].confidence >= 0.95))
-                continue;
-            sql_done = true;
-            if (obs_sql_check(text, len, &h))
-                offer(s, OBS_SQLI, h.technique, h.confidence, text, len, h.start, h.end, h.shape);
+        if (r->confirm == OBS_CONFIRM_SQL_RAW) {
+            sql |= OBS_SQL_RAW; /* collected here, run once below with every context */
+        } else if (r->confirm == OBS_CONFIRM_SQL_QUOTED) {
+            sql |= OBS_SQL_QUOTED;
+        } else if (r->confirm == OBS_CONFIRM_SQL_ANYWHERE) {
+            sql |= OBS_SQL_ANYWHERE;
         } else if (r->confirm == OBS_CONFIRM_SSRF) {
             struct obs_ssrf_hit h;
             if (ssrf_done || (s->have[OBS_SSRF] && s->best[OBS_SSRF].confidence >= 0.95))
                 continue;
             ssrf_done = true;
             if (obs_ssrf_check(text, len, &h))
-                offer(s, OBS_SSRF, h.technique, h.confidence, text, len, h.start, h.end,
-                      obs_shape_text(text, h.start, shape_end(len, h.start, h.end), OBS_SSRF));
+                offer(s, OBS_SSRF, h.technique, h.confidence, text, len, h.start, h.end, NULL);
         } else {
             if (s->have[r->cls] && s->best[r->cls].confidence >= r->confidence)
                 continue;
@@ -262,9 +268,13 @@ static void scan(struct obs_scratch *s, const char *text, size_t len)
                 continue; /* no match, or a limit hit: the prefilter was too broad */
             PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->md);
             size_t a = ov[0], b = ov[1] >= ov[0] ? ov[1] : ov[0];
-            offer(s, r->cls, r->technique, r->confidence, text, len, a, b,
-                  obs_shape_text(text, a, shape_end(len, a, b), (unsigned)r->cls));
+            offer(s, r->cls, r->technique, r->confidence, text, len, a, b, NULL);
         }
+    }
+    if (sql != 0 && !(s->have[OBS_SQLI] && s->best[OBS_SQLI].confidence >= 0.95)) {
+        struct obs_sql_hit h;
+        if (obs_sql_check(text, len, sql, &h))
+            offer(s, OBS_SQLI, h.technique, h.confidence, text, len, h.start, h.end, &h.shape);
     }
 }
 
@@ -335,7 +345,9 @@ static void leaf(struct obs_scratch *s, int level, const char *text, size_t len)
         (void)walk_json_text(s, level + 1, text, len);
     scan(s, text, len);
     cur_len = len;
-    if (memchr(text, '%', len) != NULL || memchr(text, '+', len) != NULL) {
+    /* percent-encoding, or '+' for spaces in a value that has no space (1+union+select) */
+    if (memchr(text, '%', len) != NULL ||
+        (memchr(text, '+', len) != NULL && memchr(text, ' ', len) == NULL)) {
         size_t n1 = obs_url_decode(text, len, L->v[0], OBS_LEAF_CAP, true, &changed);
         if (changed) {
             scan(s, L->v[0], n1);

@@ -55,9 +55,14 @@ struct obs_sql_hit {
     uint64_t shape;         /* hash of the token sequence with literals removed */
 };
 
+#define OBS_SQL_RAW 1u      /* the value as is: a number or a condition at its start */
+#define OBS_SQL_QUOTED 2u   /* after each quote of the value: string contexts */
+#define OBS_SQL_ANYWHERE 4u /* every token: UNION SELECT, stacked queries, delays */
+
 /* Tokenises text as SQL in the contexts an application may paste it into (as is, after an
- * opening single or double quote) and recognises injection token sequences. */
-bool obs_sql_check(const char *text, size_t len, struct obs_sql_hit *hit);
+ * opening single or double quote; contexts is a mask of OBS_SQL_*) and recognises injection
+ * token sequences. */
+bool obs_sql_check(const char *text, size_t len, unsigned contexts, struct obs_sql_hit *hit);
 
 /* ---- SSRF (observe/detect_ssrf.c) ---- */
 

@@ -9,7 +9,9 @@
 
 enum obs_confirm {
     OBS_CONFIRM_PCRE = 0, /* PCRE2 runs the same expression; its match is the evidence */
-    OBS_CONFIRM_SQL,      /* the SQL tokeniser decides (observe/detect_sql.c) */
+    OBS_CONFIRM_SQL_RAW,  /* the SQL tokeniser decides, the value as is (observe/detect_sql.c) */
+    OBS_CONFIRM_SQL_ANYWHERE, /* the same, over all of the value's tokens */
+    OBS_CONFIRM_SQL_QUOTED, /* the same, after each quote of the value */
     OBS_CONFIRM_SSRF,     /* the address parser decides (observe/detect_ssrf.c) */
 };
 
@@ -18,7 +20,8 @@ struct obs_rule {
     const char *technique; /* for OBS_CONFIRM_PCRE; the confirmer names its own otherwise */
     double confidence;
     enum obs_confirm confirm;
-    const char *re; /* PCRE syntax; Hyperscan compiles it in prefilter mode */
+    const char *re; /* PCRE syntax: the signature */
+    const char *hs; /* Hyperscan: a necessary condition of re (NULL: re in prefilter mode) */
 };
 
 extern const struct obs_rule obs_rules[];

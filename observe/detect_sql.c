@@ -126,6 +126,10 @@ static void set_word(struct tok *t, const char *s, size_t n)
 
 static char keyword_type(const char *w)
 {
+    size_t n = strlen(w);
+
+    if (n < 2 || n > 9 || w[0] < 'a' || w[0] > 'x')
+        return 0;
     for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++)
         if (keywords[i].w[0] == w[0] && strcmp(keywords[i].w, w) == 0)
             return keywords[i].type;
@@ -573,7 +577,26 @@ static void better(struct obs_sql_hit *hit, bool *found, const struct verdict *v
     hit->shape = shape_of(T, first, v->last);
 }
 
-bool obs_sql_check(const char *text, size_t len, struct obs_sql_hit *hit)
+/* Can the quote at text[p] close a string the attacker opened? Not when it sits inside a word
+ * (O'Brien, don't) and the word after it is no SQL keyword ('or'1'='1 still counts). */
+static bool may_break(const char *text, size_t len, size_t p)
+{
+    size_t k = p + 1, w;
+    char word[12];
+
+    if (p == 0 || !word_char((unsigned char)text[p - 1]) || k >= len ||
+        !word_char((unsigned char)text[k]))
+        return true;
+    for (w = 0; k < len && w < sizeof word - 1 && word_char((unsigned char)text[k]); k++)
+        word[w++] = lc(text[k]);
+    if (k < len && word_char((unsigned char)text[k]))
+        return false; /* longer than any keyword */
+    word[w] = '\0';
+    char t = keyword_type(word);
+    return t == '&' || t == 'U' || t == 'E' || t == 'o' || (t == 'k' && strcmp(word, "or") == 0);
+}
+
+bool obs_sql_check(const char *text, size_t len, unsigned contexts, struct obs_sql_hit *hit)
 {
     struct tok T[SQL_MAX_TOKENS];
     struct lexer lx = {.s = text, .len = len, .pos = 0, .exec_comment = false};
@@ -582,7 +605,10 @@ bool obs_sql_check(const char *text, size_t len, struct obs_sql_hit *hit)
     size_t n, quotes = 0, first = 0;
 
     /* raw context: the value pasted as is (numeric parameters) */
-    n = lex_all(&lx, T, SQL_MAX_TOKENS);
+    /* all tokens only when something may hide deep in the value */
+    n = (contexts & OBS_SQL_ANYWHERE)  ? lex_all(&lx, T, SQL_MAX_TOKENS)
+        : (contexts & OBS_SQL_RAW) ? lex_all(&lx, T, SQL_CTX_TOKENS)
+                                   : 0;
     if (n > 0) {
         size_t i = 0;
         if (T[0].type == 'o' && (is_word(&T[0], "-") || is_word(&T[0], "+")) && n > 1)
@@ -598,16 +624,23 @@ bool obs_sql_check(const char *text, size_t len, struct obs_sql_hit *hit)
         if (T[0].type == '&' && after_break(T, n < SQL_CTX_TOKENS ? n : SQL_CTX_TOKENS, 0, false,
                                             &v))
             better(hit, &found, &v, T, 0);
-        if (anywhere(T, n, lx.exec_comment, &v, &first))
+        if ((contexts & OBS_SQL_ANYWHERE) && anywhere(T, n, lx.exec_comment, &v, &first))
             better(hit, &found, &v, T, first);
     }
     /* quote contexts: the value pasted inside '...' or "...", each quote a possible break */
-    for (size_t p = 0; p < len && quotes < SQL_MAX_QUOTES && (!found || hit->confidence < 0.95);
+    for (size_t p = 0; (contexts & OBS_SQL_QUOTED) && p < len && quotes < SQL_MAX_QUOTES &&
+                       (!found || hit->confidence < 0.95);
          p++) {
-        if (text[p] != '\'' && text[p] != '"')
+        if ((text[p] != '\'' && text[p] != '"') || !may_break(text, len, p))
             continue;
         quotes++;
         struct lexer q = {.s = text, .len = len, .pos = p + 1, .exec_comment = false};
+        /* what follows a break must be SQL: a comment, UNION, ';', a clause, a condition, an
+         * operator or ')'; a word or a number there is prose (it's, 'quoted' text) */
+        struct tok t1;
+        struct lexer peek = q;
+        if (!next_tok(&peek, &t1) || !strchr("cU;EBk&o)", t1.type))
+            continue;
         T[0].type = 's';
         T[0].start = p;
         T[0].end = p + 1;

@@ -385,26 +385,6 @@ struct marker {
     double confidence;
 };
 
-static const struct marker markers[] = {
-    {"aws_lambda_runtime_api", "runtime-api", 0.9},
-    {"/2018-06-01/runtime/", "runtime-api", 0.95},
-    {"/2020-01-01/extension/", "runtime-api", 0.9},
-    {"169.254.169.254", "metadata-host", 0.95},
-    {"169.254.170.2", "metadata-host", 0.95},
-    {"fd00:ec2::254", "metadata-host", 0.95},
-    {"metadata.google.internal", "metadata-host", 0.95},
-    {"/latest/meta-data", "metadata-path", 0.9},
-    {"/latest/user-data", "metadata-path", 0.9},
-    {"/latest/api/token", "metadata-path", 0.9},
-    {"/computemetadata/v1", "metadata-path", 0.9},
-    {"/metadata/identity/oauth2", "metadata-path", 0.9},
-    {"/metadata/instance", "metadata-path", 0.8},
-    {"/opc/v1/instance", "metadata-path", 0.8},
-    {"/v2/credentials", "metadata-path", 0.7},
-    {"jar:http", "dangerous-scheme", 0.85},
-    {"jar:file", "dangerous-scheme", 0.85},
-};
-
 static const struct marker schemes[] = {
     {"gopher", "dangerous-scheme", 0.95}, {"dict", "dangerous-scheme", 0.9},
     {"ldap", "dangerous-scheme", 0.85},   {"ldaps", "dangerous-scheme", 0.85},
@@ -418,12 +398,6 @@ bool obs_ssrf_check(const char *text, size_t len, struct obs_ssrf_hit *hit)
     struct best b = {false, hit};
     size_t i;
 
-    for (size_t m = 0; m < sizeof markers / sizeof markers[0]; m++) {
-        size_t at = find_ci(text, len, 0, markers[m].text);
-        if (at < len)
-            offer(&b, markers[m].technique, markers[m].confidence, at,
-                  at + strlen(markers[m].text));
-    }
     /* every "://" */
     for (i = 0; i + 3 <= len; i++) {
         if (text[i] != ':' || text[i + 1] != '/' || text[i + 2] != '/')
