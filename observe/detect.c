@@ -82,6 +82,7 @@ enum err_code obs_detector_new(struct obs_detector **out, struct err *err)
     const char *exprs[MAX_RULES];
     unsigned flags[MAX_RULES];
     unsigned ids[MAX_RULES];
+    unsigned n = 0;
     hs_compile_error_t *cerr = NULL;
 
     *out = NULL;
@@ -93,11 +94,13 @@ enum err_code obs_detector_new(struct obs_detector **out, struct err *err)
     if (d == NULL)
         return err_set(err, ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < obs_rule_count; i++) {
-        exprs[i] = obs_rules[i].hs != NULL ? obs_rules[i].hs : obs_rules[i].re;
-        flags[i] = HS_FLAG_CASELESS | HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH;
-        if (obs_rules[i].hs == NULL)
-            flags[i] |= HS_FLAG_PREFILTER;
-        ids[i] = (unsigned)i;
+        if (obs_rules[i].hs != NULL || obs_rules[i].start == OBS_START_NONE) {
+            exprs[n] = obs_rules[i].hs != NULL ? obs_rules[i].hs : obs_rules[i].re;
+            flags[n] = HS_FLAG_CASELESS | HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH;
+            if (obs_rules[i].hs == NULL)
+                flags[n] |= HS_FLAG_PREFILTER;
+            ids[n++] = (unsigned)i;
+        }
         if (obs_rules[i].confirm != OBS_CONFIRM_PCRE)
             continue;
         int ec;
@@ -114,10 +117,10 @@ enum err_code obs_detector_new(struct obs_detector **out, struct err *err)
         /* JIT where the platform has it; the interpreter otherwise */
         (void)pcre2_jit_compile(d->re[i], PCRE2_JIT_COMPLETE);
     }
-    if (hs_compile_multi(exprs, flags, ids, (unsigned)obs_rule_count, HS_MODE_BLOCK, NULL, &d->db,
+    if (hs_compile_multi(exprs, flags, ids, n, HS_MODE_BLOCK, NULL, &d->db,
                          &cerr) != HS_SUCCESS) {
-        rc = err_set(err, ERR_INTERNAL, "payload rule %d: %s", cerr->expression,
-                     cerr->message);
+        rc = err_set(err, ERR_INTERNAL, "payload rule %u: %s",
+                     cerr->expression >= 0 ? ids[cerr->expression] : 0u, cerr->message);
         hs_free_compile_error(cerr);
         goto out;
     }
@@ -225,6 +228,69 @@ static void offer(struct obs_scratch *s, enum obs_class cls, const char *techniq
           m->shape);
 }
 
+static char lower_c(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+}
+
+static bool starts_ci(const char *t, size_t len, const char *w)
+{
+    size_t n = strlen(w);
+
+    if (n > len)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (lower_c(t[i]) != w[i])
+            return false;
+    return true;
+}
+
+/* Which enum obs_start conditions the value meets (a bit per condition). */
+static unsigned start_conditions(const char *t, size_t len)
+{
+    unsigned m = 0;
+    size_t i = 0;
+
+    while (i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r'))
+        i++;
+    if (i >= len)
+        return 0;
+    t += i;
+    len -= i;
+    const char c = t[0];
+    const bool digit = c >= '0' && c <= '9';
+    if (digit || ((c == '-' || c == '+' || c == '(') && len > 1)) {
+        size_t k = digit ? 0 : 1;
+        while (k < len && (t[k] == ' ' || t[k] == '('))
+            k++;
+        if (k < len && t[k] >= '0' && t[k] <= '9')
+            m |= 1u << OBS_START_SQL;
+    }
+    if (starts_ci(t, len, "or ") || starts_ci(t, len, "and ") || starts_ci(t, len, "xor ") ||
+        starts_ci(t, len, "||") || starts_ci(t, len, "&&"))
+        m |= 1u << OBS_START_SQL;
+    else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') {
+        size_t k = 1; /* word=1 */
+        while (k < len && k < 64 && ((t[k] >= 'a' && t[k] <= 'z') || (t[k] >= 'A' && t[k] <= 'Z') ||
+                                     (t[k] >= '0' && t[k] <= '9') || t[k] == '_'))
+            k++;
+        if (k + 1 < len && t[k] == '=' && t[k + 1] >= '0' && t[k + 1] <= '9')
+            m |= 1u << OBS_START_SQL;
+    }
+    if (c == '$')
+        m |= 1u << OBS_START_DOLLAR;
+    if (c == '/' || c == '\\' || (len > 1 && t[1] == ':' && ((c >= 'a' && c <= 'z') ||
+                                                             (c >= 'A' && c <= 'Z'))) ||
+        starts_ci(t, len, "file:"))
+        m |= 1u << OBS_START_PATH;
+    if ((len > 2 && c == 'g' && t[1] == 'A' && strchr("SWNJ", t[2]) != NULL) ||
+        (unsigned char)c == 0x80)
+        m |= 1u << OBS_START_PICKLE;
+    if (digit || c == '[' || c == '/' || c == '\\' || starts_ci(t, len, "localhost"))
+        m |= 1u << OBS_START_ADDRESS;
+    return m;
+}
+
 /* Scans one decoded form of a leaf and confirms the candidates. */
 static void scan(struct obs_scratch *s, const char *text, size_t len)
 {
@@ -241,6 +307,15 @@ static void scan(struct obs_scratch *s, const char *text, size_t len)
         return;
     memset(s->hits, 0, sizeof s->hits);
     s->any_hit = false;
+    unsigned starts = start_conditions(text, len);
+    if (starts != 0) {
+        for (size_t i = 0; i < obs_rule_count; i++) {
+            if (obs_rules[i].start != OBS_START_NONE && (starts & (1u << obs_rules[i].start))) {
+                s->hits[i / 8] |= (unsigned char)(1u << (i % 8));
+                s->any_hit = true;
+            }
+        }
+    }
     if (hs_scan(d->db, text, (unsigned)len, 0, s->hs, on_hit, s) != HS_SUCCESS || !s->any_hit)
         return;
     for (size_t i = 0; i < obs_rule_count; i++) {
@@ -419,8 +494,14 @@ static size_t collect(struct obs_scratch *s, struct obs_match *out, size_t max)
 size_t obs_inspect_string(const struct obs_detector *d, struct obs_scratch *s, const char *text,
                           size_t len, const char *location, struct obs_match *out, size_t max)
 {
+    size_t ln = location != NULL ? strlen(location) : 0;
+
     reset(d, s);
-    snprintf(s->loc, sizeof s->loc, "%s", location != NULL ? location : "");
+    if (ln >= sizeof s->loc)
+        ln = sizeof s->loc - 1;
+    if (ln > 0)
+        memcpy(s->loc, location, ln);
+    s->loc[ln] = '\0';
     if (text != NULL)
         leaf(s, 0, text, len);
     return collect(s, out, max);

@@ -30,7 +30,7 @@ struct kw {
     char type;
 };
 
-/* Sorted by word for bsearch-free linear lookup by first letter; small enough to scan. */
+/* Sorted by word: kw_first[] below indexes them by first letter (keep both in step). */
 static const struct kw keywords[] = {
     {"all", 'k'},        {"alter", 'E'},      {"analyse", 'k'},   {"and", '&'},
     {"as", 'k'},         {"between", 'o'},    {"by", 'k'},        {"case", 'k'},
@@ -124,14 +124,16 @@ static void set_word(struct tok *t, const char *s, size_t n)
     t->word[k] = '\0';
 }
 
+/* keywords[kw_first[c - 'a']] .. keywords[kw_first[c - 'a' + 1] - 1] start with letter c */
+static const unsigned char kw_first[27] = {
+    0, 5, 7, 9, 17, 21, 24, 26, 27, 32, 33, 33, 36, 37, 39, 43, 44, 44, 46, 51, 58, 60, 62, 65, 66, 66, 66};
+
 static char keyword_type(const char *w)
 {
-    size_t n = strlen(w);
-
-    if (n < 2 || n > 9 || w[0] < 'a' || w[0] > 'x')
+    if (w[0] < 'a' || w[0] > 'z' || w[1] == '\0')
         return 0;
-    for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++)
-        if (keywords[i].w[0] == w[0] && strcmp(keywords[i].w, w) == 0)
+    for (unsigned i = kw_first[w[0] - 'a']; i < kw_first[w[0] - 'a' + 1]; i++)
+        if (strcmp(keywords[i].w, w) == 0)
             return keywords[i].type;
     return 0;
 }
