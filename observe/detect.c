@@ -656,7 +656,9 @@ static void walk_headers(struct obs_scratch *s, json_t *headers)
         if (strncasecmp(k, "cloudfront-", 11) == 0)
             continue;
         if (strcasecmp(k, "cookie") == 0) {
+            s->secret = true; /* session cookies are credentials */
             walk_pairs(s, "cookies", json_string_value(v), json_string_length(v), ';');
+            s->secret = false;
             continue;
         }
         s->secret = name_in(k, secret_headers, sizeof secret_headers / sizeof secret_headers[0]);
@@ -757,8 +759,11 @@ static void walk_http(struct obs_scratch *s, json_t *e)
         size_t i;
         json_t *c;
         json_array_foreach(cookies, i, c) {
-            if (json_is_string(c))
+            if (json_is_string(c)) {
+                s->secret = true;
                 walk_pairs(s, "cookies", json_string_value(c), json_string_length(c), '\0');
+                s->secret = false;
+            }
         }
     }
     walk_body(s, e, headers);

@@ -349,6 +349,20 @@ static void test_authorization_header_evidence_is_masked(void **state)
     assert_null(strstr(m->evidence, "c2lnbmF0dXJl"));
 }
 
+static void test_cookie_evidence_masks_session_tokens(void **state)
+{
+    (void)state;
+    size_t n = inspect_event(
+        "{\"httpMethod\":\"GET\",\"path\":\"/\",\"requestContext\":{},"
+        "\"headers\":{\"Cookie\":\"lang=en; "
+        "sid=Zm9vYmFyYmF6cXV4MTIzNDU2' UNION SELECT password FROM users--\"}}");
+    const struct obs_match *m = find(got, n, OBS_SQLI);
+    assert_non_null(m);
+    assert_string_equal(m->location, "cookies.sid");
+    assert_null(strstr(m->evidence, "YmFyYmF6cXV4"));
+    assert_non_null(strstr(m->evidence, "UNION SELECT"));
+}
+
 /* ---- shapes and evidence ---- */
 
 static void shape_of(const char *text, enum obs_class c, char out[17])
@@ -795,6 +809,7 @@ int main(void)
         cmocka_unit_test(test_v2_event_raw_query_cookies_and_base64_json_body),
         cmocka_unit_test(test_form_bodies_and_benign_events),
         cmocka_unit_test(test_authorization_header_evidence_is_masked),
+        cmocka_unit_test(test_cookie_evidence_masks_session_tokens),
         cmocka_unit_test(test_same_attack_with_other_literals_has_the_same_shape),
         cmocka_unit_test(test_different_attacks_have_different_shapes),
         cmocka_unit_test(test_evidence_masks_secrets),
