@@ -246,8 +246,7 @@ bool obs_base64_decode(const char *s, size_t len, unsigned char *dst, size_t cap
     return true;
 }
 
-/* Length of the valid UTF-8 sequence at s (2-4), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t len)
+size_t obs_utf8_seq(const unsigned char *s, size_t len)
 {
     size_t k;
     unsigned long cp;
@@ -284,7 +283,7 @@ bool obs_is_mostly_text(const unsigned char *s, size_t len)
         if ((s[i] >= 0x20 && s[i] < 0x7F) || is_space(s[i])) {
             good++;
             i++;
-        } else if (s[i] >= 0x80 && (k = utf8_seq(s + i, len - i)) > 0) {
+        } else if (s[i] >= 0x80 && (k = obs_utf8_seq(s + i, len - i)) > 0) {
             good += k;
             i += k;
         } else {

@@ -32,6 +32,10 @@ bool obs_looks_base64(const char *s, size_t len);
 bool obs_base64_decode(const char *s, size_t len, unsigned char *dst, size_t cap,
                        size_t *out_len);
 
+/* Length (2-4) of the valid, shortest-form UTF-8 sequence of a non-ASCII character at s (len
+ * bytes available), or 0 when there is none. */
+size_t obs_utf8_seq(const unsigned char *s, size_t len);
+
 /* True when at least 90% of the bytes are printable ASCII, whitespace or valid UTF-8. */
 bool obs_is_mostly_text(const unsigned char *s, size_t len);
 

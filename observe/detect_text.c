@@ -137,33 +137,6 @@ static void mask_secrets(char *buf, size_t n, bool all)
     }
 }
 
-/* Length (2-4) of a valid UTF-8 sequence at s, or 0. */
-static size_t utf8_len(const unsigned char *s, size_t len)
-{
-    size_t k;
-    unsigned long cp;
-
-    if (s[0] >= 0xC2 && s[0] <= 0xDF)
-        k = 2, cp = s[0] & 0x1Fu;
-    else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-        k = 3, cp = s[0] & 0x0Fu;
-    else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-        k = 4, cp = s[0] & 0x07u;
-    else
-        return 0;
-    if (k > len)
-        return 0;
-    for (size_t i = 1; i < k; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3Fu);
-    }
-    if ((k == 3 && cp < 0x800) || (k == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return k;
-}
-
 #define EVIDENCE_WINDOW 512
 
 void obs_evidence(const char *text, size_t len, size_t start, size_t end, bool mask_all,
@@ -205,7 +178,7 @@ void obs_evidence(const char *text, size_t len, size_t start, size_t end, bool m
             out[o++] = ' ';
             i++;
         } else if (c >= 0x80) {
-            size_t k = utf8_len((const unsigned char *)buf + i, n - i);
+            size_t k = obs_utf8_seq((const unsigned char *)buf + i, n - i);
             if (k == 0) {
                 out[o++] = '?';
                 i++;

@@ -14,6 +14,7 @@
  * MB/s = 10^6 bytes of payload per second of thread CPU time (CLOCK_THREAD_CPUTIME_ID), so other
  * processes on a shared machine do not count against it; wall time is printed too. */
 #include "observe/detect.h"
+#include "observe/detect_int.h"
 #include "observe/detect_rules.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -55,28 +56,6 @@ static void push(struct strs *s, const char *p, size_t n)
     s->bytes += n;
 }
 
-static size_t b64_decode(const char *in, size_t n, char *out)
-{
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    unsigned acc = 0;
-    int bits = 0;
-    size_t o = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        const char *q = in[i] != '\0' ? strchr(alphabet, in[i]) : NULL;
-        if (q == NULL)
-            continue;
-        acc = (acc << 6) | (unsigned)(q - alphabet);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (char)((acc >> bits) & 0xFF);
-        }
-    }
-    return o;
-}
-
 /* Appends every payload line of a corpus file (decoded "b64:" lines) to s. */
 static void load_lines(const char *path, struct strs *s)
 {
@@ -99,7 +78,8 @@ static void load_lines(const char *path, struct strs *s)
         if (copy == NULL)
             exit(1);
         if (n > 4 && memcmp(line, "b64:", 4) == 0) {
-            len = b64_decode(line + 4, (size_t)n - 4, copy);
+            (void)obs_base64_decode(line + 4, (size_t)n - 4, (unsigned char *)copy, (size_t)n,
+                                    &len);
         } else {
             memcpy(copy, line, (size_t)n);
             len = (size_t)n;

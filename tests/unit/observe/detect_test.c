@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "observe/detect.h"
+#include "observe/detect_int.h"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -604,29 +605,15 @@ struct tally {
 /* Reads one corpus line into out: "b64:" lines are base64 of the raw payload. */
 static size_t corpus_line(const char *line, size_t n, char *out, size_t cap)
 {
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0;
+
     if (n < 4 || memcmp(line, "b64:", 4) != 0) {
         if (n > cap)
             n = cap;
         memcpy(out, line, n);
         return n;
     }
-    size_t o = 0;
-    unsigned acc = 0;
-    int bits = 0;
-    for (size_t i = 4; i < n; i++) {
-        const char *p = strchr(alphabet, line[i]);
-        if (line[i] == '=' || p == NULL || line[i] == '\0')
-            continue;
-        acc = (acc << 6) | (unsigned)(p - alphabet);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o < cap)
-                out[o++] = (char)((acc >> bits) & 0xFF);
-        }
-    }
+    assert_true(obs_base64_decode(line + 4, n - 4, (unsigned char *)out, cap, &o));
     return o;
 }
 
