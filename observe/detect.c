@@ -42,21 +42,17 @@ struct obs_scratch {
     struct obs_match best[OBS_CLASS_COUNT];
     bool have[OBS_CLASS_COUNT];
     size_t budget;
-    bool secret;        /* the current location holds credentials: mask everything */
-    char loc[128];      /* the current location */
+    bool secret;   /* the current location holds credentials: mask everything */
+    char loc[128]; /* the current location */
     struct level lv[LEVELS];
     char body[BODY_CAP];
 };
 
 static const char *const class_names[OBS_CLASS_COUNT] = {
-    [OBS_SQLI] = "sqli",
-    [OBS_NOSQLI] = "nosqli",
-    [OBS_CMDI] = "cmdi",
-    [OBS_PATH_TRAVERSAL] = "path-traversal",
-    [OBS_SSRF] = "ssrf",
-    [OBS_XXE] = "xxe",
-    [OBS_SSTI] = "ssti",
-    [OBS_DESERIALIZATION] = "deserialization",
+    [OBS_SQLI] = "sqli", [OBS_NOSQLI] = "nosqli",
+    [OBS_CMDI] = "cmdi", [OBS_PATH_TRAVERSAL] = "path-traversal",
+    [OBS_SSRF] = "ssrf", [OBS_XXE] = "xxe",
+    [OBS_SSTI] = "ssti", [OBS_DESERIALIZATION] = "deserialization",
     [OBS_XSS] = "xss",
 };
 
@@ -117,8 +113,7 @@ enum err_code obs_detector_new(struct obs_detector **out, struct err *err)
         /* JIT where the platform has it; the interpreter otherwise */
         (void)pcre2_jit_compile(d->re[i], PCRE2_JIT_COMPLETE);
     }
-    if (hs_compile_multi(exprs, flags, ids, n, HS_MODE_BLOCK, NULL, &d->db,
-                         &cerr) != HS_SUCCESS) {
+    if (hs_compile_multi(exprs, flags, ids, n, HS_MODE_BLOCK, NULL, &d->db, &cerr) != HS_SUCCESS) {
         rc = err_set(err, ERR_INTERNAL, "payload rule %u: %s",
                      cerr->expression >= 0 ? ids[cerr->expression] : 0u, cerr->message);
         hs_free_compile_error(cerr);
@@ -271,16 +266,17 @@ static unsigned start_conditions(const char *t, size_t len)
         m |= 1u << OBS_START_SQL;
     else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') {
         size_t k = 1; /* word=1 */
-        while (k < len && k < 64 && ((t[k] >= 'a' && t[k] <= 'z') || (t[k] >= 'A' && t[k] <= 'Z') ||
-                                     (t[k] >= '0' && t[k] <= '9') || t[k] == '_'))
+        while (k < len && k < 64 &&
+               ((t[k] >= 'a' && t[k] <= 'z') || (t[k] >= 'A' && t[k] <= 'Z') ||
+                (t[k] >= '0' && t[k] <= '9') || t[k] == '_'))
             k++;
         if (k + 1 < len && t[k] == '=' && t[k + 1] >= '0' && t[k + 1] <= '9')
             m |= 1u << OBS_START_SQL;
     }
     if (c == '$')
         m |= 1u << OBS_START_DOLLAR;
-    if (c == '/' || c == '\\' || (len > 1 && t[1] == ':' && ((c >= 'a' && c <= 'z') ||
-                                                             (c >= 'A' && c <= 'Z'))) ||
+    if (c == '/' || c == '\\' ||
+        (len > 1 && t[1] == ':' && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) ||
         starts_ci(t, len, "file:"))
         m |= 1u << OBS_START_PATH;
     if ((len > 2 && c == 'g' && t[1] == 'A' && strchr("SWNJ", t[2]) != NULL) ||
@@ -512,18 +508,38 @@ size_t obs_inspect_string(const struct obs_detector *d, struct obs_scratch *s, c
 /* Headers that browsers, CloudFront or API Gateway set with fixed formats; everything else
  * (User-Agent, Referer, X-Forwarded-For, Content-Type, custom headers) can carry an attack. */
 static const char *const skip_headers[] = {
-    "accept",          "accept-encoding", "accept-language", "content-length", "connection",
-    "via",             "x-amzn-trace-id", "x-amz-cf-id",     "x-forwarded-port",
-    "x-forwarded-proto", "upgrade-insecure-requests", "cache-control", "pragma", "dnt",
-    "priority",        "if-none-match",   "if-modified-since", "x-amz-date",
-    "x-amz-content-sha256", "sec-fetch-dest", "sec-fetch-mode", "sec-fetch-site",
-    "sec-fetch-user",  "sec-ch-ua",       "sec-ch-ua-mobile", "sec-ch-ua-platform",
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "content-length",
+    "connection",
+    "via",
+    "x-amzn-trace-id",
+    "x-amz-cf-id",
+    "x-forwarded-port",
+    "x-forwarded-proto",
+    "upgrade-insecure-requests",
+    "cache-control",
+    "pragma",
+    "dnt",
+    "priority",
+    "if-none-match",
+    "if-modified-since",
+    "x-amz-date",
+    "x-amz-content-sha256",
+    "sec-fetch-dest",
+    "sec-fetch-mode",
+    "sec-fetch-site",
+    "sec-fetch-user",
+    "sec-ch-ua",
+    "sec-ch-ua-mobile",
+    "sec-ch-ua-platform",
 };
 
 /* Headers whose values are credentials: inspected, but evidence is masked. */
 static const char *const secret_headers[] = {
-    "authorization", "proxy-authorization", "x-api-key", "x-amz-security-token",
-    "x-auth-token",  "x-csrf-token",
+    "authorization",        "proxy-authorization", "x-api-key",
+    "x-amz-security-token", "x-auth-token",        "x-csrf-token",
 };
 
 static bool name_in(const char *name, const char *const *list, size_t n)
@@ -585,7 +601,8 @@ static void walk_string_map(struct obs_scratch *s, const char *prefix, json_t *o
     const char *k;
     json_t *v;
 
-    json_object_foreach(obj, k, v) {
+    json_object_foreach(obj, k, v)
+    {
         loc2(s, prefix, k, strlen(k));
         leaf(s, 0, k, strlen(k));
         if (json_is_string(v)) {
@@ -593,7 +610,8 @@ static void walk_string_map(struct obs_scratch *s, const char *prefix, json_t *o
         } else if (json_is_array(v)) {
             size_t i;
             json_t *e;
-            json_array_foreach(v, i, e) {
+            json_array_foreach(v, i, e)
+            {
                 if (json_is_string(e))
                     leaf(s, 0, json_string_value(e), json_string_length(e));
             }
@@ -612,9 +630,10 @@ static void walk_generic(struct obs_scratch *s, json_t *v, size_t base, int dept
     } else if (json_is_object(v)) {
         const char *k;
         json_t *e;
-        json_object_foreach(v, k, e) {
-            int n = snprintf(s->loc + base, base < sizeof s->loc ? sizeof s->loc - base : 0,
-                             "%s%s", base > 0 ? "." : "", k);
+        json_object_foreach(v, k, e)
+        {
+            int n = snprintf(s->loc + base, base < sizeof s->loc ? sizeof s->loc - base : 0, "%s%s",
+                             base > 0 ? "." : "", k);
             size_t nb = n > 0 ? base + (size_t)n : base;
             if (nb >= sizeof s->loc)
                 nb = sizeof s->loc - 1;
@@ -624,7 +643,8 @@ static void walk_generic(struct obs_scratch *s, json_t *v, size_t base, int dept
     } else if (json_is_array(v)) {
         size_t i;
         json_t *e;
-        json_array_foreach(v, i, e) {
+        json_array_foreach(v, i, e)
+        {
             int n = snprintf(s->loc + base, base < sizeof s->loc ? sizeof s->loc - base : 0,
                              "%s%zu", base > 0 ? "." : "", i);
             size_t nb = n > 0 ? base + (size_t)n : base;
@@ -650,8 +670,10 @@ static void walk_headers(struct obs_scratch *s, json_t *headers)
     const char *k;
     json_t *v;
 
-    json_object_foreach(headers, k, v) {
-        if (!json_is_string(v) || name_in(k, skip_headers, sizeof skip_headers / sizeof skip_headers[0]))
+    json_object_foreach(headers, k, v)
+    {
+        if (!json_is_string(v) ||
+            name_in(k, skip_headers, sizeof skip_headers / sizeof skip_headers[0]))
             continue;
         if (strncasecmp(k, "cloudfront-", 11) == 0)
             continue;
@@ -692,7 +714,8 @@ static void walk_body(struct obs_scratch *s, json_t *event, json_t *headers)
     if (json_is_object(headers)) {
         const char *k;
         json_t *v;
-        json_object_foreach(headers, k, v) {
+        json_object_foreach(headers, k, v)
+        {
             if (strcasecmp(k, "content-type") == 0 && json_is_string(v))
                 ct = json_string_value(v);
         }
@@ -738,14 +761,14 @@ static void walk_http(struct obs_scratch *s, json_t *e)
     else if (json_is_object(qs))
         walk_string_map(s, "queryStringParameters", qs);
     else if (json_is_string(raw_qs))
-        walk_pairs(s, "rawQueryString", json_string_value(raw_qs), json_string_length(raw_qs),
-                   '&');
+        walk_pairs(s, "rawQueryString", json_string_value(raw_qs), json_string_length(raw_qs), '&');
     if (json_is_string(path)) {
         snprintf(s->loc, sizeof s->loc, "path");
         leaf(s, 0, json_string_value(path), json_string_length(path));
     }
     if (json_is_string(raw_path) &&
-        !(json_is_string(path) && strcmp(json_string_value(path), json_string_value(raw_path)) == 0)) {
+        !(json_is_string(path) &&
+          strcmp(json_string_value(path), json_string_value(raw_path)) == 0)) {
         snprintf(s->loc, sizeof s->loc, "rawPath");
         leaf(s, 0, json_string_value(raw_path), json_string_length(raw_path));
     }
@@ -758,7 +781,8 @@ static void walk_http(struct obs_scratch *s, json_t *e)
     if (json_is_array(cookies)) {
         size_t i;
         json_t *c;
-        json_array_foreach(cookies, i, c) {
+        json_array_foreach(cookies, i, c)
+        {
             if (json_is_string(c)) {
                 s->secret = true;
                 walk_pairs(s, "cookies", json_string_value(c), json_string_length(c), '\0');

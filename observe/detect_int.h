@@ -29,8 +29,7 @@ bool obs_looks_base64(const char *s, size_t len);
 
 /* Decodes base64 (either alphabet, padding optional, whitespace skipped) into dst. Returns false
  * on a bad character; *out_len is the decoded length (truncated to cap). */
-bool obs_base64_decode(const char *s, size_t len, unsigned char *dst, size_t cap,
-                       size_t *out_len);
+bool obs_base64_decode(const char *s, size_t len, unsigned char *dst, size_t cap, size_t *out_len);
 
 /* Length (2-4) of the valid, shortest-form UTF-8 sequence of a non-ASCII character at s (len
  * bytes available), or 0 when there is none. */
@@ -47,16 +46,16 @@ bool obs_is_mostly_text(const unsigned char *s, size_t len);
  * have been called for a prefix). Uses no heap and no recursion. */
 typedef void (*obs_json_leaf_fn)(void *ctx, const char *path, const char *s, size_t len,
                                  bool is_key);
-bool obs_json_walk(const char *text, size_t len, const char *prefix, char *unesc,
-                   size_t unesc_cap, obs_json_leaf_fn leaf, void *ctx);
+bool obs_json_walk(const char *text, size_t len, const char *prefix, char *unesc, size_t unesc_cap,
+                   obs_json_leaf_fn leaf, void *ctx);
 
 /* ---- SQL injection (observe/detect_sql.c) ---- */
 
 struct obs_sql_hit {
     const char *technique; /* static */
     double confidence;
-    size_t start, end;      /* the attack's span in the text */
-    uint64_t shape;         /* hash of the token sequence with literals removed */
+    size_t start, end; /* the attack's span in the text */
+    uint64_t shape;    /* hash of the token sequence with literals removed */
 };
 
 #define OBS_SQL_RAW 1u      /* the value as is: a number or a condition at its start */
@@ -77,8 +76,10 @@ struct obs_ssrf_hit {
 };
 
 /* Finds URLs and bare addresses in text whose host is internal (loopback, private, link-local,
- * cloud metadata, the Lambda runtime API) in any encoding (decimal, hex, octal, IPv6-mapped,
- * rebinding names), and dangerous URL schemes (file, gopher, dict, ...). */
+ * cloud metadata, the Lambda runtime API on port 9001) in any encoding (decimal, hex, octal,
+ * short dotted, IPv6-mapped, full-width digits and dots, rebinding names), and dangerous URL
+ * schemes (file, gopher, dict, ...). Metadata names and paths by themselves are rows of the rule
+ * table (observe/detect_rules.c). */
 bool obs_ssrf_check(const char *text, size_t len, struct obs_ssrf_hit *hit);
 
 /* ---- evidence and shape (observe/detect_text.c) ---- */
@@ -86,8 +87,8 @@ bool obs_ssrf_check(const char *text, size_t len, struct obs_ssrf_hit *hit);
 /* Writes a printable, valid UTF-8 rendering of text[start, end) into out (cap bytes including
  * the NUL; at most cap - 1 bytes), with secrets masked (AWS access keys, bearer tokens, JWTs,
  * password/secret/token values); when mask_all, every long token-like run is masked too. */
-void obs_evidence(const char *text, size_t len, size_t start, size_t end, bool mask_all,
-                  char *out, size_t cap);
+void obs_evidence(const char *text, size_t len, size_t start, size_t end, bool mask_all, char *out,
+                  size_t cap);
 
 /* 64-bit FNV-1a shape of text[start, end): lower-cased, digits runs become 0, quoted literals
  * and whitespace/comment runs collapsed, repeated ../ folded; salted with the class. */

@@ -10,18 +10,24 @@
 
 #define SEP "(?:[;&|\\n\\r]|\\$\\()"
 #define CMD_PATH "(?:sudo\\s+)?(?:/(?:usr/)?(?:local/)?s?bin/)?"
-#define CMDS_ALONE "(?:id|whoami|uname|ifconfig|ipconfig|hostname|pwd|env|printenv|ps|netstat|ls|systeminfo|tasklist|uptime|lsb_release)"
-#define CMDS_SUBST "(?:cat|id|whoami|uname|curl|wget|sleep|echo|ls|env|nslookup|dig|ping|base64|printenv|hostname|nc|bash|sh|python|perl|head|tail|rm|touch|expr)"
+#define CMDS_ALONE                                                                                 \
+    "(?:id|whoami|uname|ifconfig|ipconfig|hostname|pwd|env|printenv|ps|netstat|ls|systeminfo|"     \
+    "tasklist|uptime|lsb_release)"
+#define CMDS_SUBST                                                                                 \
+    "(?:cat|id|whoami|uname|curl|wget|sleep|echo|ls|env|nslookup|dig|ping|base64|printenv|"        \
+    "hostname|nc|bash|sh|python|perl|head|tail|rm|touch|expr)"
 /* arguments a probing command takes: options, paths, variables, ENV_NAMES, numbers */
 #define ARGS "(?:\\s+(?:-{1,2}[\\w=-]+|[/~.$][^\\s;&|]*|(?-i:[A-Z_]{3,})|\\d+|aux|/\\w+))*"
-#define MONGO_OPS "(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|expr|or|and|nor|not|elemmatch|size|all|type|mod|text|function|accumulator|jsonschema|options)"
+#define MONGO_OPS                                                                                  \
+    "(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|expr|or|and|nor|not|elemmatch|size|all|"     \
+    "type|mod|text|function|accumulator|jsonschema|options)"
 #define SENSITIVE                                                                                  \
-    "(?:etc[/\\\\](?:passwd|shadow|group|hosts|issue|hostname|sudoers|crontab|os-release|"        \
-    "resolv\\.conf|environment|profile|fstab)|proc[/\\\\](?:self|\\d+)[/\\\\]|"                      \
-    "windows[/\\\\](?:win\\.ini|system\\.ini|system32)|winnt[/\\\\]|boot\\.ini|"                    \
-    "var[/\\\\](?:task|runtime|log|www|lib|run)|\\.env\\b|\\.aws[/\\\\]|\\.ssh[/\\\\]|"             \
-    "\\.git[/\\\\]|\\.bash_history|id_rsa|web\\.config|wp-config\\.php|web-inf[/\\\\]|"             \
-    "\\.htaccess|\\.htpasswd|config\\.(?:php|json|ya?ml|js|ini)|package\\.json|"                     \
+    "(?:etc[/\\\\](?:passwd|shadow|group|hosts|issue|hostname|sudoers|crontab|os-release|"         \
+    "resolv\\.conf|environment|profile|fstab)|proc[/\\\\](?:self|\\d+)[/\\\\]|"                    \
+    "windows[/\\\\](?:win\\.ini|system\\.ini|system32)|winnt[/\\\\]|boot\\.ini|"                   \
+    "var[/\\\\](?:task|runtime|log|www|lib|run)|\\.env\\b|\\.aws[/\\\\]|\\.ssh[/\\\\]|"            \
+    "\\.git[/\\\\]|\\.bash_history|id_rsa|web\\.config|wp-config\\.php|web-inf[/\\\\]|"            \
+    "\\.htaccess|\\.htpasswd|config\\.(?:php|json|ya?ml|js|ini)|package\\.json|"                   \
     "handler\\.(?:js|py|rb)|inetpub|root[/\\\\]|home[/\\\\]|usr[/\\\\]|opt[/\\\\]|tmp[/\\\\])"
 
 const struct obs_rule obs_rules[] = {
@@ -36,8 +42,7 @@ const struct obs_rule obs_rules[] = {
     {OBS_SQLI, "quoted", 0.0, OBS_CONFIRM_SQL_QUOTED, "['\"]", NULL, OBS_START_NONE},
 
     /* ---- NoSQL injection ---- */
-    {OBS_NOSQLI, "operator-in-query", 0.95, OBS_CONFIRM_PCRE,
-     "\\[\\s*\\$" MONGO_OPS "\\s*\\]",
+    {OBS_NOSQLI, "operator-in-query", 0.95, OBS_CONFIRM_PCRE, "\\[\\s*\\$" MONGO_OPS "\\s*\\]",
      "\\[\\s*\\$", OBS_START_NONE},
     {OBS_NOSQLI, "operator-key", 0.9, OBS_CONFIRM_PCRE,
      "^\\s*\\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|expr|or|and|nor|not|elemmatch|"
@@ -46,7 +51,9 @@ const struct obs_rule obs_rules[] = {
     {OBS_NOSQLI, "operator-object", 0.9, OBS_CONFIRM_PCRE,
      "[{,]\\s*[\"']?\\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|expr|or|nor|not|"
      "elemmatch|function|accumulator|size|all|mod|options)[\"']?\\s*:",
-     "\\$(?:ne|eq|gt|lt|in|nin|regex|where|exists|expr|or|nor|not|elemmatch|function|accumulator|size|all|mod|options)", OBS_START_NONE},
+     "\\$(?:ne|eq|gt|lt|in|nin|regex|where|exists|expr|or|nor|not|elemmatch|function|accumulator|"
+     "size|all|mod|options)",
+     OBS_START_NONE},
     {OBS_NOSQLI, "mongo-shell", 0.8, OBS_CONFIRM_PCRE,
      "\\bdb\\.\\w+\\.(?:insert|find|findOne|remove|drop|update|mapReduce|aggregate|"
      "deleteMany|updateMany)\\s*\\(\\s*\\{|;\\s*sleep\\s*\\(\\s*\\d{3,}\\s*\\)",
@@ -70,13 +77,14 @@ const struct obs_rule obs_rules[] = {
      "(?:[;&|\\n]|\\$\\()\\s*[a-z]{1,4}(?:''|\"\"|\\\\)[a-z]{1,6}\\s+[-/$]",
      "[a-z](?:\\'\\'|\"\"|\\\\)[a-z]", OBS_START_NONE},
     {OBS_CMDI, "glob-evasion", 0.9, OBS_CONFIRM_PCRE,
-     "(?:[;&|]|\\$\\()\\s*/[?*]{1,3}/[a-z?*]*\\?|/\\?\\?\\?/[a-z?]{1,4}\\?[a-z?]*\\s+/",
-     "/[?*]", OBS_START_NONE},
+     "(?:[;&|]|\\$\\()\\s*/[?*]{1,3}/[a-z?*]*\\?|/\\?\\?\\?/[a-z?]{1,4}\\?[a-z?]*\\s+/", "/[?*]",
+     OBS_START_NONE},
     {OBS_CMDI, "chained-command", 0.9, OBS_CONFIRM_PCRE,
      "(?:[;&\\n\\r]|\\$\\()\\s*" CMD_PATH CMDS_ALONE ARGS "\\s*(?:$|[;&|#\\x60)>])|"
      "\\|\\|?\\s*" CMD_PATH CMDS_ALONE ARGS "\\s*(?:$|[;&#\\x60)>])",
      "(?:[;&|\\n\\r]|\\$\\()\\s*(?:sudo\\s+)?(?:/[\\w/]*)?(?:id|whoami|uname|ifconfig|ipconfig|"
-     "hostname|pwd|env|printenv|ps|netstat|ls|systeminfo|tasklist|uptime|lsb_release)", OBS_START_NONE},
+     "hostname|pwd|env|printenv|ps|netstat|ls|systeminfo|tasklist|uptime|lsb_release)",
+     OBS_START_NONE},
     {OBS_CMDI, "download", 0.95, OBS_CONFIRM_PCRE,
      SEP "\\s*" CMD_PATH "(?:curl|wget|fetch|lwp-download|tftp)\\s+"
          "(?:-\\w|https?:|ftp:|[\\w.-]+\\.[a-z]{2,}|\\d+\\.\\d+|\\$|\\x60|['\"]https?:)",
@@ -92,13 +100,11 @@ const struct obs_rule obs_rules[] = {
      SEP "\\s*" CMD_PATH "(?:ba|z|k|da|c|tc)?sh\\b\\s*(?:-[ic]\\b|<|$|[;&|]|/|[\\w.-]+\\.sh)",
      "\\b(?:ba|z|k|da|c|tc)?sh\\b", OBS_START_NONE},
     {OBS_CMDI, "shell-exec", 0.9, OBS_CONFIRM_PCRE,
-     "(?:[;&|\\x60]|\\$\\(|-e\\s|exec\\s)\\s*/bin/(?:ba|z|da|k)?sh\\b",
-     "/bin/", OBS_START_NONE},
+     "(?:[;&|\\x60]|\\$\\(|-e\\s|exec\\s)\\s*/bin/(?:ba|z|da|k)?sh\\b", "/bin/", OBS_START_NONE},
     {OBS_CMDI, "interpreter", 0.95, OBS_CONFIRM_PCRE,
      SEP "\\s*" CMD_PATH "(?:python[23]?|perl|ruby|php|node|lua|pwsh)\\s+-[ecr]\\b",
      "\\b(?:python[23]?|perl|ruby|php|node|lua|pwsh)\\s+-", OBS_START_NONE},
-    {OBS_CMDI, "time-delay", 0.85, OBS_CONFIRM_PCRE,
-     SEP "\\s*" CMD_PATH "(?:sleep|timeout)\\s+\\d",
+    {OBS_CMDI, "time-delay", 0.85, OBS_CONFIRM_PCRE, SEP "\\s*" CMD_PATH "(?:sleep|timeout)\\s+\\d",
      "\\b(?:sleep|timeout)\\s+\\d", OBS_START_NONE},
     {OBS_CMDI, "network-probe", 0.85, OBS_CONFIRM_PCRE,
      SEP "\\s*" CMD_PATH "(?:ping|ping6)\\s+(?:-\\w+\\s+\\d+\\s+)*(?:-\\w|[\\w.$-]+\\.[\\w$]|\\d)",
@@ -108,9 +114,11 @@ const struct obs_rule obs_rules[] = {
      "\\b(?:nslookup|dig|host)\\s", OBS_START_NONE},
     {OBS_CMDI, "destructive-command", 0.9, OBS_CONFIRM_PCRE,
      SEP "\\s*" CMD_PATH "(?:rm\\s+-[rf]+|chmod\\s+[0-7+]|chown\\s|mkfifo\\s|kill\\s+-9|killall\\s|"
-         "crontab\\s|nohup\\s|touch\\s+/|cp\\s+/|mv\\s+/|dd\\s+if=|tee\\s+/|echo\\s+[^;&|\\n]{0,80}>\\s*/)",
+         "crontab\\s|nohup\\s|touch\\s+/|cp\\s+/|mv\\s+/|dd\\s+if=|tee\\s+/"
+         "|echo\\s+[^;&|\\n]{0,80}>\\s*/)",
      "chmod|chown|mkfifo|kill|crontab|nohup|touch|echo|\\brm\\s|\\bcp\\s|\\bmv\\s|\\bdd\\s|"
-     "\\btee\\s", OBS_START_NONE},
+     "\\btee\\s",
+     OBS_START_NONE},
     {OBS_CMDI, "echo-probe", 0.85, OBS_CONFIRM_PCRE,
      SEP "\\s*" CMD_PATH "(?:echo|printf)\\s+[^;&|\\n]{0,80}?(?:\\||>|\\$\\(|\\x60|\\$\\w|"
          "\\s*$|\\s*[;&#])",
@@ -125,15 +133,14 @@ const struct obs_rule obs_rules[] = {
      "(?:^|[;|&'\"(]\\s*)(?:system|exec|shell_exec|passthru|popen|proc_open|os\\.system|"
      "subprocess\\.(?:call|run|Popen|check_output))\\s*\\(\\s*['\"\\x60]\\s*(?:cat|ls|id|whoami|"
      "uname|curl|wget|nc|bash|sh|rm|echo|ping|nslookup|powershell|cmd)\\b",
-     "\\b(?:system|exec|shell_exec|passthru|popen|proc_open|call|run|popen|check_output)\\s*\\(", OBS_START_NONE},
+     "\\b(?:system|exec|shell_exec|passthru|popen|proc_open|call|run|popen|check_output)\\s*\\(",
+     OBS_START_NONE},
     {OBS_CMDI, "ifs-evasion", 0.95, OBS_CONFIRM_PCRE, "\\$\\{IFS\\}|\\$IFS\\$\\d|\\$\\{IFS%",
      "\\$\\{?IFS", OBS_START_NONE},
     {OBS_CMDI, "command-substitution", 0.95, OBS_CONFIRM_PCRE,
-     "\\$\\(\\s*" CMD_PATH CMDS_SUBST "\\b[^)]*\\)",
-     "\\$\\(", OBS_START_NONE},
+     "\\$\\(\\s*" CMD_PATH CMDS_SUBST "\\b[^)]*\\)", "\\$\\(", OBS_START_NONE},
     {OBS_CMDI, "command-substitution", 0.9, OBS_CONFIRM_PCRE,
-     "(?:^|[^\\s])\\x60\\s*" CMD_PATH CMDS_SUBST "\\b[^\\x60]*\\x60",
-     "\\x60", OBS_START_NONE},
+     "(?:^|[^\\s])\\x60\\s*" CMD_PATH CMDS_SUBST "\\b[^\\x60]*\\x60", "\\x60", OBS_START_NONE},
     {OBS_CMDI, "brace-expansion", 0.95, OBS_CONFIRM_PCRE,
      "\\{(?:cat|ls|id|curl|wget|nc|bash|sh|echo|ping|sleep|whoami),[^}\\s]+\\}",
      "\\{(?:cat|ls|id|curl|wget|nc|bash|sh|echo|ping|sleep|whoami),", OBS_START_NONE},
@@ -144,8 +151,7 @@ const struct obs_rule obs_rules[] = {
 
     /* ---- path traversal ---- */
     {OBS_PATH_TRAVERSAL, "traversal-sensitive", 0.95, OBS_CONFIRM_PCRE,
-     "(?:\\.\\.[/\\\\]+)+(?:[\\w.-]+[/\\\\]+){0,6}" SENSITIVE,
-     "\\.\\.[/\\\\]", OBS_START_NONE},
+     "(?:\\.\\.[/\\\\]+)+(?:[\\w.-]+[/\\\\]+){0,6}" SENSITIVE, "\\.\\.[/\\\\]", OBS_START_NONE},
     {OBS_PATH_TRAVERSAL, "deep-traversal", 0.75, OBS_CONFIRM_PCRE, "(?:\\.\\.[/\\\\]+){4,}",
      "(?:\\.\\.[/\\\\]+){4}", OBS_START_NONE},
     {OBS_PATH_TRAVERSAL, "filter-evasion", 0.9, OBS_CONFIRM_PCRE,
@@ -153,13 +159,14 @@ const struct obs_rule obs_rules[] = {
      "\\.\\.(?:[/\\\\]\\.)+[/\\\\]\\.\\.|(?:\\.[/\\\\]){4,}\\.\\.|"
      "(?:\\.\\.[\\x00-\\x1f]+[/\\\\]){2,}",
      "\\.\\.\\.|\\.\\.;|\\.[/\\\\]\\.|\\.\\.[\\x00-\\x1f]", OBS_START_NONE},
-    {OBS_PATH_TRAVERSAL, "unc-path", 0.8, OBS_CONFIRM_PCRE,
-     "^\\s*\\\\\\\\[\\w.-]+\\\\[\\w$.-]+",
+    {OBS_PATH_TRAVERSAL, "unc-path", 0.8, OBS_CONFIRM_PCRE, "^\\s*\\\\\\\\[\\w.-]+\\\\[\\w$.-]+",
      NULL, OBS_START_PATH},
     {OBS_PATH_TRAVERSAL, "overlong-utf8", 0.95, OBS_CONFIRM_PCRE,
-     "(?:\\xc0\\xae){2}|\\.\\.(?:\\xc0\\xaf|\\xc1\\x9c|\\xc0\\x2f|\\xc1\\x1c|\\xe0\\x80\\xaf|\\xe2\\x88\\x95|"
+     "(?:\\xc0\\xae){2}|\\.\\.(?:\\xc0\\xaf|\\xc1\\x9c|\\xc0\\x2f|\\xc1\\x1c|\\xe0\\x80\\xaf|"
+     "\\xe2\\x88\\x95|"
      "\\xe2\\x88\\x96|\\xef\\xbc\\x8f|\\xef\\xbc\\xbc)|(?:\\xef\\xbc\\x8e){2}",
-     "\\xc0\\xae|\\.\\.(?:\\xc0|\\xc1|\\xe0\\x80|\\xe2\\x88|\\xef\\xbc)|\\xef\\xbc\\x8e", OBS_START_NONE},
+     "\\xc0\\xae|\\.\\.(?:\\xc0|\\xc1|\\xe0\\x80|\\xe2\\x88|\\xef\\xbc)|\\xef\\xbc\\x8e",
+     OBS_START_NONE},
     {OBS_PATH_TRAVERSAL, "absolute-sensitive", 0.9, OBS_CONFIRM_PCRE,
      "^\\s*(?:file:)?(?:/+|[a-z]:[\\\\/]+|\\\\\\\\)(?:etc/+(?:passwd|shadow|group|hosts|sudoers|"
      "crontab|os-release|hostname|environment|issue)|proc/(?:self|\\d+)/|var/task\\b|"
@@ -179,8 +186,8 @@ const struct obs_rule obs_rules[] = {
      "compress\\.(?:zlib|bzip2)://|glob://)",
      "php://|expect://|zip://|phar://|data://|compress\\.|glob://", OBS_START_NONE},
     {OBS_PATH_TRAVERSAL, "null-byte", 0.85, OBS_CONFIRM_PCRE,
-     "[\\w/\\\\]\\x00\\.?(?:jpe?g|png|gif|pdf|html?|txt|php|js|css|xml|docx?)\\b",
-     "\\x00", OBS_START_NONE},
+     "[\\w/\\\\]\\x00\\.?(?:jpe?g|png|gif|pdf|html?|txt|php|js|css|xml|docx?)\\b", "\\x00",
+     OBS_START_NONE},
 
     /* ---- SSRF: cloud metadata and the Lambda runtime API by name, then candidates for the
      * address parser (URLs and bare addresses in every encoding) ---- */
@@ -194,29 +201,28 @@ const struct obs_rule obs_rules[] = {
      "/latest/(?:meta-data|user-data|api/token)|/computemetadata/v1|/metadata/identity/oauth2|"
      "/metadata/instance\\b|/opc/v[12]/instance",
      "/latest/|/computemetadata/|/metadata/|/opc/v", OBS_START_NONE},
-    {OBS_SSRF, "dangerous-scheme", 0.85, OBS_CONFIRM_PCRE, "\\bjar:(?:https?|file|ftp):",
-     "jar:", OBS_START_NONE},
+    {OBS_SSRF, "dangerous-scheme", 0.85, OBS_CONFIRM_PCRE,
+     "\\bjar:(?:https?|file|ftp):", "jar:", OBS_START_NONE},
     {OBS_SSRF, "address-parser", 0.0, OBS_CONFIRM_SSRF,
      "://|^\\s*(?:[/\\\\]{2}|\\[|[0-9]|localhost)|\\.(?:nip|sslip|xip)\\.io|localtest\\.me",
      "://|\\.nip\\.io|\\.sslip\\.io|\\.xip\\.io|localtest\\.me", OBS_START_ADDRESS},
 
     /* ---- XXE ---- */
     {OBS_XXE, "external-entity", 0.95, OBS_CONFIRM_PCRE,
-     "<!ENTITY\\s+(?:%\\s*)?[\\w.:-]+\\s+(?:SYSTEM|PUBLIC)\\b",
-     "<!entity", OBS_START_NONE},
-    {OBS_XXE, "parameter-entity", 0.95, OBS_CONFIRM_PCRE, "<!ENTITY\\s+%\\s*[\\w.:-]+",
-     "<!entity", OBS_START_NONE},
+     "<!ENTITY\\s+(?:%\\s*)?[\\w.:-]+\\s+(?:SYSTEM|PUBLIC)\\b", "<!entity", OBS_START_NONE},
+    {OBS_XXE, "parameter-entity", 0.95, OBS_CONFIRM_PCRE, "<!ENTITY\\s+%\\s*[\\w.:-]+", "<!entity",
+     OBS_START_NONE},
     {OBS_XXE, "external-dtd", 0.9, OBS_CONFIRM_PCRE,
      "<!DOCTYPE\\s+[\\w:.-]+\\s+(?:SYSTEM|PUBLIC)\\s+[\"'][^\"']*(?:https?|file|ftp|php|expect|"
      "jar|netdoc|gopher|data)\\s*:",
      "<!doctype", OBS_START_NONE},
     {OBS_XXE, "inline-entity", 0.85, OBS_CONFIRM_PCRE, "<!DOCTYPE[^>]{0,200}\\[\\s*<!ENTITY",
      "<!doctype", OBS_START_NONE},
-    {OBS_XXE, "entity-declaration", 0.75, OBS_CONFIRM_PCRE, "<!ENTITY\\s",
-     "<!entity", OBS_START_NONE},
+    {OBS_XXE, "entity-declaration", 0.75, OBS_CONFIRM_PCRE, "<!ENTITY\\s", "<!entity",
+     OBS_START_NONE},
     {OBS_XXE, "xinclude", 0.9, OBS_CONFIRM_PCRE,
-     "<xi:include\\b|xmlns:xi\\s*=\\s*[\"']http://www\\.w3\\.org/2001/XInclude",
-     "<xi:|xinclude", OBS_START_NONE},
+     "<xi:include\\b|xmlns:xi\\s*=\\s*[\"']http://www\\.w3\\.org/2001/XInclude", "<xi:|xinclude",
+     OBS_START_NONE},
     {OBS_XXE, "xslt", 0.85, OBS_CONFIRM_PCRE,
      "<xsl:(?:value-of|copy-of)\\s+select\\s*=\\s*[\"'](?:system-property|document|"
      "unparsed-text)\\s*\\(|<xsl:stylesheet[^>]*xmlns:(?:php|rt|java)",
@@ -237,7 +243,8 @@ const struct obs_rule obs_rules[] = {
      "\\$\\{|#\\{|\\*\\{|@\\(|<%|\\[\\[|\\{\\{", OBS_START_NONE},
     {OBS_SSTI, "el-injection", 0.95, OBS_CONFIRM_PCRE,
      "[$#*]\\{[^}]{0,100}?(?:jndi:|\\bT\\s*\\(\\s*java|getRuntime|\\.exec\\s*\\(|\\bRuntime\\b|"
-     "ProcessBuilder|class\\.forName|pageContext\\.|new\\s+java|freemarker|\\.getClass\\s*\\(|\\$\\{::-|"
+     "ProcessBuilder|class\\.forName|pageContext\\.|new\\s+java|freemarker|\\.getClass\\s*\\(|\\$"
+     "\\{::-|"
      "\\blower:|\\bupper:|\\benv:|\\bsys:|\\bctx:|\\bdate:|\\bmain:|\\bjava:|\\bbase64:|"
      "\\bscript:|\\bdns:|\\burl:|\\bfile:)",
      "[$#*]\\{", OBS_START_NONE},
@@ -257,7 +264,8 @@ const struct obs_rule obs_rules[] = {
     {OBS_SSTI, "smarty", 0.9, OBS_CONFIRM_PCRE,
      "\\{php\\}|\\{system\\s*\\(|\\{\\$smarty\\.(?:version|template_object)|"
      "\\{self::getStreamVariable|\\{Smarty_Internal|\\{passthru\\s*\\(|\\{exec\\s*\\(",
-     "\\{php\\}|\\{system|\\{\\$smarty|\\{self::|\\{smarty_internal|\\{passthru|\\{exec", OBS_START_NONE},
+     "\\{php\\}|\\{system|\\{\\$smarty|\\{self::|\\{smarty_internal|\\{passthru|\\{exec",
+     OBS_START_NONE},
     {OBS_SSTI, "handlebars", 0.85, OBS_CONFIRM_PCRE,
      "\\{\\{#with\\s+[\"'\\w]|\\{\\{#each\\s+conslist|\\{\\{this\\.push|\\{\\{lookup\\s|"
      "\\{\\{\\s*constructor|\\bconstructor\\.constructor\\s*\\(",
@@ -280,7 +288,8 @@ const struct obs_rule obs_rules[] = {
 
     /* ---- insecure deserialisation and runtime code injection ---- */
     {OBS_DESERIALIZATION, "java-serialized", 0.95, OBS_CONFIRM_PCRE,
-     "rO0AB[A-Za-z0-9+/]|\\xac\\xed\\x00\\x05|\\baced0005[0-9a-f]{4}|H4sIAAAAAAAA[A-Za-z0-9+/]{0,8}rO0",
+     "rO0AB[A-Za-z0-9+/]|\\xac\\xed\\x00\\x05|\\baced0005[0-9a-f]{4}|H4sIAAAAAAAA[A-Za-z0-9+/"
+     "]{0,8}rO0",
      "ro0ab|\\xac\\xed\\x00\\x05|aced0005", OBS_START_NONE},
     {OBS_DESERIALIZATION, "php-object", 0.95, OBS_CONFIRM_PCRE,
      "(?:^|[;{}:\"'\\s=])[OC]:\\+?\\d{1,4}:\"[a-z_\\\\][\\w\\\\]{0,200}\":\\d{1,4}:\\{",
@@ -302,7 +311,8 @@ const struct obs_rule obs_rules[] = {
      "Configuration\\.Install\\.AssemblyInstaller|Security\\.Principal\\.WindowsIdentity|"
      "Management\\.Automation|IO\\.FileInfo|Diagnostics\\.Process|Web\\.Security)|"
      "\\bObjectDataProvider\\b|\\bTypeConfuseDelegate\\b|\\bTextFormattingRunProperties\\b",
-     "aaeaaad/////|\\$type|objectdataprovider|typeconfusedelegate|textformattingrunproperties", OBS_START_NONE},
+     "aaeaaad/////|\\$type|objectdataprovider|typeconfusedelegate|textformattingrunproperties",
+     OBS_START_NONE},
     {OBS_DESERIALIZATION, "java-json-gadget", 0.95, OBS_CONFIRM_PCRE,
      "[\"']@type[\"']\\s*:\\s*[\"'](?:com\\.sun\\.|org\\.apache\\.|com\\.alibaba\\.|"
      "java\\.lang\\.|java\\.net\\.|javax\\.|com\\.mchange\\.|org\\.springframework\\.|"
@@ -310,21 +320,25 @@ const struct obs_rule obs_rules[] = {
      "\\[\\s*[\"'](?:com\\.sun\\.rowset\\.JdbcRowSetImpl|org\\.springframework\\.[\\w.]+|"
      "ch\\.qos\\.logback\\.[\\w.]+|com\\.zaxxer\\.hikari\\.[\\w.]+|"
      "org\\.apache\\.(?:xbean|commons|tomcat)\\.[\\w.]+|com\\.mchange\\.[\\w.]+)[\"']\\s*,",
-     "@type|com\\.sun\\.|org\\.springframework|ch\\.qos|com\\.zaxxer|org\\.apache|com\\.mchange", OBS_START_NONE},
+     "@type|com\\.sun\\.|org\\.springframework|ch\\.qos|com\\.zaxxer|org\\.apache|com\\.mchange",
+     OBS_START_NONE},
     {OBS_DESERIALIZATION, "code-injection", 0.85, OBS_CONFIRM_PCRE,
      "require\\s*\\(\\s*['\"\\x60]child_process['\"\\x60]\\s*\\)|process\\.mainModule|"
      "global\\.process\\.|\\bchild_process\\b.{0,40}\\b(?:exec|spawn)(?:Sync)?\\s*\\(|"
      "__import__\\s*\\(\\s*['\"](?:os|subprocess|pty|socket|commands)['\"]\\s*\\)|"
      "\\bFunction\\s*\\(\\s*['\"\\x60]\\s*return\\s+(?:process|this|global)|"
-     "\\bprocess\\.binding\\s*\\(|\\beval\\s*\\(\\s*compile\\s*\\(|\\bvm\\.runIn(?:New|This)Context\\s*\\(",
-     "child_process|mainmodule|global\\.process|__import__|function\\s*\\(|process\\.binding|vm\\.runin|compile\\s*\\(", OBS_START_NONE},
+     "\\bprocess\\.binding\\s*\\(|\\beval\\s*\\(\\s*compile\\s*\\(|\\bvm\\.runIn(?:New|This)"
+     "Context\\s*\\(",
+     "child_process|mainmodule|global\\.process|__import__|function\\s*\\(|process\\.binding|vm\\."
+     "runin|compile\\s*\\(",
+     OBS_START_NONE},
 
     /* ---- XSS ---- */
-    {OBS_XSS, "script-tag", 0.95, OBS_CONFIRM_PCRE, "<\\s*/?\\s*script\\b",
-     "<\\s*/?\\s*script", OBS_START_NONE},
+    {OBS_XSS, "script-tag", 0.95, OBS_CONFIRM_PCRE, "<\\s*/?\\s*script\\b", "<\\s*/?\\s*script",
+     OBS_START_NONE},
     {OBS_XSS, "event-handler", 0.9, OBS_CONFIRM_PCRE,
-     "<[a-z][\\w:-]*(?:[\\s/]|\\x00)[^>]*?(?:\\b|/|\\x00)on[a-z]{3,30}\\s*=",
-     "on[a-z]{3,30}\\s*=", OBS_START_NONE},
+     "<[a-z][\\w:-]*(?:[\\s/]|\\x00)[^>]*?(?:\\b|/|\\x00)on[a-z]{3,30}\\s*=", "on[a-z]{3,30}\\s*=",
+     OBS_START_NONE},
     {OBS_XSS, "js-uri", 0.9, OBS_CONFIRM_PCRE,
      "j\\s*a\\s*v\\s*a\\s*s\\s*c\\s*r\\s*i\\s*p\\s*t\\s*:\\s{0,2}[^\\s]{0,60}?(?:\\(|\\x60|"
      "&#|%28|=)|\\b(?:vb|live)script\\s*:",
@@ -332,24 +346,30 @@ const struct obs_rule obs_rules[] = {
     {OBS_XSS, "dangerous-tag", 0.85, OBS_CONFIRM_PCRE,
      "<\\s*(?:iframe|frame|frameset|object|embed|applet|portal)\\b|"
      "<\\s*meta\\b[^>]*http-equiv\\s*=\\s*[\"']?refresh|<\\s*base\\b[^>]*href|"
-     "<\\s*(?:link|import)\\b[^>]*(?:href|rel)\\s*=|<\\s*svg\\b[^>]*>\\s*<\\s*(?:script|animate|set|a\\b)",
-     "<\\s*(?:iframe|frame|frameset|object|embed|applet|portal|meta|base|link|import|svg)", OBS_START_NONE},
+     "<\\s*(?:link|import)\\b[^>]*(?:href|rel)\\s*=|<\\s*svg\\b[^>]*>\\s*<\\s*(?:script|animate|"
+     "set|a\\b)",
+     "<\\s*(?:iframe|frame|frameset|object|embed|applet|portal|meta|base|link|import|svg)",
+     OBS_START_NONE},
     {OBS_XSS, "srcdoc-css", 0.85, OBS_CONFIRM_PCRE,
-     "\\bsrcdoc\\s*=|expr(?:/\\*.{0,40}?\\*/)+ession\\s*\\(|\\bstyle\\s*=[^>]*(?:expression\\s*\\(|behavior\\s*:|-moz-binding|"
+     "\\bsrcdoc\\s*=|expr(?:/\\*.{0,40}?\\*/"
+     ")+ession\\s*\\(|\\bstyle\\s*=[^>]*(?:expression\\s*\\(|behavior\\s*:|-moz-binding|"
      "url\\s*\\(\\s*[\"']?\\s*javascript)|@import\\s+[\"']?javascript:",
      "srcdoc|expr|style|@import", OBS_START_NONE},
     {OBS_XSS, "js-context-break", 0.85, OBS_CONFIRM_PCRE,
      "['\"\\x60]\\s*[;,+*|&)}\\]-]+\\s*(?:alert|prompt|confirm|eval|print|fetch|import)[(\\x60]|"
      "\\$\\{\\s*(?:alert|prompt|confirm|eval|fetch)\\s*\\(|"
      "['\"\\x60]\\s*[;,+*|&)-]+\\s*(?:document|window|top|self|parent|this)\\s*[.\\[]",
-     "(?:alert|prompt|confirm|eval|print|fetch|import)[(\\x60]|(?:document|window|top|self|parent|this)\\s*[.\\[]", OBS_START_NONE},
+     "(?:alert|prompt|confirm|eval|print|fetch|import)[(\\x60]|(?:document|window|top|self|parent|"
+     "this)\\s*[.\\[]",
+     OBS_START_NONE},
     {OBS_XSS, "data-uri", 0.85, OBS_CONFIRM_PCRE,
      "\\b(?:src|href|data|action|formaction)\\s*=\\s*[\"']?\\s*data:(?:text/html|image/svg\\+xml|"
      "application/x?html)",
      "data:", OBS_START_NONE},
     {OBS_XSS, "client-template", 0.85, OBS_CONFIRM_PCRE,
      "\\$eval\\s*\\(|\\bng-(?:app|on-\\w+|init)\\b|\\bx-on:\\w+|\\bv-html\\b|"
-     "\\{\\{\\s*\\$on\\.constructor|\\{\\{\\s*constructor\\.constructor|\\{\\{\\s*toString\\(\\)\\.constructor",
+     "\\{\\{\\s*\\$on\\.constructor|\\{\\{\\s*constructor\\.constructor|\\{\\{\\s*toString\\(\\)\\."
+     "constructor",
      "\\$eval|ng-|x-on:|v-html|\\$on\\.|tostring\\(\\)|constructor", OBS_START_NONE},
     {OBS_XSS, "attribute-injection", 0.85, OBS_CONFIRM_PCRE,
      "['\"\\s/]on(?:error|load|mouseover|mouseenter|focus|click|toggle|begin|animationstart|"

@@ -11,8 +11,8 @@ enum obs_confirm {
     OBS_CONFIRM_PCRE = 0, /* PCRE2 runs the same expression; its match is the evidence */
     OBS_CONFIRM_SQL_RAW,  /* the SQL tokeniser decides, the value as is (observe/detect_sql.c) */
     OBS_CONFIRM_SQL_ANYWHERE, /* the same, over all of the value's tokens */
-    OBS_CONFIRM_SQL_QUOTED, /* the same, after each quote of the value */
-    OBS_CONFIRM_SSRF,     /* the address parser decides (observe/detect_ssrf.c) */
+    OBS_CONFIRM_SQL_QUOTED,   /* the same, after each quote of the value */
+    OBS_CONFIRM_SSRF,         /* the address parser decides (observe/detect_ssrf.c) */
 };
 
 /* Conditions on how a value starts, checked in C instead of by Hyperscan (anchored patterns
@@ -31,9 +31,9 @@ struct obs_rule {
     const char *technique; /* for OBS_CONFIRM_PCRE; the confirmer names its own otherwise */
     double confidence;
     enum obs_confirm confirm;
-    const char *re; /* PCRE syntax: the signature */
-    const char *hs; /* Hyperscan: a necessary condition of re (NULL: re in prefilter mode, or
-                     * no Hyperscan pattern when start is set) */
+    const char *re;       /* PCRE syntax: the signature */
+    const char *hs;       /* Hyperscan: a necessary condition of re (NULL: re in prefilter mode, or
+                           * no Hyperscan pattern when start is set) */
     enum obs_start start; /* also a candidate when the value starts so (after spaces) */
 };
 

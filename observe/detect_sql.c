@@ -32,31 +32,29 @@ struct kw {
 
 /* Sorted by word: kw_first[] below indexes them by first letter (keep both in step). */
 static const struct kw keywords[] = {
-    {"all", 'k'},        {"alter", 'E'},      {"analyse", 'k'},   {"and", '&'},
-    {"as", 'k'},         {"between", 'o'},    {"by", 'k'},        {"case", 'k'},
-    {"create", 'E'},     {"database", 'k'},   {"declare", 'E'},   {"delay", 'k'},
-    {"delete", 'E'},     {"distinct", 'k'},   {"div", 'o'},       {"drop", 'E'},
-    {"dumpfile", 'k'},   {"else", 'k'},       {"end", 'k'},       {"exec", 'E'},
-    {"execute", 'E'},    {"false", 'n'},      {"from", 'k'},      {"function", 'k'},
-    {"grant", 'E'},      {"group", 'k'},      {"having", 'k'},    {"in", 'o'},
-    {"index", 'k'},      {"insert", 'E'},     {"into", 'k'},      {"is", 'o'},
-    {"join", 'k'},       {"like", 'o'},       {"limit", 'k'},     {"login", 'k'},
-    {"mod", 'o'},        {"not", 'o'},        {"null", 'n'},      {"offset", 'k'},
-    {"or", '&'},         {"order", 'k'},      {"outfile", 'k'},   {"procedure", 'k'},
-    {"regexp", 'o'},     {"rlike", 'o'},      {"schema", 'k'},    {"select", 'E'},
-    {"set", 'k'},        {"shutdown", 'E'},   {"sounds", 'o'},    {"table", 'k'},
-    {"then", 'k'},       {"time", 'k'},       {"top", 'k'},       {"trigger", 'k'},
-    {"true", 'n'},       {"truncate", 'E'},   {"union", 'U'},     {"update", 'E'},
-    {"values", 'k'},     {"view", 'k'},      {"waitfor", 'E'},
-    {"when", 'k'},       {"where", 'k'},      {"xor", '&'},
+    {"all", 'k'},     {"alter", 'E'},    {"analyse", 'k'},  {"and", '&'},       {"as", 'k'},
+    {"between", 'o'}, {"by", 'k'},       {"case", 'k'},     {"create", 'E'},    {"database", 'k'},
+    {"declare", 'E'}, {"delay", 'k'},    {"delete", 'E'},   {"distinct", 'k'},  {"div", 'o'},
+    {"drop", 'E'},    {"dumpfile", 'k'}, {"else", 'k'},     {"end", 'k'},       {"exec", 'E'},
+    {"execute", 'E'}, {"false", 'n'},    {"from", 'k'},     {"function", 'k'},  {"grant", 'E'},
+    {"group", 'k'},   {"having", 'k'},   {"in", 'o'},       {"index", 'k'},     {"insert", 'E'},
+    {"into", 'k'},    {"is", 'o'},       {"join", 'k'},     {"like", 'o'},      {"limit", 'k'},
+    {"login", 'k'},   {"mod", 'o'},      {"not", 'o'},      {"null", 'n'},      {"offset", 'k'},
+    {"or", '&'},      {"order", 'k'},    {"outfile", 'k'},  {"procedure", 'k'}, {"regexp", 'o'},
+    {"rlike", 'o'},   {"schema", 'k'},   {"select", 'E'},   {"set", 'k'},       {"shutdown", 'E'},
+    {"sounds", 'o'},  {"table", 'k'},    {"then", 'k'},     {"time", 'k'},      {"top", 'k'},
+    {"trigger", 'k'}, {"true", 'n'},     {"truncate", 'E'}, {"union", 'U'},     {"update", 'E'},
+    {"values", 'k'},  {"view", 'k'},     {"waitfor", 'E'},  {"when", 'k'},      {"where", 'k'},
+    {"xor", '&'},
 };
 
 /* Functions whose presence after a break is an attack on its own: time delays, file access,
  * error-based extraction, out-of-band channels. */
 static const char *const dangerous_fn[] = {
-    "sleep",       "pg_sleep",     "benchmark",        "extractvalue", "updatexml",
-    "load_file",   "receive_message", "xp_cmdshell",   "randomblob",   "pg_read_file",
-    "get_host_address", "name_const", "gtid_subset",   "lo_import",    "xp_dirtree",
+    "sleep",       "pg_sleep",     "benchmark",        "extractvalue",
+    "updatexml",   "load_file",    "receive_message",  "xp_cmdshell",
+    "randomblob",  "pg_read_file", "get_host_address", "name_const",
+    "gtid_subset", "lo_import",    "xp_dirtree",
 };
 /* All of them are strong alone (a time delay or a file read needs no comparison). */
 #define DANGEROUS_STRONG (int)(sizeof dangerous_fn / sizeof dangerous_fn[0])
@@ -68,8 +66,8 @@ static char lc(char c)
 
 static bool word_char(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '$' || c >= 0x80;
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '$' || c >= 0x80;
 }
 
 static bool space(unsigned char c)
@@ -125,8 +123,8 @@ static void set_word(struct tok *t, const char *s, size_t n)
 }
 
 /* keywords[kw_first[c - 'a']] .. keywords[kw_first[c - 'a' + 1] - 1] start with letter c */
-static const unsigned char kw_first[27] = {
-    0, 5, 7, 9, 17, 21, 24, 26, 27, 32, 33, 33, 36, 37, 39, 43, 44, 44, 46, 51, 58, 60, 62, 65, 66, 66, 66};
+static const unsigned char kw_first[27] = {0,  5,  7,  9,  17, 21, 24, 26, 27, 32, 33, 33, 36, 37,
+                                           39, 43, 44, 44, 46, 51, 58, 60, 62, 65, 66, 66, 66};
 
 static char keyword_type(const char *w)
 {
@@ -185,12 +183,13 @@ static bool next_tok(struct lexer *lx, struct tok *t)
             k++;
         t->type = 'b';
         lx->pos = k < n ? k + 1 : k;
-    } else if ((c >= '0' && c <= '9') || (c == '.' && i + 1 < n && s[i + 1] >= '0' &&
-                                          s[i + 1] <= '9')) {
+    } else if ((c >= '0' && c <= '9') ||
+               (c == '.' && i + 1 < n && s[i + 1] >= '0' && s[i + 1] <= '9')) {
         size_t k = i + 1;
         if (c == '0' && k < n && (lc(s[k]) == 'x' || lc(s[k]) == 'b'))
             k++;
-        while (k < n && (word_char((unsigned char)s[k]) || s[k] == '.') && (unsigned char)s[k] < 0x80)
+        while (k < n && (word_char((unsigned char)s[k]) || s[k] == '.') &&
+               (unsigned char)s[k] < 0x80)
             k++;
         t->type = 'n';
         lx->pos = k;
@@ -331,11 +330,11 @@ static bool valid_stmt(const struct tok *T, size_t n, size_t i)
         return is_word(&T[i], "shutdown");
     if (is_word(&T[i], "drop") || is_word(&T[i], "create") || is_word(&T[i], "alter") ||
         is_word(&T[i], "truncate"))
-        return (a->type == 'k' || a->type == 'b') && (is_word(a, "table") || is_word(a, "database") ||
-                                  is_word(a, "schema") || is_word(a, "view") ||
-                                  is_word(a, "user") || is_word(a, "function") ||
-                                  is_word(a, "procedure") || is_word(a, "index") ||
-                                  is_word(a, "login") || is_word(a, "trigger"));
+        return (a->type == 'k' || a->type == 'b') &&
+               (is_word(a, "table") || is_word(a, "database") || is_word(a, "schema") ||
+                is_word(a, "view") || is_word(a, "user") || is_word(a, "function") ||
+                is_word(a, "procedure") || is_word(a, "index") || is_word(a, "login") ||
+                is_word(a, "trigger"));
     if (is_word(&T[i], "delete"))
         return is_word(a, "from") || (b != NULL && a->type == 'b' && is_word(b, "from"));
     if (is_word(&T[i], "insert"))
@@ -431,10 +430,10 @@ static bool after_break(const struct tok *T, size_t n, size_t i, bool quoted, st
         const char *tech = is_word(t, "and") || is_word(t, "&&") ? "boolean-blind" : "tautology";
         int d = dangerous_rank(a);
         if (a->type == 'f' && d >= 0 && d < DANGEROUS_STRONG)
-            return set_v(v, is_word(a, "sleep") || is_word(a, "pg_sleep") ||
-                                    is_word(a, "benchmark")
-                                ? "time-based"
-                                : "error-based",
+            return set_v(v,
+                         is_word(a, "sleep") || is_word(a, "pg_sleep") || is_word(a, "benchmark")
+                             ? "time-based"
+                             : "error-based",
                          0.95, last);
         if (a->type == '(' && b != NULL && is_word(b, "select"))
             return set_v(v, "subquery", 0.9, last);
@@ -528,10 +527,11 @@ static bool anywhere(const struct tok *T, size_t n, bool exec_comment, struct ve
             int d = dangerous_rank(&T[i]);
             if (d >= 0 && d < DANGEROUS_STRONG && i + 2 < n && strchr("nsf(Ev", T[i + 2].type)) {
                 *first = i > 0 ? i - 1 : i;
-                return set_v(v, is_word(&T[i], "sleep") || is_word(&T[i], "pg_sleep") ||
-                                        is_word(&T[i], "benchmark")
-                                    ? "time-based"
-                                    : "error-based",
+                return set_v(v,
+                             is_word(&T[i], "sleep") || is_word(&T[i], "pg_sleep") ||
+                                     is_word(&T[i], "benchmark")
+                                 ? "time-based"
+                                 : "error-based",
                              0.85, i + 4 < n ? i + 4 : n - 1);
             }
         }
@@ -608,23 +608,23 @@ bool obs_sql_check(const char *text, size_t len, unsigned contexts, struct obs_s
 
     /* raw context: the value pasted as is (numeric parameters) */
     /* all tokens only when something may hide deep in the value */
-    n = (contexts & OBS_SQL_ANYWHERE)  ? lex_all(&lx, T, SQL_MAX_TOKENS)
-        : (contexts & OBS_SQL_RAW) ? lex_all(&lx, T, SQL_CTX_TOKENS)
-                                   : 0;
+    n = (contexts & OBS_SQL_ANYWHERE) ? lex_all(&lx, T, SQL_MAX_TOKENS)
+        : (contexts & OBS_SQL_RAW)    ? lex_all(&lx, T, SQL_CTX_TOKENS)
+                                      : 0;
     if (n > 0) {
         size_t i = 0;
         if (T[0].type == 'o' && (is_word(&T[0], "-") || is_word(&T[0], "+")) && n > 1)
             i = 1;
-        if (T[i].type == 'n' && after_break(T, n < SQL_CTX_TOKENS ? n : SQL_CTX_TOKENS, i + 1,
-                                            false, &v))
+        if (T[i].type == 'n' &&
+            after_break(T, n < SQL_CTX_TOKENS ? n : SQL_CTX_TOKENS, i + 1, false, &v))
             better(hit, &found, &v, T, 0);
         /* a whole pair as the value: "id=1 or 1=1" */
         if (n > 3 && T[0].type == 'b' && is_word(&T[1], "=") && T[2].type == 'n' &&
             after_break(T, n < SQL_CTX_TOKENS ? n : SQL_CTX_TOKENS, 3, false, &v))
             better(hit, &found, &v, T, 0);
         /* a value that starts with the condition itself: "or 1=1--" */
-        if (T[0].type == '&' && after_break(T, n < SQL_CTX_TOKENS ? n : SQL_CTX_TOKENS, 0, false,
-                                            &v))
+        if (T[0].type == '&' &&
+            after_break(T, n < SQL_CTX_TOKENS ? n : SQL_CTX_TOKENS, 0, false, &v))
             better(hit, &found, &v, T, 0);
         if ((contexts & OBS_SQL_ANYWHERE) && anywhere(T, n, lx.exec_comment, &v, &first))
             better(hit, &found, &v, T, first);

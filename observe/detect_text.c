@@ -47,8 +47,8 @@ static bool starts_ci(const char *s, size_t len, size_t i, const char *w)
  * after password-like names; with all, any token-like run of 20+ characters. */
 static void mask_secrets(char *buf, size_t n, bool all)
 {
-    static const char *const names[] = {"password", "passwd", "pwd", "secret", "token",
-                                        "api_key", "apikey", "access_key", "session"};
+    static const char *const names[] = {"password", "passwd", "pwd",        "secret", "token",
+                                        "api_key",  "apikey", "access_key", "session"};
     size_t i = 0;
 
     while (i < n) {
@@ -110,8 +110,8 @@ static void mask_secrets(char *buf, size_t n, bool all)
                 while (k < n && (buf[k] == '"' || buf[k] == '\'' || buf[k] == ' '))
                     k++;
                 size_t s = k;
-                while (k < n && buf[k] != '"' && buf[k] != '\'' && buf[k] != '&' &&
-                       buf[k] != ';' && buf[k] != ',' && buf[k] != ' ' && buf[k] != '}')
+                while (k < n && buf[k] != '"' && buf[k] != '\'' && buf[k] != '&' && buf[k] != ';' &&
+                       buf[k] != ',' && buf[k] != ' ' && buf[k] != '}')
                     k++;
                 if (k > s)
                     memset(buf + s, '*', k - s);
@@ -139,8 +139,8 @@ static void mask_secrets(char *buf, size_t n, bool all)
 
 #define EVIDENCE_WINDOW 512
 
-void obs_evidence(const char *text, size_t len, size_t start, size_t end, bool mask_all,
-                  char *out, size_t cap)
+void obs_evidence(const char *text, size_t len, size_t start, size_t end, bool mask_all, char *out,
+                  size_t cap)
 {
     char buf[EVIDENCE_WINDOW];
     size_t n = 0, o = 0;

@@ -153,8 +153,8 @@ static double row(const char *name, const char *what, size_t bytes, size_t items
     if (pcre_mbs > 0)
         snprintf(vs_pcre, sizeof vs_pcre, "%.1fx", mbs / pcre_mbs);
     printf("| %s | %s | %.1f | %zu | %.2f | %.2f | **%.1f** | %.4fx | %s | %lu |\n", name, what,
-           (double)bytes / 1e6, items, cpu, wall, mbs, ref_mbs > 0 ? mbs / ref_mbs : 1.0,
-           vs_pcre, found);
+           (double)bytes / 1e6, items, cpu, wall, mbs, ref_mbs > 0 ? mbs / ref_mbs : 1.0, vs_pcre,
+           found);
     return mbs;
 }
 
@@ -223,8 +223,9 @@ int main(void)
     /* every 10th string: the PCRE2 loop is measured on a tenth of the bytes */
     for (size_t i = 0; i < big.n; i += 10)
         push(&sample, big.v[i].p, big.v[i].n);
-    fprintf(stderr, "bench-detect: corpus %zu attack + %zu benign strings (%zu bytes), "
-                    "replicated to %zu strings (%.1f MB)\n",
+    fprintf(stderr,
+            "bench-detect: corpus %zu attack + %zu benign strings (%zu bytes), "
+            "replicated to %zu strings (%.1f MB)\n",
             attacks.n, benign.n, corpus.bytes, big.n, (double)big.bytes / 1e6);
 
     printf("| run | what | MB | strings/events | CPU s | wall s | MB/s (CPU) | vs memchr | "
@@ -261,8 +262,8 @@ int main(void)
         for (size_t i = 0; i < sample.n; i++) {
             bool any = false;
             for (size_t r = 0; r < nre; r++)
-                if (pcre2_match(re[r], (PCRE2_SPTR)sample.v[i].p, sample.v[i].n, 0, 0, md,
-                                NULL) >= 0)
+                if (pcre2_match(re[r], (PCRE2_SPTR)sample.v[i].p, sample.v[i].n, 0, 0, md, NULL) >=
+                    0)
                     any = true;
             found += any;
         }
@@ -280,8 +281,7 @@ int main(void)
     found = 0;
     start(&c);
     for (size_t i = 0; i < big.n; i++)
-        found += obs_inspect_string(det, scr, big.v[i].p, big.v[i].n, "q", m,
-                                    OBS_CLASS_COUNT) > 0;
+        found += obs_inspect_string(det, scr, big.v[i].p, big.v[i].n, "q", m, OBS_CLASS_COUNT) > 0;
     stop(&c, &cpu, &wall);
     (void)row("inspect", "obs_inspect_string(), corpus mix (attacks and benign)", big.bytes, big.n,
               cpu, wall, memchr_mbs, found);
@@ -293,8 +293,8 @@ int main(void)
         found += obs_inspect_string(det, scr, big_benign.v[i].p, big_benign.v[i].n, "q", m,
                                     OBS_CLASS_COUNT) > 0;
     stop(&c, &cpu, &wall);
-    (void)row("benign", "obs_inspect_string(), benign strings only", big_benign.bytes,
-              big_benign.n, cpu, wall, memchr_mbs, found);
+    (void)row("benign", "obs_inspect_string(), benign strings only", big_benign.bytes, big_benign.n,
+              cpu, wall, memchr_mbs, found);
 
     /* 5. whole events */
     {
