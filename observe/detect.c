@@ -324,6 +324,8 @@ static void scan(struct obs_scratch *s, const char *text, size_t len)
             sql |= OBS_SQL_QUOTED;
         } else if (r->confirm == OBS_CONFIRM_SQL_ANYWHERE) {
             sql |= OBS_SQL_ANYWHERE;
+        } else if (r->confirm == OBS_CONFIRM_SQL_STACKED) {
+            sql |= OBS_SQL_STACKED;
         } else if (r->confirm == OBS_CONFIRM_SSRF) {
             struct obs_ssrf_hit h;
             if (ssrf_done || (s->have[OBS_SSRF] && s->best[OBS_SSRF].confidence >= 0.95))

@@ -61,6 +61,7 @@ struct obs_sql_hit {
 #define OBS_SQL_RAW 1u      /* the value as is: a number or a condition at its start */
 #define OBS_SQL_QUOTED 2u   /* after each quote of the value: string contexts */
 #define OBS_SQL_ANYWHERE 4u /* every token: UNION SELECT, stacked queries, delays */
+#define OBS_SQL_STACKED 8u  /* a ';' is in the value: every token if a verb follows one */
 
 /* Tokenises text as SQL in the contexts an application may paste it into (as is, after an
  * opening single or double quote; contexts is a mask of OBS_SQL_*) and recognises injection

@@ -34,8 +34,9 @@ const struct obs_rule obs_rules[] = {
     /* ---- SQL injection: candidates for the tokeniser ---- */
     {OBS_SQLI, "raw", 0.0, OBS_CONFIRM_SQL_RAW,
      "^\\s*(?:[-+(]?\\s*\\d|(?:or|and|xor|\\|\\||&&)\\s|\\w+=\\d)", NULL, OBS_START_SQL},
+    {OBS_SQLI, "stacked", 0.0, OBS_CONFIRM_SQL_STACKED, ";", NULL, OBS_START_NONE},
     {OBS_SQLI, "anywhere", 0.0, OBS_CONFIRM_SQL_ANYWHERE,
-     "union|;|/\\*!|sleep|benchmark|extractvalue|updatexml|load_file|receive_message|"
+     "union|/\\*!|sleep|benchmark|extractvalue|updatexml|load_file|receive_message|"
      "xp_cmdshell|randomblob|pg_read_file|get_host_address|name_const|gtid_subset|lo_import|"
      "xp_dirtree",
      NULL, OBS_START_NONE},

@@ -11,6 +11,7 @@ enum obs_confirm {
     OBS_CONFIRM_PCRE = 0, /* PCRE2 runs the same expression; its match is the evidence */
     OBS_CONFIRM_SQL_RAW,  /* the SQL tokeniser decides, the value as is (observe/detect_sql.c) */
     OBS_CONFIRM_SQL_ANYWHERE, /* the same, over all of the value's tokens */
+    OBS_CONFIRM_SQL_STACKED,  /* the same when a ';' is followed by a statement verb */
     OBS_CONFIRM_SQL_QUOTED,   /* the same, after each quote of the value */
     OBS_CONFIRM_SSRF,         /* the address parser decides (observe/detect_ssrf.c) */
 };

@@ -598,6 +598,23 @@ static bool may_break(const char *text, size_t len, size_t p)
     return t == '&' || t == 'U' || t == 'E' || t == 'o' || (t == 'k' && strcmp(word, "or") == 0);
 }
 
+/* Does a statement verb follow one of the value's semicolons (spaces and inline comments
+ * between)? Prose has semicolons too; stacked queries need a verb after one. */
+static bool verb_after_semicolon(const char *text, size_t len)
+{
+    const char *p = text, *end = text + len;
+
+    while ((p = memchr(p, ';', (size_t)(end - p))) != NULL) {
+        struct lexer lx = {.s = text, .len = len, .pos = (size_t)(p - text) + 1,
+                           .exec_comment = false};
+        struct tok t;
+        if (next_tok(&lx, &t) && t.type == 'E')
+            return true;
+        p++;
+    }
+    return false;
+}
+
 bool obs_sql_check(const char *text, size_t len, unsigned contexts, struct obs_sql_hit *hit)
 {
     struct tok T[SQL_MAX_TOKENS];
@@ -606,6 +623,9 @@ bool obs_sql_check(const char *text, size_t len, unsigned contexts, struct obs_s
     bool found = false;
     size_t n, quotes = 0, first = 0;
 
+    if ((contexts & OBS_SQL_STACKED) && !(contexts & OBS_SQL_ANYWHERE) &&
+        verb_after_semicolon(text, len))
+        contexts |= OBS_SQL_ANYWHERE;
     /* raw context: the value pasted as is (numeric parameters) */
     /* all tokens only when something may hide deep in the value */
     n = (contexts & OBS_SQL_ANYWHERE) ? lex_all(&lx, T, SQL_MAX_TOKENS)
