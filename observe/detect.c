@@ -1,0 +1,815 @@
+/* Payload inspection: the detector (one Hyperscan database over every rule, PCRE2 programs for
+ * confirmation), per-thread scratch, the per-leaf decoding pipeline and the walk over API Gateway
+ * and function URL events. See observe/detect.h. */
+#include "observe/detect.h"
+#include "observe/detect_int.h"
+#include "observe/detect_rules.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <hs/hs.h>
+#include <pcre2.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define BODY_CAP (1024 * 1024)         /* a base64 body is decoded up to this many bytes */
+#define EVENT_BUDGET (2 * 1024 * 1024) /* bytes of leaves inspected per event, all variants */
+#define LEVELS 2                       /* a leaf may hold JSON once (a JSON string in JSON) */
+#define VARIANTS 4                     /* url, url twice, html entities, base64 */
+#define MAX_RULES 256
+
+struct obs_detector {
+    hs_database_t *db;
+    pcre2_code *re[MAX_RULES]; /* NULL for rules confirmed by code */
+};
+
+struct level {
+    char unesc[OBS_LEAF_CAP];
+    char v[VARIANTS][OBS_LEAF_CAP];
+};
+
+struct obs_scratch {
+    const struct obs_detector *d;
+    hs_scratch_t *hs;
+    pcre2_match_data *md;
+    pcre2_match_context *mctx;
+    pcre2_jit_stack *jit;
+    unsigned char hits[MAX_RULES / 8];
+    bool any_hit;
+    /* the event being inspected */
+    struct obs_match best[OBS_CLASS_COUNT];
+    bool have[OBS_CLASS_COUNT];
+    size_t budget;
+    bool secret;   /* the current location holds credentials: mask everything */
+    char loc[128]; /* the current location */
+    struct level lv[LEVELS];
+    char body[BODY_CAP];
+};
+
+static const char *const class_names[OBS_CLASS_COUNT] = {
+    [OBS_SQLI] = "sqli", [OBS_NOSQLI] = "nosqli",
+    [OBS_CMDI] = "cmdi", [OBS_PATH_TRAVERSAL] = "path-traversal",
+    [OBS_SSRF] = "ssrf", [OBS_XXE] = "xxe",
+    [OBS_SSTI] = "ssti", [OBS_DESERIALIZATION] = "deserialization",
+    [OBS_XSS] = "xss",
+};
+
+const char *obs_class_name(enum obs_class c)
+{
+    return (unsigned)c < OBS_CLASS_COUNT ? class_names[c] : "unknown";
+}
+
+void obs_detector_free(struct obs_detector *d)
+{
+    if (d == NULL)
+        return;
+    for (size_t i = 0; i < MAX_RULES; i++)
+        pcre2_code_free(d->re[i]);
+    hs_free_database(d->db);
+    free(d);
+}
+
+enum err_code obs_detector_new(struct obs_detector **out, struct err *err)
+{
+    enum err_code rc = ERR_OK;
+    struct obs_detector *d = NULL;
+    const char *exprs[MAX_RULES];
+    unsigned flags[MAX_RULES];
+    unsigned ids[MAX_RULES];
+    unsigned n = 0;
+    hs_compile_error_t *cerr = NULL;
+
+    *out = NULL;
+    if (obs_rule_count > MAX_RULES)
+        return err_set(err, ERR_INTERNAL, "too many payload rules");
+    if (hs_valid_platform() != HS_SUCCESS)
+        return err_set(err, ERR_INTERNAL, "Hyperscan does not support this CPU");
+    d = calloc(1, sizeof *d);
+    if (d == NULL)
+        return err_set(err, ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < obs_rule_count; i++) {
+        if (obs_rules[i].hs != NULL || obs_rules[i].start == OBS_START_NONE) {
+            exprs[n] = obs_rules[i].hs != NULL ? obs_rules[i].hs : obs_rules[i].re;
+            flags[n] = HS_FLAG_CASELESS | HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH;
+            if (obs_rules[i].hs == NULL)
+                flags[n] |= HS_FLAG_PREFILTER;
+            ids[n++] = (unsigned)i;
+        }
+        if (obs_rules[i].confirm != OBS_CONFIRM_PCRE)
+            continue;
+        int ec;
+        PCRE2_SIZE eo;
+        d->re[i] = pcre2_compile((PCRE2_SPTR)obs_rules[i].re, PCRE2_ZERO_TERMINATED,
+                                 PCRE2_CASELESS | PCRE2_DOTALL, &ec, &eo, NULL);
+        if (d->re[i] == NULL) {
+            PCRE2_UCHAR msg[120];
+            pcre2_get_error_message(ec, msg, sizeof msg);
+            rc = err_set(err, ERR_INTERNAL, "payload rule %zu (%s): %s at %zu", i,
+                         obs_rules[i].technique, (const char *)msg, (size_t)eo);
+            goto out;
+        }
+        /* JIT where the platform has it; the interpreter otherwise */
+        (void)pcre2_jit_compile(d->re[i], PCRE2_JIT_COMPLETE);
+    }
+    if (hs_compile_multi(exprs, flags, ids, n, HS_MODE_BLOCK, NULL, &d->db, &cerr) != HS_SUCCESS) {
+        rc = err_set(err, ERR_INTERNAL, "payload rule %u: %s",
+                     cerr->expression >= 0 ? ids[cerr->expression] : 0u, cerr->message);
+        hs_free_compile_error(cerr);
+        goto out;
+    }
+    *out = d;
+    d = NULL;
+out:
+    obs_detector_free(d);
+    return rc;
+}
+
+void obs_scratch_free(struct obs_scratch *s)
+{
+    if (s == NULL)
+        return;
+    hs_free_scratch(s->hs);
+    pcre2_match_data_free(s->md);
+    pcre2_match_context_free(s->mctx);
+    pcre2_jit_stack_free(s->jit);
+    free(s);
+}
+
+enum err_code obs_scratch_new(const struct obs_detector *d, struct obs_scratch **out,
+                              struct err *err)
+{
+    struct obs_scratch *s = calloc(1, sizeof *s);
+
+    *out = NULL;
+    if (s == NULL)
+        return err_set(err, ERR_NOMEM, "out of memory");
+    s->d = d;
+    if (hs_alloc_scratch(d->db, &s->hs) != HS_SUCCESS) {
+        obs_scratch_free(s);
+        return err_set(err, ERR_NOMEM, "out of memory (Hyperscan scratch)");
+    }
+    s->md = pcre2_match_data_create(1, NULL);
+    s->mctx = pcre2_match_context_create(NULL);
+    s->jit = pcre2_jit_stack_create(32 * 1024, 512 * 1024, NULL);
+    if (s->md == NULL || s->mctx == NULL) {
+        obs_scratch_free(s);
+        return err_set(err, ERR_NOMEM, "out of memory (PCRE2 match data)");
+    }
+    /* bounded backtracking for the interpreter (the JIT has its own stack limit) */
+    pcre2_set_match_limit(s->mctx, 200000);
+    pcre2_set_depth_limit(s->mctx, 5000);
+    if (s->jit != NULL)
+        pcre2_jit_stack_assign(s->mctx, NULL, s->jit);
+    *out = s;
+    return ERR_OK;
+}
+
+static int on_hit(unsigned int id, unsigned long long from, unsigned long long to,
+                  unsigned int flags, void *ctx)
+{
+    struct obs_scratch *s = ctx;
+
+    (void)from;
+    (void)to;
+    (void)flags;
+    s->hits[id / 8] |= (unsigned char)(1u << (id % 8));
+    s->any_hit = true;
+    return 0;
+}
+
+static void hex64(uint64_t h, char out[17])
+{
+    static const char digits[] = "0123456789abcdef";
+
+    for (int i = 15; i >= 0; i--) {
+        out[i] = digits[h & 0xF];
+        h >>= 4;
+    }
+    out[16] = '\0';
+}
+
+/* Keeps the match if it beats what the class has in this event. */
+/* A signature's match is often just its anchor ("<script"): the shape covers what follows it
+ * too, so that different payloads behind the same anchor differ. */
+static size_t shape_end(size_t len, size_t start, size_t end)
+{
+    size_t want = start + 96;
+
+    if (end > want)
+        want = end;
+    return want < len ? want : len;
+}
+
+/* Keeps the match if it beats what the class has in this event; the evidence and the shape
+ * (given, or else hashed from the text) are only made for a match that is kept. */
+static void offer(struct obs_scratch *s, enum obs_class cls, const char *technique, double conf,
+                  const char *text, size_t len, size_t start, size_t end, const uint64_t *shape)
+{
+    struct obs_match *m = &s->best[cls];
+    size_t ln = strlen(s->loc);
+
+    if (s->have[cls] && m->confidence >= conf)
+        return;
+    s->have[cls] = true;
+    m->cls = cls;
+    m->technique = technique;
+    m->confidence = conf;
+    memcpy(m->location, s->loc, ln + 1);
+    obs_evidence(text, len, start, end, s->secret, m->evidence, sizeof m->evidence);
+    hex64(shape != NULL ? *shape
+                        : obs_shape_text(text, start, shape_end(len, start, end), (unsigned)cls),
+          m->shape);
+}
+
+static char lower_c(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+}
+
+static bool starts_ci(const char *t, size_t len, const char *w)
+{
+    size_t n = strlen(w);
+
+    if (n > len)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (lower_c(t[i]) != w[i])
+            return false;
+    return true;
+}
+
+/* Which enum obs_start conditions the value meets (a bit per condition). */
+static unsigned start_conditions(const char *t, size_t len)
+{
+    unsigned m = 0;
+    size_t i = 0;
+
+    while (i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r'))
+        i++;
+    if (i >= len)
+        return 0;
+    t += i;
+    len -= i;
+    const char c = t[0];
+    const bool digit = c >= '0' && c <= '9';
+    if (digit || ((c == '-' || c == '+' || c == '(') && len > 1)) {
+        size_t k = digit ? 0 : 1;
+        while (k < len && (t[k] == ' ' || t[k] == '('))
+            k++;
+        if (k < len && t[k] >= '0' && t[k] <= '9')
+            m |= 1u << OBS_START_SQL;
+    }
+    if (starts_ci(t, len, "or ") || starts_ci(t, len, "and ") || starts_ci(t, len, "xor ") ||
+        starts_ci(t, len, "||") || starts_ci(t, len, "&&"))
+        m |= 1u << OBS_START_SQL;
+    else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') {
+        size_t k = 1; /* word=1 */
+        while (k < len && k < 64 &&
+               ((t[k] >= 'a' && t[k] <= 'z') || (t[k] >= 'A' && t[k] <= 'Z') ||
+                (t[k] >= '0' && t[k] <= '9') || t[k] == '_'))
+            k++;
+        if (k + 1 < len && t[k] == '=' && t[k + 1] >= '0' && t[k + 1] <= '9')
+            m |= 1u << OBS_START_SQL;
+    }
+    if (c == '$')
+        m |= 1u << OBS_START_DOLLAR;
+    if (c == '/' || c == '\\' ||
+        (len > 1 && t[1] == ':' && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) ||
+        starts_ci(t, len, "file:"))
+        m |= 1u << OBS_START_PATH;
+    if ((len > 2 && c == 'g' && t[1] == 'A' && strchr("SWNJ", t[2]) != NULL) ||
+        (unsigned char)c == 0x80)
+        m |= 1u << OBS_START_PICKLE;
+    if (digit || c == '[' || c == '/' || c == '\\' || starts_ci(t, len, "localhost"))
+        m |= 1u << OBS_START_ADDRESS;
+    return m;
+}
+
+/* Scans one decoded form of a leaf and confirms the candidates. */
+static void scan(struct obs_scratch *s, const char *text, size_t len)
+{
+    const struct obs_detector *d = s->d;
+    bool ssrf_done = false;
+    unsigned sql = 0;
+
+    if (len == 0)
+        return;
+    if (len > s->budget)
+        len = s->budget;
+    s->budget -= len;
+    if (len == 0)
+        return;
+    memset(s->hits, 0, sizeof s->hits);
+    s->any_hit = false;
+    unsigned starts = start_conditions(text, len);
+    if (starts != 0) {
+        for (size_t i = 0; i < obs_rule_count; i++) {
+            if (obs_rules[i].start != OBS_START_NONE && (starts & (1u << obs_rules[i].start))) {
+                s->hits[i / 8] |= (unsigned char)(1u << (i % 8));
+                s->any_hit = true;
+            }
+        }
+    }
+    if (hs_scan(d->db, text, (unsigned)len, 0, s->hs, on_hit, s) != HS_SUCCESS || !s->any_hit)
+        return;
+    for (size_t i = 0; i < obs_rule_count; i++) {
+        const struct obs_rule *r = &obs_rules[i];
+        if (!(s->hits[i / 8] & (1u << (i % 8))))
+            continue;
+        if (r->confirm == OBS_CONFIRM_SQL_RAW) {
+            sql |= OBS_SQL_RAW; /* collected here, run once below with every context */
+        } else if (r->confirm == OBS_CONFIRM_SQL_QUOTED) {
+            sql |= OBS_SQL_QUOTED;
+        } else if (r->confirm == OBS_CONFIRM_SQL_ANYWHERE) {
+            sql |= OBS_SQL_ANYWHERE;
+        } else if (r->confirm == OBS_CONFIRM_SQL_STACKED) {
+            sql |= OBS_SQL_STACKED;
+        } else if (r->confirm == OBS_CONFIRM_SSRF) {
+            struct obs_ssrf_hit h;
+            if (ssrf_done || (s->have[OBS_SSRF] && s->best[OBS_SSRF].confidence >= 0.95))
+                continue;
+            ssrf_done = true;
+            if (obs_ssrf_check(text, len, &h))
+                offer(s, OBS_SSRF, h.technique, h.confidence, text, len, h.start, h.end, NULL);
+        } else {
+            if (s->have[r->cls] && s->best[r->cls].confidence >= r->confidence)
+                continue;
+            int mrc = pcre2_match(d->re[i], (PCRE2_SPTR)text, len, 0, 0, s->md, s->mctx);
+            if (mrc < 0)
+                continue; /* no match, or a limit hit: the prefilter was too broad */
+            PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->md);
+            size_t a = ov[0], b = ov[1] >= ov[0] ? ov[1] : ov[0];
+            offer(s, r->cls, r->technique, r->confidence, text, len, a, b, NULL);
+        }
+    }
+    if (sql != 0 && !(s->have[OBS_SQLI] && s->best[OBS_SQLI].confidence >= 0.95)) {
+        struct obs_sql_hit h;
+        if (obs_sql_check(text, len, sql, &h))
+            offer(s, OBS_SQLI, h.technique, h.confidence, text, len, h.start, h.end, &h.shape);
+    }
+}
+
+static void leaf(struct obs_scratch *s, int level, const char *text, size_t len);
+
+struct walk_ctx {
+    struct obs_scratch *s;
+    int level;
+    size_t loc_base; /* length of s->loc before the JSON path */
+};
+
+static void set_loc(struct obs_scratch *s, size_t base, const char *path)
+{
+    size_t room = sizeof s->loc - base;
+
+    if (base >= sizeof s->loc - 1)
+        return;
+    snprintf(s->loc + base, room, "%s%s", base > 0 && path[0] != '\0' ? "." : "", path);
+}
+
+static void on_json_leaf(void *ctx, const char *path, const char *str, size_t len, bool is_key)
+{
+    struct walk_ctx *w = ctx;
+
+    (void)is_key;
+    set_loc(w->s, w->loc_base, path);
+    leaf(w->s, w->level, str, len);
+}
+
+static bool looks_json(const char *t, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r'))
+        i++;
+    return i < len && (t[i] == '{' || t[i] == '[');
+}
+
+/* Walks JSON text whose string leaves are inspected at level; false if it is not JSON. */
+static bool walk_json_text(struct obs_scratch *s, int level, const char *text, size_t len)
+{
+    char saved[sizeof s->loc];
+    struct walk_ctx w = {s, level, strlen(s->loc)};
+    bool ok;
+
+    memcpy(saved, s->loc, sizeof saved);
+    ok = obs_json_walk(text, len, "", s->lv[level].unesc, OBS_LEAF_CAP, on_json_leaf, &w);
+    memcpy(s->loc, saved, sizeof saved);
+    return ok;
+}
+
+/* Inspects one string: as is, percent-decoded (twice), HTML-entity decoded, base64-decoded; JSON
+ * inside a leaf is walked once. */
+static void leaf(struct obs_scratch *s, int level, const char *text, size_t len)
+{
+    struct level *L = &s->lv[level];
+    const char *cur = text;
+    size_t cur_len;
+    bool changed;
+
+    if (len > OBS_LEAF_CAP)
+        len = OBS_LEAF_CAP;
+    if (len == 0 || s->budget == 0)
+        return;
+    /* JSON in a leaf: its leaves first (precise locations), then the whole text, for
+     * signatures that span keys and values ("@type": "com.sun...") */
+    if (level + 1 < LEVELS && len >= 2 && looks_json(text, len))
+        (void)walk_json_text(s, level + 1, text, len);
+    scan(s, text, len);
+    cur_len = len;
+    /* percent-encoding, or '+' for spaces in a value that has no space (1+union+select) */
+    if (memchr(text, '%', len) != NULL ||
+        (memchr(text, '+', len) != NULL && memchr(text, ' ', len) == NULL)) {
+        size_t n1 = obs_url_decode(text, len, L->v[0], OBS_LEAF_CAP, true, &changed);
+        if (changed) {
+            scan(s, L->v[0], n1);
+            cur = L->v[0];
+            cur_len = n1;
+            if (memchr(L->v[0], '%', n1) != NULL) {
+                size_t n2 = obs_url_decode(L->v[0], n1, L->v[1], OBS_LEAF_CAP, false, &changed);
+                if (changed) {
+                    scan(s, L->v[1], n2);
+                    cur = L->v[1];
+                    cur_len = n2;
+                }
+            }
+        }
+    }
+    if (memchr(cur, '&', cur_len) != NULL) {
+        size_t n3 = obs_html_decode(cur, cur_len, L->v[2], OBS_LEAF_CAP, &changed);
+        if (changed)
+            scan(s, L->v[2], n3);
+    }
+    if (obs_looks_base64(text, len)) {
+        size_t n4;
+        unsigned char *b = (unsigned char *)L->v[3];
+        obs_base64_decode(text, len, b, OBS_LEAF_CAP, &n4);
+        /* text, or a serialised object's magic bytes */
+        bool magic = n4 >= 2 && ((b[0] == 0xAC && b[1] == 0xED) || (b[0] == 0x80 && b[1] <= 5));
+        if (magic || obs_is_mostly_text(b, n4)) {
+            if (level + 1 < LEVELS && looks_json(L->v[3], n4))
+                (void)walk_json_text(s, level + 1, L->v[3], n4);
+            scan(s, L->v[3], n4);
+        }
+    }
+}
+
+static void reset(const struct obs_detector *d, struct obs_scratch *s)
+{
+    s->d = d;
+    memset(s->have, 0, sizeof s->have);
+    s->budget = EVENT_BUDGET;
+    s->secret = false;
+    s->loc[0] = '\0';
+}
+
+static int by_confidence(const void *a, const void *b)
+{
+    const struct obs_match *x = a, *y = b;
+
+    if (x->confidence != y->confidence)
+        return x->confidence > y->confidence ? -1 : 1;
+    return (int)x->cls - (int)y->cls;
+}
+
+static size_t collect(struct obs_scratch *s, struct obs_match *out, size_t max)
+{
+    struct obs_match all[OBS_CLASS_COUNT];
+    size_t n = 0;
+
+    for (int c = 0; c < OBS_CLASS_COUNT; c++)
+        if (s->have[c])
+            all[n++] = s->best[c];
+    qsort(all, n, sizeof all[0], by_confidence);
+    if (n > max)
+        n = max;
+    if (n > 0)
+        memcpy(out, all, n * sizeof all[0]);
+    return n;
+}
+
+size_t obs_inspect_string(const struct obs_detector *d, struct obs_scratch *s, const char *text,
+                          size_t len, const char *location, struct obs_match *out, size_t max)
+{
+    size_t ln = location != NULL ? strlen(location) : 0;
+
+    reset(d, s);
+    if (ln >= sizeof s->loc)
+        ln = sizeof s->loc - 1;
+    if (ln > 0)
+        memcpy(s->loc, location, ln);
+    s->loc[ln] = '\0';
+    if (text != NULL)
+        leaf(s, 0, text, len);
+    return collect(s, out, max);
+}
+
+/* ---- API Gateway v1/v2 and function URL events ---- */
+
+/* Headers that browsers, CloudFront or API Gateway set with fixed formats; everything else
+ * (User-Agent, Referer, X-Forwarded-For, Content-Type, custom headers) can carry an attack. */
+static const char *const skip_headers[] = {
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "content-length",
+    "connection",
+    "via",
+    "x-amzn-trace-id",
+    "x-amz-cf-id",
+    "x-forwarded-port",
+    "x-forwarded-proto",
+    "upgrade-insecure-requests",
+    "cache-control",
+    "pragma",
+    "dnt",
+    "priority",
+    "if-none-match",
+    "if-modified-since",
+    "x-amz-date",
+    "x-amz-content-sha256",
+    "sec-fetch-dest",
+    "sec-fetch-mode",
+    "sec-fetch-site",
+    "sec-fetch-user",
+    "sec-ch-ua",
+    "sec-ch-ua-mobile",
+    "sec-ch-ua-platform",
+};
+
+/* Headers whose values are credentials: inspected, but evidence is masked. */
+static const char *const secret_headers[] = {
+    "authorization",        "proxy-authorization", "x-api-key",
+    "x-amz-security-token", "x-auth-token",        "x-csrf-token",
+};
+
+static bool name_in(const char *name, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(name, list[i]) == 0)
+            return true;
+    return false;
+}
+
+/* s->loc = prefix + "." + name (cut to fit). */
+static void loc2(struct obs_scratch *s, const char *prefix, const char *name, size_t name_len)
+{
+    int n = snprintf(s->loc, sizeof s->loc, "%s.", prefix);
+    size_t at = n > 0 && (size_t)n < sizeof s->loc ? (size_t)n : sizeof s->loc - 1;
+    size_t room = sizeof s->loc - 1 - at;
+
+    if (name_len > room)
+        name_len = room;
+    memcpy(s->loc + at, name, name_len);
+    s->loc[at + name_len] = '\0';
+}
+
+/* "a=1&b=2" (query strings and form bodies) or "a=1; b=2" (Cookie): each key and value. With
+ * sep '\0', the text is one pair (a v2 event's cookies are one per array element). */
+static void walk_pairs(struct obs_scratch *s, const char *prefix, const char *text, size_t len,
+                       char sep)
+{
+    size_t i = 0;
+
+    while (i < len && s->budget > 0) {
+        size_t e = i, eq;
+        while (e < len && text[e] != sep)
+            e++;
+        size_t ks = i;
+        while (ks < e && text[ks] == ' ')
+            ks++;
+        eq = ks;
+        while (eq < e && text[eq] != '=')
+            eq++;
+        if (eq > ks) {
+            char key[96];
+            bool changed;
+            size_t kn = obs_url_decode(text + ks, eq - ks, key, sizeof key, true, &changed);
+            loc2(s, prefix, key, kn);
+            leaf(s, 0, text + ks, eq - ks);
+            if (eq < e)
+                leaf(s, 0, text + eq + 1, e - eq - 1);
+        } else if (e > ks) {
+            loc2(s, prefix, "", 0);
+            leaf(s, 0, text + ks, e - ks);
+        }
+        i = e + 1;
+    }
+}
+
+static void walk_string_map(struct obs_scratch *s, const char *prefix, json_t *obj)
+{
+    const char *k;
+    json_t *v;
+
+    json_object_foreach(obj, k, v)
+    {
+        loc2(s, prefix, k, strlen(k));
+        leaf(s, 0, k, strlen(k));
+        if (json_is_string(v)) {
+            leaf(s, 0, json_string_value(v), json_string_length(v));
+        } else if (json_is_array(v)) {
+            size_t i;
+            json_t *e;
+            json_array_foreach(v, i, e)
+            {
+                if (json_is_string(e))
+                    leaf(s, 0, json_string_value(e), json_string_length(e));
+            }
+        }
+    }
+}
+
+/* Any JSON value: every string leaf and object key, with a dotted path. */
+static void walk_generic(struct obs_scratch *s, json_t *v, size_t base, int depth)
+{
+    if (depth > 64 || s->budget == 0)
+        return;
+    if (json_is_string(v)) {
+        s->loc[base < sizeof s->loc ? base : sizeof s->loc - 1] = '\0';
+        leaf(s, 0, json_string_value(v), json_string_length(v));
+    } else if (json_is_object(v)) {
+        const char *k;
+        json_t *e;
+        json_object_foreach(v, k, e)
+        {
+            int n = snprintf(s->loc + base, base < sizeof s->loc ? sizeof s->loc - base : 0, "%s%s",
+                             base > 0 ? "." : "", k);
+            size_t nb = n > 0 ? base + (size_t)n : base;
+            if (nb >= sizeof s->loc)
+                nb = sizeof s->loc - 1;
+            leaf(s, 0, k, strlen(k));
+            walk_generic(s, e, nb, depth + 1);
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(v, i, e)
+        {
+            int n = snprintf(s->loc + base, base < sizeof s->loc ? sizeof s->loc - base : 0,
+                             "%s%zu", base > 0 ? "." : "", i);
+            size_t nb = n > 0 ? base + (size_t)n : base;
+            if (nb >= sizeof s->loc)
+                nb = sizeof s->loc - 1;
+            walk_generic(s, e, nb, depth + 1);
+        }
+    }
+}
+
+static bool contains_ci(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+
+    for (; *hay != '\0'; hay++)
+        if (strncasecmp(hay, needle, n) == 0)
+            return true;
+    return false;
+}
+
+static void walk_headers(struct obs_scratch *s, json_t *headers)
+{
+    const char *k;
+    json_t *v;
+
+    json_object_foreach(headers, k, v)
+    {
+        if (!json_is_string(v) ||
+            name_in(k, skip_headers, sizeof skip_headers / sizeof skip_headers[0]))
+            continue;
+        if (strncasecmp(k, "cloudfront-", 11) == 0)
+            continue;
+        if (strcasecmp(k, "cookie") == 0) {
+            s->secret = true; /* session cookies are credentials */
+            walk_pairs(s, "cookies", json_string_value(v), json_string_length(v), ';');
+            s->secret = false;
+            continue;
+        }
+        s->secret = name_in(k, secret_headers, sizeof secret_headers / sizeof secret_headers[0]);
+        loc2(s, "headers", k, strlen(k));
+        leaf(s, 0, json_string_value(v), json_string_length(v));
+        s->secret = false;
+    }
+}
+
+static void walk_body(struct obs_scratch *s, json_t *event, json_t *headers)
+{
+    const json_t *body = json_object_get(event, "body");
+    const char *text, *ct = NULL;
+    size_t len;
+
+    if (!json_is_string(body))
+        return;
+    text = json_string_value(body);
+    len = json_string_length(body);
+    if (json_is_true(json_object_get(event, "isBase64Encoded"))) {
+        size_t n;
+        size_t in = len > BODY_CAP / 3 * 4 ? BODY_CAP / 3 * 4 : len;
+        if (!obs_base64_decode(text, in, (unsigned char *)s->body, BODY_CAP, &n)) {
+            snprintf(s->loc, sizeof s->loc, "body");
+            leaf(s, 0, text, len); /* not base64 after all: inspect what was sent */
+            return;
+        }
+        text = s->body;
+        len = n;
+    }
+    if (json_is_object(headers)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(headers, k, v)
+        {
+            if (strcasecmp(k, "content-type") == 0 && json_is_string(v))
+                ct = json_string_value(v);
+        }
+    }
+    snprintf(s->loc, sizeof s->loc, "body");
+    if ((ct == NULL || contains_ci(ct, "json")) && looks_json(text, len) &&
+        walk_json_text(s, 0, text, len)) {
+        /* and the whole text once, for signatures that span keys and values */
+        snprintf(s->loc, sizeof s->loc, "body");
+        scan(s, text, len < OBS_LEAF_CAP ? len : OBS_LEAF_CAP);
+        return;
+    }
+    snprintf(s->loc, sizeof s->loc, "body");
+    if (ct != NULL && contains_ci(ct, "x-www-form-urlencoded")) {
+        walk_pairs(s, "body", text, len, '&');
+        return;
+    }
+    /* plain text, XML, multipart or JSON that did not parse: one leaf (its first cap bytes) */
+    leaf(s, 0, text, len);
+}
+
+static bool is_http_event(const json_t *e)
+{
+    return json_is_object(json_object_get(e, "requestContext")) &&
+           (json_object_get(e, "httpMethod") != NULL || json_object_get(e, "rawPath") != NULL ||
+            json_object_get(e, "routeKey") != NULL || json_object_get(e, "resource") != NULL ||
+            json_object_get(e, "headers") != NULL);
+}
+
+static void walk_http(struct obs_scratch *s, json_t *e)
+{
+    json_t *headers = json_object_get(e, "headers");
+    json_t *qs = json_object_get(e, "queryStringParameters");
+    json_t *mqs = json_object_get(e, "multiValueQueryStringParameters");
+    json_t *raw_qs = json_object_get(e, "rawQueryString");
+    json_t *path = json_object_get(e, "path");
+    json_t *raw_path = json_object_get(e, "rawPath");
+    json_t *pp = json_object_get(e, "pathParameters");
+    json_t *cookies = json_object_get(e, "cookies");
+
+    if (json_is_object(mqs))
+        walk_string_map(s, "multiValueQueryStringParameters", mqs);
+    else if (json_is_object(qs))
+        walk_string_map(s, "queryStringParameters", qs);
+    else if (json_is_string(raw_qs))
+        walk_pairs(s, "rawQueryString", json_string_value(raw_qs), json_string_length(raw_qs), '&');
+    if (json_is_string(path)) {
+        snprintf(s->loc, sizeof s->loc, "path");
+        leaf(s, 0, json_string_value(path), json_string_length(path));
+    }
+    if (json_is_string(raw_path) &&
+        !(json_is_string(path) &&
+          strcmp(json_string_value(path), json_string_value(raw_path)) == 0)) {
+        snprintf(s->loc, sizeof s->loc, "rawPath");
+        leaf(s, 0, json_string_value(raw_path), json_string_length(raw_path));
+    }
+    if (json_is_object(pp))
+        walk_string_map(s, "pathParameters", pp);
+    if (json_is_object(headers))
+        walk_headers(s, headers);
+    else if (json_is_object(json_object_get(e, "multiValueHeaders")))
+        walk_string_map(s, "headers", json_object_get(e, "multiValueHeaders"));
+    if (json_is_array(cookies)) {
+        size_t i;
+        json_t *c;
+        json_array_foreach(cookies, i, c)
+        {
+            if (json_is_string(c)) {
+                s->secret = true;
+                walk_pairs(s, "cookies", json_string_value(c), json_string_length(c), '\0');
+                s->secret = false;
+            }
+        }
+    }
+    walk_body(s, e, headers);
+}
+
+size_t obs_inspect_event(const struct obs_detector *d, struct obs_scratch *s, const json_t *input,
+                         struct obs_match *out, size_t max)
+{
+    /* jansson's iteration API takes non-const values; nothing below modifies the event */
+    union {
+        const json_t *c;
+        json_t *m;
+    } in = {.c = input};
+
+    reset(d, s);
+    if (input == NULL)
+        return 0;
+    if (is_http_event(input))
+        walk_http(s, in.m);
+    else
+        walk_generic(s, in.m, 0, 0);
+    return collect(s, out, max);
+}
