@@ -468,6 +468,8 @@ static void make_finding(char id[40])
                  " SELECT tenant_id, gen_random_uuid(), account_id, resource_id, arn,"
                  " 'PAR-X', md5(arn), 'tracing-disabled', 'low', 't' FROM r RETURNING finding_id",
                  id);
+}
+
 static void make_integration(char id[40])
 {
     json_t *r = NULL;
