@@ -230,8 +230,9 @@ enum err_code db_notify_dispatch(struct db_tx *tx, unsigned limit, long long *ev
 
 /* Claims due deliveries under a lease: per integration at most $4 (batching sinks $5, rate-limited
  * ones 1 and only when their next slot has come), none of the integrations in $3 (those the
- * caller already has enough of in flight), and never a delivery whose story (integration and
- * subject) has an earlier one still unfinished, so a story's messages go out in order. A
+ * caller already has enough of in flight), and only the first unfinished delivery of each story
+ * (integration and subject), so a story's messages go out in order. (That test is a scalar
+ * min() rather than NOT EXISTS: the planner keeps it an index probe even on stale statistics.) A
  * rate-limited integration's next slot moves forward in the same statement. */
 static const struct db_stmt claim_stmt = {
     "notify_claim",
@@ -242,10 +243,9 @@ static const struct db_stmt claim_stmt = {
     "       WHERE d.tenant_id = i.tenant_id AND d.integration_id = i.integration_id"
     "         AND ((d.status = 'pending' AND d.next_attempt_at <= now())"
     "              OR (d.status = 'sending' AND d.locked_until < now()))"
-    "         AND NOT EXISTS (SELECT 1 FROM deliveries p"
+    "         AND d.delivery_id = (SELECT min(p.delivery_id) FROM deliveries p"
     "              WHERE p.tenant_id = d.tenant_id AND p.integration_id = d.integration_id"
-    "                AND p.subject_id = d.subject_id AND p.delivery_id < d.delivery_id"
-    "                AND p.status IN ('pending', 'sending'))"
+    "                AND p.subject_id = d.subject_id AND p.status IN ('pending', 'sending'))"
     "       ORDER BY d.delivery_id"
     "       LIMIT CASE WHEN i.min_interval_ms > 0 THEN 1 WHEN i.kind = 'splunk' THEN $5::int"
     "                  ELSE $4::int END"

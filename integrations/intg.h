@@ -9,7 +9,7 @@
  *      event marked dispatched (same transaction; (integration, event) is unique);
  *   3. claim: due deliveries under a lease (FOR UPDATE SKIP LOCKED, so several instances share
  *      the work), in order within each story (integration and subject), per integration at most
- *      a quarter of the concurrency (a hanging destination cannot take every slot), Slack one per
+ *      half of the concurrency (a hanging destination cannot take every slot), Slack one per
  *      second per webhook;
  *   4. send with libcurl multi (net_multi), at most PARAPET_NOTIFY_CONCURRENCY requests at once,
  *      each with a timeout and a response cap, through the egress guard;

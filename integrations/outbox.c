@@ -134,6 +134,8 @@ struct intg_worker {
     size_t nbatches, capbatches;
     uint64_t rng;
     char tenants[TENANTS_PER_ROUND][DB_ID_LEN];
+    unsigned ntenants;     /* found at tenants_at */
+    long long tenants_at;
 };
 
 static long long now_ms(void)
@@ -563,19 +565,26 @@ static bool round_once(struct intg_worker *w)
     char (*tenants)[DB_ID_LEN] = w->tenants;
     const struct config *cfg = w->cfg;
     unsigned ntenants = 0;
-    unsigned per_cap = cfg->notify_concurrency / 4 > 2 ? cfg->notify_concurrency / 4 : 2;
+    unsigned per_cap = cfg->notify_concurrency / 2 > 2 ? cfg->notify_concurrency / 2 : 2;
     unsigned lease = 3 * (cfg->notify_timeout_ms / 1000 + 1) + 5;
     struct db_tx *tx = NULL;
     struct err err;
     bool worked = false;
     char exclude[4096];
 
-    if (db_tx_system(w->db, &tx, &err) != ERR_OK)
-        return false;
-    if (db_notify_tenants(tx, TENANTS_PER_ROUND, tenants, &ntenants, &err) != ERR_OK)
-        ntenants = 0;
-    db_tx_rollback(tx);
-    tx = NULL;
+    /* While busy the tenants found last time are served again; the list is refreshed once per
+     * poll period (finding them scans every tenant's queue). */
+    if (w->ntenants == 0 || now_ms() - w->tenants_at >= (long long)cfg->notify_poll_ms) {
+        w->ntenants = 0;
+        if (db_tx_system(w->db, &tx, &err) != ERR_OK)
+            return false;
+        if (db_notify_tenants(tx, TENANTS_PER_ROUND, tenants, &w->ntenants, &err) != ERR_OK)
+            w->ntenants = 0;
+        db_tx_rollback(tx);
+        tx = NULL;
+        w->tenants_at = now_ms();
+    }
+    ntenants = w->ntenants;
     for (unsigned t = 0; t < ntenants && !atomic_load(&w->stop); t++) {
         long long events = 0, made = 0;
         struct db_delivery *d = NULL;
@@ -583,14 +592,9 @@ static bool round_once(struct intg_worker *w)
         unsigned free_slots;
         enum err_code rc = db_tx_tenant(w->db, tenants[t], &tx, &err);
 
+        /* Dispatch and claim in one transaction: a round costs one commit per tenant. */
         if (rc == ERR_OK)
             rc = db_notify_dispatch(tx, DISPATCH_BATCH, &events, &made, &err);
-        if (rc == ERR_OK) {
-            rc = db_tx_commit(tx, &err);
-            tx = NULL;
-        }
-        db_tx_rollback(tx);
-        tx = NULL;
         if (rc == ERR_OK && events > 0) {
             worked = true;
             log_event(LOG_DEBUG, NULL, "notify.dispatched", "{s:s, s:I, s:I}", "tenant_id",
@@ -598,15 +602,12 @@ static bool round_once(struct intg_worker *w)
         }
         free_slots = cfg->notify_concurrency > w->inflight ? cfg->notify_concurrency - w->inflight
                                                            : 0;
-        if (free_slots == 0)
-            continue;
-        excluded(w, per_cap, exclude, sizeof exclude);
-        rc = db_tx_tenant(w->db, tenants[t], &tx, &err);
-        if (rc == ERR_OK)
-            rc = db_notify_claim(tx, w->name, lease, per_cap, SPLUNK_BATCH < free_slots
-                                                                 ? SPLUNK_BATCH
-                                                                 : free_slots,
-                                 exclude, free_slots, &d, &n, &err);
+        if (rc == ERR_OK && free_slots > 0) {
+            excluded(w, per_cap, exclude, sizeof exclude);
+            rc = db_notify_claim(tx, w->name, lease, per_cap,
+                                 SPLUNK_BATCH < free_slots ? SPLUNK_BATCH : free_slots, exclude,
+                                 free_slots, &d, &n, &err);
+        }
         if (rc == ERR_OK) {
             rc = db_tx_commit(tx, &err);
             tx = NULL;
@@ -660,7 +661,13 @@ static void *worker_main(void *arg)
         if (w->flights != NULL && wait > 20)
             wait = 20;
         net_multi_run(w->m, wait);
-        collect(w);
+        {
+            unsigned before = w->inflight;
+            collect(w);
+            /* Slots freed: claim again now rather than after the idle poll period. */
+            if (w->inflight < before && !atomic_load(&w->stop))
+                next_poll = now_ms();
+        }
         flush(w);
     }
     release_all(w);

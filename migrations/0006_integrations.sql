@@ -52,8 +52,12 @@ CREATE TABLE deliveries (
         ON DELETE CASCADE,
     CHECK (status <> 'sending' OR locked_until IS NOT NULL)
 );
-CREATE INDEX deliveries_due ON deliveries (tenant_id, next_attempt_at)
+-- The queue of each integration (the claim), due work across tenants (the worker's scan), and
+-- the unfinished deliveries of a story (ordering).
+CREATE INDEX deliveries_queue ON deliveries (tenant_id, integration_id, delivery_id)
     WHERE status IN ('pending', 'sending');
+CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX deliveries_leased ON deliveries (locked_until) WHERE status = 'sending';
 CREATE INDEX deliveries_story ON deliveries (tenant_id, integration_id, subject_id, delivery_id)
     WHERE status IN ('pending', 'sending');
 CREATE INDEX deliveries_by_integration ON deliveries (tenant_id, integration_id, delivery_id);

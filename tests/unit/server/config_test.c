@@ -30,6 +30,9 @@ static const char *const env_vars[] = {
     "PARAPET_CONN_TIMEOUT",   "PARAPET_JOB_POLL_MS",
     "PARAPET_JOB_LEASE_S",    "PARAPET_HEARTBEAT_PERIOD_S",
     "PARAPET_RETENTION_DAYS", "PARAPET_MIGRATE",
+    "PARAPET_SECRET_KEY_PREVIOUS", "PARAPET_NOTIFY_CONCURRENCY",
+    "PARAPET_NOTIFY_POLL_MS", "PARAPET_NOTIFY_MAX_ATTEMPTS",
+    "PARAPET_NOTIFY_TIMEOUT_MS", "PARAPET_DASHBOARD_URL",
 };
 
 static int clean_env(void **state)
@@ -599,6 +602,31 @@ static void test_workers_bounds_are_enforced(void **state)
     expect_one_problem("PARAPET_WORKERS", "99999999999999999999");
 }
 
+static void test_notification_settings_are_checked(void **state)
+{
+    struct config c;
+    (void)state;
+
+    expect_accepted("PARAPET_SECRET_KEY_PREVIOUS", KEY_OK, &c);
+    assert_true(c.has_secret_key_previous);
+    assert_int_equal(c.secret_key_previous[31], 31);
+    assert_int_equal(c.notify_concurrency, 64);
+    assert_int_equal(c.notify_max_attempts, 12);
+    config_free(&c);
+    expect_accepted("PARAPET_NOTIFY_CONCURRENCY", "8", &c);
+    assert_int_equal(c.notify_concurrency, 8);
+    config_free(&c);
+    expect_accepted("PARAPET_DASHBOARD_URL", "https://app.example.org", &c);
+    assert_string_equal(c.dashboard_url, "https://app.example.org");
+    config_free(&c);
+    expect_one_problem("PARAPET_SECRET_KEY_PREVIOUS", "short");
+    expect_one_problem("PARAPET_NOTIFY_CONCURRENCY", "0");
+    expect_one_problem("PARAPET_NOTIFY_POLL_MS", "5");
+    expect_one_problem("PARAPET_NOTIFY_MAX_ATTEMPTS", "0");
+    expect_one_problem("PARAPET_NOTIFY_TIMEOUT_MS", "99");
+    expect_one_problem("PARAPET_DASHBOARD_URL", "ftp://x");
+}
+
 static void test_other_numeric_settings_are_range_checked(void **state)
 {
     (void)state;
@@ -698,6 +726,7 @@ int main(void)
         T(test_too_many_egress_ranges_are_reported),
         T(test_workers_bounds_are_enforced),
         T(test_other_numeric_settings_are_range_checked),
+        T(test_notification_settings_are_checked),
         T(test_migrate_flag_is_read),
         T(test_every_bad_value_is_reported),
         T(test_config_free_accepts_null),
