@@ -43,6 +43,7 @@ SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_LIBS := -lcmocka -lcurl
 
 .PHONY: all run test test-asan test-tsan tests deps format clean bench
+.PHONY: bench-posture
 .SECONDARY:
 all: $(BUILD)/parapet
 
@@ -114,6 +115,11 @@ run: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@bench/run.sh
+
+# Posture benchmarks (bench/posture.sh): scans against the fake AWS, and the findings list.
+bench-posture: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/tests/support/fake_aws
+	@BIN=$(BUILD)/parapet FAKE_AWS=$(BUILD)/tests/support/fake_aws bench/posture.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
