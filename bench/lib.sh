@@ -1,13 +1,61 @@
 # Helpers shared by the benchmark scripts (bench/run.sh, bench/posture.sh); sourced, not run.
-# The sourcing script sets `work` (its temporary directory) and `pg_dir` (its private cluster)
-# before it calls children_ticks, pg_pids, pg_setup or api, and `srv_port` before api.
+# The sourcing script defines cleanup() (see make_dirs), and sets srv_pid, srv_port and srv_log
+# (its server) before it calls api, expect or server_alive.
 # shellcheck shell=bash
-# shellcheck disable=SC2034,SC2154 # work, pg_dir, srv_port, R: the sourcing script's globals
+# shellcheck disable=SC2034,SC2154 # work, pg_dir, srv_*, R: the sourcing script's globals
 
 say() { echo "bench: $*" >&2; }
 die() {
     say "error: $*"
     exit 1
+}
+
+# Installs the Debian packages given (apt-get, as root) and PostgreSQL (scripts/deps.sh) when
+# missing; otherwise says what to install and stops.
+install_missing() { # PACKAGE...
+    if [ $# -gt 0 ]; then
+        [ "$(id -u)" -eq 0 ] || die "missing packages: $* (install them as root: apt-get install $*)"
+        say "installing $*"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        # nginx-light's postinst starts the system nginx on port 80; that instance is not used here.
+        apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+    fi
+    if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v psql >/dev/null 2>&1; then
+        scripts/deps.sh
+    fi
+}
+
+# The temporary directory (work) and the private cluster's (pg_dir); the script's cleanup runs on
+# exit, Ctrl-C and SIGTERM, and calls remove_dirs last.
+make_dirs() {
+    trap cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    work=$(mktemp -d "${TMPDIR:-/tmp}/parapet-bench.XXXXXX")
+    pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/parapet-bench-pg.XXXXXX")
+}
+remove_dirs() {
+    if [ -n "$pg_dir" ]; then
+        scripts/pg.sh stop "$pg_dir" >/dev/null 2>&1 || true
+        rm -rf "$pg_dir"
+    fi
+    [ -n "$work" ] && rm -rf "$work"
+}
+
+# Dies with the server's exit status and its last log lines (kept in bench/results/) if it is gone:
+# the server is srv_pid, its log srv_log.
+server_alive() { # WHAT
+    local st=0
+    kill -0 "$srv_pid" 2>/dev/null && return 0
+    wait "$srv_pid" 2>/dev/null || st=$?
+    srv_pid=""
+    tail -n 20 "$srv_log" >&2
+    mkdir -p bench/results
+    cp "$srv_log" bench/results/serve-failed.log
+    say "server log: bench/results/serve-failed.log"
+    ((st != 0)) || say "status 0: it shut down cleanly, i.e. something sent it SIGTERM or SIGINT"
+    die "parapet exited during $1 (status $st$( ((st > 128)) && echo ", signal $((st - 128))"))"
 }
 
 stop_pid() { # PID [grace seconds]: TERM, wait up to the grace period, then KILL

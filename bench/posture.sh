@@ -70,19 +70,9 @@ done
 
 # ---------------------------------------------------------------------------------------------
 # Tools: wrk, curl, jq (installed with apt-get when missing), PostgreSQL with its pgbench.
-pkgs=""
-for t in wrk curl jq; do command -v "$t" >/dev/null 2>&1 || pkgs="$pkgs $t"; done
-if [ -n "$pkgs" ]; then
-    [ "$(id -u)" -eq 0 ] || die "missing packages:$pkgs (install them as root: apt-get install$pkgs)"
-    say "installing$pkgs"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    # shellcheck disable=SC2086
-    apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
-fi
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v psql >/dev/null 2>&1; then
-    scripts/deps.sh
-fi
+pkgs=()
+for t in wrk curl jq; do command -v "$t" >/dev/null 2>&1 || pkgs+=("$t"); done
+install_missing "${pkgs[@]}"
 # shellcheck disable=SC2012
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1) # the one scripts/pg.sh runs
 PGBENCH="$pg_bin/pgbench"
@@ -104,19 +94,10 @@ cleanup() {
     srv_pid=""
     stop_pid "$fake_pid" 5
     fake_pid=""
-    if [ -n "$pg_dir" ]; then
-        scripts/pg.sh stop "$pg_dir" >/dev/null 2>&1 || true
-        rm -rf "$pg_dir"
-    fi
-    [ -n "$work" ] && rm -rf "$work"
+    remove_dirs
     exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/parapet-bench.XXXXXX")
-pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/parapet-bench-pg.XXXXXX")
+make_dirs
 
 # Run private copies, so that a rebuild during the run cannot change what is measured.
 bin_src=$BIN
@@ -131,20 +112,6 @@ openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/jwt.p
     die "cannot generate the JWT signing key"
 export PARAPET_JWT_KEY="$work/jwt.pem"
 sql() { scripts/pg.sh psql "$pg_dir" -d parapet -At "$@"; } # as the superuser
-
-# Dies with the server's exit status and its last log lines (kept in bench/results/) if it is gone.
-server_alive() { # WHAT
-    local st=0
-    kill -0 "$srv_pid" 2>/dev/null && return 0
-    wait "$srv_pid" 2>/dev/null || st=$?
-    srv_pid=""
-    tail -n 20 "$srv_log" >&2
-    mkdir -p bench/results
-    cp "$srv_log" bench/results/serve-failed.log
-    say "server log: bench/results/serve-failed.log"
-    ((st != 0)) || say "status 0: it shut down cleanly, i.e. something sent it SIGTERM or SIGINT"
-    die "parapet exited during $1 (status $st$( ((st > 128)) && echo ", signal $((st - 128))"))"
-}
 
 # Starts `parapet serve` on a free port with the environment given as NAME=VALUE arguments (on
 # top of DATABASE_URL, DATABASE_OWNER_URL and PARAPET_JWT_KEY), log in $1, and waits for /readyz.

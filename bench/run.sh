@@ -45,24 +45,12 @@ case "$BIN" in /*) ;; *) BIN="$top/$BIN" ;; esac
 
 # ---------------------------------------------------------------------------------------------
 # Tools: wrk, nginx (nginx-light), curl and PostgreSQL; installed with apt-get when missing.
-pkgs=""
-command -v wrk >/dev/null 2>&1 || pkgs="$pkgs wrk"
+pkgs=()
+command -v wrk >/dev/null 2>&1 || pkgs+=(wrk)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || pkgs+=(nginx-light)
+command -v curl >/dev/null 2>&1 || pkgs+=(curl)
+install_missing "${pkgs[@]}"
 NGINX=$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)
-[ -x "$NGINX" ] || pkgs="$pkgs nginx-light"
-command -v curl >/dev/null 2>&1 || pkgs="$pkgs curl"
-if [ -n "$pkgs" ]; then
-    [ "$(id -u)" -eq 0 ] || die "missing packages:$pkgs (install them as root: apt-get install$pkgs)"
-    say "installing$pkgs"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    # nginx-light's postinst starts the system nginx on port 80; that instance is not used here.
-    # shellcheck disable=SC2086
-    apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
-    NGINX=$(command -v nginx 2>/dev/null || echo /usr/sbin/nginx)
-fi
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v psql >/dev/null 2>&1; then
-    scripts/deps.sh
-fi
 
 # ---------------------------------------------------------------------------------------------
 # Clean-up: everything started here is stopped by its PID; temporary directories are removed.
@@ -82,19 +70,11 @@ cleanup() {
         stop_pid "$nginx_pid" 5
         nginx_pid=""
     fi
-    if [ -n "$pg_dir" ]; then
-        scripts/pg.sh stop "$pg_dir" >/dev/null 2>&1 || true
-        rm -rf "$pg_dir"
-    fi
-    [ -n "$work" ] && rm -rf "$work"
+    remove_dirs
     exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/parapet-bench.XXXXXX")
-pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/parapet-bench-pg.XXXXXX")
+make_dirs
+srv_log="$work/serve.log" # the server under test (start-up runs have their own logs)
 
 # Run a private copy, so that a rebuild of $BIN during the run cannot change what is measured.
 bin_src=$BIN
@@ -226,20 +206,6 @@ resp_bytes() { curl -fsS -D - -o /dev/null "$1" | wc -c | awk -v b="$body_bytes"
 nginx_resp_bytes=$(resp_bytes "http://127.0.0.1:$nginx_port/healthz")
 healthz_resp_bytes=$(resp_bytes "http://127.0.0.1:$srv_port/healthz")
 readyz_resp_bytes=$(curl -fsS -D - "http://127.0.0.1:$srv_port/readyz" | wc -c)
-
-# Dies with the server's exit status and its last log lines (kept in bench/results/) if it is gone.
-server_alive() { # WHAT
-    local st=0
-    kill -0 "$srv_pid" 2>/dev/null && return 0
-    wait "$srv_pid" 2>/dev/null || st=$?
-    srv_pid=""
-    tail -n 20 "$work/serve.log" >&2
-    mkdir -p bench/results
-    cp "$work/serve.log" bench/results/serve-failed.log
-    say "server log: bench/results/serve-failed.log"
-    ((st != 0)) || say "status 0: it shut down cleanly, i.e. something sent it SIGTERM or SIGINT"
-    die "parapet exited during $1 (status $st$( ((st > 128)) && echo ", signal $((st - 128))"))"
-}
 
 label() { # NAME -> what the target is called in messages
     case $1 in
