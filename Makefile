@@ -43,6 +43,7 @@ SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_LIBS := -lcmocka -lcurl
 
 .PHONY: all run test test-asan test-tsan tests deps format clean bench
+.PHONY: bench-posture
 .SECONDARY:
 all: $(BUILD)/parapet
 
@@ -123,6 +124,10 @@ bench-detect: $(BUILD)/bench/detect/detect_bench
 $(BUILD)/bench/detect/%: bench/detect/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
+# Posture benchmarks (bench/posture.sh): scans against the fake AWS, and the findings list.
+bench-posture: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/tests/support/fake_aws
+	@BIN=$(BUILD)/parapet FAKE_AWS=$(BUILD)/tests/support/fake_aws bench/posture.sh
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
