@@ -229,6 +229,15 @@ typedef enum err_code (*api_list_filtered_fn)(struct db_tx *tx, const void *filt
 enum err_code api_reply_list_filtered(struct api_req *req, api_list_filtered_fn list,
                                       const void *filter, enum api_cursor kind, struct err *err);
 
+/* The same for lists that db/ renders as JSON text (struct db_text_page): the rows are passed
+ * through without being parsed again. */
+struct db_text_page;
+typedef enum err_code (*api_text_list_fn)(struct db_tx *tx, const void *filter, int limit,
+                                          const char *cursor, struct db_text_page *page,
+                                          struct err *err);
+enum err_code api_reply_text_list(struct api_req *req, api_text_list_fn list, const void *filter,
+                                  enum api_cursor kind, struct err *err);
+
 /* Makes the request act as a signed-in user (after sign-up, sign-in, refresh or an accepted
  * invitation) for the audit trail and the request log. */
 void api_act_as_user(struct api_req *req, const char *tenant_id, const char *user_id,

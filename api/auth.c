@@ -501,6 +501,22 @@ enum err_code api_reply_list(struct api_req *req, api_list_fn list, enum api_cur
     return api_reply_list_filtered(req, list_unfiltered, &u, kind, err);
 }
 
+/* ?limit= and ?cursor= (checked as kind). */
+static enum err_code page_args(struct api_req *req, enum api_cursor kind, int *limit,
+                               const char **cursor, struct err *err)
+{
+    enum err_code rc = api_page(req, limit, cursor, err);
+
+    if (rc != ERR_OK)
+        return rc;
+    if (*cursor != NULL &&
+        (kind == API_CURSOR_UUID
+             ? strlen(*cursor) != 36 || strspn(*cursor, "0123456789abcdef-") != 36
+             : strlen(*cursor) > 18 || strspn(*cursor, "0123456789") != strlen(*cursor)))
+        return err_set_field(err, ERR_INVALID, "cursor", "invalid cursor");
+    return ERR_OK;
+}
+
 enum err_code api_reply_list_filtered(struct api_req *req, api_list_filtered_fn list,
                                       const void *filter, enum api_cursor kind, struct err *err)
 {
@@ -511,15 +527,9 @@ enum err_code api_reply_list_filtered(struct api_req *req, api_list_filtered_fn 
     int limit;
     enum err_code rc;
 
-    rc = api_page(req, &limit, &cursor, err);
-    if (rc != ERR_OK)
-        return rc;
-    if (cursor != NULL &&
-        (kind == API_CURSOR_UUID
-             ? strlen(cursor) != 36 || strspn(cursor, "0123456789abcdef-") != 36
-             : strlen(cursor) > 18 || strspn(cursor, "0123456789") != strlen(cursor)))
-        return err_set_field(err, ERR_INVALID, "cursor", "invalid cursor");
-    rc = db_tx_tenant(req->db, req->who.tenant_id, &tx, err);
+    rc = page_args(req, kind, &limit, &cursor, err);
+    if (rc == ERR_OK)
+        rc = db_tx_tenant(req->db, req->who.tenant_id, &tx, err);
     if (rc != ERR_OK)
         return rc;
     rc = list(tx, filter, limit, cursor, &items, next, sizeof next, err);
@@ -527,6 +537,43 @@ enum err_code api_reply_list_filtered(struct api_req *req, api_list_filtered_fn 
     if (rc != ERR_OK)
         return rc;
     return api_reply_page(req, items, next);
+}
+
+enum err_code api_reply_text_list(struct api_req *req, api_text_list_fn list, const void *filter,
+                                  enum api_cursor kind, struct err *err)
+{
+    struct db_tx *tx = NULL;
+    struct db_text_page page = {0};
+    const char *cursor;
+    char *body;
+    size_t cap, n;
+    int limit;
+    enum err_code rc;
+
+    rc = page_args(req, kind, &limit, &cursor, err);
+    if (rc == ERR_OK)
+        rc = db_tx_tenant(req->db, req->who.tenant_id, &tx, err);
+    if (rc != ERR_OK)
+        return rc;
+    rc = list(tx, filter, limit, cursor, &page, err);
+    db_tx_rollback(tx);
+    if (rc != ERR_OK)
+        return rc;
+    /* {"items":[...],"next_cursor":"..."|null}: the cursor is a uuid or a number, no escaping. */
+    cap = page.len + sizeof page.next + 40;
+    body = malloc(cap);
+    if (body == NULL) {
+        free(page.json);
+        return err_set(err, ERR_NOMEM, "out of memory");
+    }
+    memcpy(body, "{\"items\":", 9);
+    memcpy(body + 9, page.json, page.len);
+    n = 9 + page.len;
+    n += (size_t)snprintf(body + n, cap - n, page.next[0] ? ",\"next_cursor\":\"%s\"}"
+                                                          : ",\"next_cursor\":null}%s",
+                          page.next);
+    free(page.json);
+    return api_reply_buf(req, 200, "application/json", body, n);
 }
 
 void api_act_as_user(struct api_req *req, const char *tenant_id, const char *user_id,

@@ -108,10 +108,9 @@ enum err_code api_scans_get(struct api_req *req, struct err *err)
 }
 
 static enum err_code scans_page(struct db_tx *tx, const void *filter, int limit,
-                                const char *cursor, json_t **items, char *next, size_t nextlen,
-                                struct err *err)
+                                const char *cursor, struct db_text_page *page, struct err *err)
 {
-    return db_scan_list(tx, filter, limit, cursor, items, next, nextlen, err);
+    return db_scan_list(tx, filter, limit, cursor, page, err);
 }
 
 enum err_code api_scans_list(struct api_req *req, struct err *err)
@@ -120,7 +119,7 @@ enum err_code api_scans_list(struct api_req *req, struct err *err)
     enum err_code rc = query_uuid(req, "account_id", &account, err);
     if (rc != ERR_OK)
         return rc;
-    return api_reply_list_filtered(req, scans_page, account, API_CURSOR_UUID, err);
+    return api_reply_text_list(req, scans_page, account, API_CURSOR_UUID, err);
 }
 
 /* ---- resources ---- */
@@ -130,11 +129,11 @@ struct resource_filter {
 };
 
 static enum err_code resources_page(struct db_tx *tx, const void *filter, int limit,
-                                    const char *cursor, json_t **items, char *next,
-                                    size_t nextlen, struct err *err)
+                                    const char *cursor, struct db_text_page *page,
+                                    struct err *err)
 {
     const struct resource_filter *f = filter;
-    return db_resource_list(tx, f->account_id, f->type, limit, cursor, items, next, nextlen, err);
+    return db_resource_list(tx, f->account_id, f->type, limit, cursor, page, err);
 }
 
 enum err_code api_resources_list(struct api_req *req, struct err *err)
@@ -149,7 +148,7 @@ enum err_code api_resources_list(struct api_req *req, struct err *err)
         rc = query_enum(req, "type", types, &f.type, err);
     if (rc != ERR_OK)
         return rc;
-    return api_reply_list_filtered(req, resources_page, &f, API_CURSOR_UUID, err);
+    return api_reply_text_list(req, resources_page, &f, API_CURSOR_UUID, err);
 }
 
 enum err_code api_resources_get(struct api_req *req, struct err *err)
@@ -160,10 +159,10 @@ enum err_code api_resources_get(struct api_req *req, struct err *err)
 /* ---- findings ---- */
 
 static enum err_code findings_page(struct db_tx *tx, const void *filter, int limit,
-                                   const char *cursor, json_t **items, char *next,
-                                   size_t nextlen, struct err *err)
+                                   const char *cursor, struct db_text_page *page,
+                                   struct err *err)
 {
-    return db_finding_list(tx, filter, limit, cursor, items, next, nextlen, err);
+    return db_finding_list(tx, filter, limit, cursor, page, err);
 }
 
 enum err_code api_findings_list(struct api_req *req, struct err *err)
@@ -185,7 +184,7 @@ enum err_code api_findings_list(struct api_req *req, struct err *err)
     }
     if (rc != ERR_OK)
         return rc;
-    return api_reply_list_filtered(req, findings_page, &f, API_CURSOR_UUID, err);
+    return api_reply_text_list(req, findings_page, &f, API_CURSOR_UUID, err);
 }
 
 enum err_code api_findings_get(struct api_req *req, struct err *err)

@@ -444,6 +444,54 @@ enum err_code db_list_json(struct db_tx *tx, const struct db_stmt *st, int limit
     return db_list_json_filtered(tx, st, limit, after, NULL, 0, items, next, nextlen, err);
 }
 
+enum err_code db_list_text(struct db_tx *tx, const struct db_stmt *st, int limit,
+                           const char *after, const char *const *filters, size_t nfilters,
+                           char **json, size_t *len, char *next, size_t nextlen, struct err *err)
+{
+    char lim[16];
+    const char *p[2 + DB_LIST_MAX_FILTERS] = {lim, after};
+    PGresult *r = NULL;
+    enum err_code rc;
+    size_t total = 2, o = 0;
+    int n;
+
+    next[0] = '\0';
+    *json = NULL;
+    *len = 0;
+    if (nfilters > DB_LIST_MAX_FILTERS)
+        return err_set(err, ERR_INTERNAL, "too many list filters");
+    for (size_t i = 0; i < nfilters; i++)
+        p[2 + i] = filters[i];
+    snprintf(lim, sizeof lim, "%d", limit + 1); /* one more tells whether a next page exists */
+    rc = db_run(tx, st, p, &r, err);
+    if (rc != ERR_OK)
+        return rc;
+    n = PQntuples(r);
+    for (int i = 0; i < n && i < limit; i++)
+        total += (size_t)PQgetlength(r, i, 0) + 1;
+    *json = malloc(total + 1);
+    if (*json == NULL) {
+        PQclear(r);
+        return err_set(err, ERR_NOMEM, "out of memory");
+    }
+    /* The rows are JSON that PostgreSQL rendered: passed through, never parsed again. */
+    (*json)[o++] = '[';
+    for (int i = 0; i < n && i < limit; i++) {
+        size_t l = (size_t)PQgetlength(r, i, 0);
+        if (i > 0)
+            (*json)[o++] = ',';
+        memcpy(*json + o, PQgetvalue(r, i, 0), l);
+        o += l;
+    }
+    (*json)[o++] = ']';
+    (*json)[o] = '\0';
+    *len = o;
+    if (n > limit)
+        snprintf(next, nextlen, "%s", PQgetvalue(r, limit - 1, 1));
+    PQclear(r);
+    return ERR_OK;
+}
+
 enum err_code db_list_json_by(struct db_tx *tx, const struct db_stmt *st, int limit,
                               const char *after, const char *key, json_t **items, char *next,
                               size_t nextlen, struct err *err)

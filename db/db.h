@@ -280,6 +280,14 @@ enum err_code db_account_delete(struct db_tx *tx, const char *account_id, bool *
 
 /* ---- posture: scans, resources, findings (db/posture.c) ---- */
 
+/* A page of a list as JSON text: json is "[item,...]" (malloc'd, len bytes), next the cursor of
+ * the last item when a further page exists, else "". */
+struct db_text_page {
+    char *json;
+    size_t len;
+    char next[64];
+};
+
 /* Creates a queued scan of an active account and its "scan" job. *out = NULL when the account
  * is not active; ERR_CONFLICT when a scan of it is queued or running. */
 enum err_code db_scan_create(struct db_tx *tx, const char *tenant_id, const char *account_id,
@@ -290,7 +298,7 @@ enum err_code db_scan_active(struct db_tx *tx, const char *account_id, json_t **
                              struct err *err);
 enum err_code db_scan_get(struct db_tx *tx, const char *scan_id, json_t **out, struct err *err);
 enum err_code db_scan_list(struct db_tx *tx, const char *account_id, int limit, const char *after,
-                           json_t **items, char *next, size_t nextlen, struct err *err);
+                           struct db_text_page *page, struct err *err);
 /* Marks a queued (or interrupted running) scan running; *account: {id, aws_account_id, regions,
  * role_arn, external_id, status, trusted_accounts (the tenant's other AWS accounts)}, or NULL
  * when the scan is finished or gone. */
@@ -316,8 +324,8 @@ enum err_code db_resources_upsert(struct db_tx *tx, const char *account_id, cons
 enum err_code db_resources_previous(struct db_tx *tx, const char *account_id, json_t **out,
                                     struct err *err);
 enum err_code db_resource_list(struct db_tx *tx, const char *account_id, const char *type,
-                               int limit, const char *after, json_t **items, char *next,
-                               size_t nextlen, struct err *err);
+                               int limit, const char *after, struct db_text_page *page,
+                               struct err *err);
 enum err_code db_resource_get(struct db_tx *tx, const char *resource_id, json_t **out,
                               struct err *err);
 
@@ -335,8 +343,7 @@ struct db_finding_filter {
     const char *account_id, *resource_id, *severity, *status, *rule_id; /* NULL = any */
 };
 enum err_code db_finding_list(struct db_tx *tx, const struct db_finding_filter *flt, int limit,
-                              const char *after, json_t **items, char *next, size_t nextlen,
-                              struct err *err);
+                              const char *after, struct db_text_page *page, struct err *err);
 enum err_code db_finding_get(struct db_tx *tx, const char *finding_id, json_t **out,
                              struct err *err);
 /* Suppresses (reason, by, until (NULL = no expiry)) or reopens a suppressed finding. *out: the

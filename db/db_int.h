@@ -54,6 +54,11 @@ enum err_code db_list_json_filtered(struct db_tx *tx, const struct db_stmt *st, 
                                     size_t nfilters, json_t **items, char *next, size_t nextlen,
                                     struct err *err);
 
+/* db_list_json_filtered() into JSON text: the rows' JSON is copied, not parsed. */
+enum err_code db_list_text(struct db_tx *tx, const struct db_stmt *st, int limit,
+                           const char *after, const char *const *filters, size_t nfilters,
+                           char **json, size_t *len, char *next, size_t nextlen, struct err *err);
+
 /* As db_list_json, with a third parameter ($3 = key, e.g. the parent's id) for st. */
 enum err_code db_list_json_by(struct db_tx *tx, const struct db_stmt *st, int limit,
                               const char *after, const char *key, json_t **items, char *next,

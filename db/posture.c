@@ -82,11 +82,11 @@ static const struct db_stmt scan_list_stmt = {
     3};
 
 enum err_code db_scan_list(struct db_tx *tx, const char *account_id, int limit, const char *after,
-                           json_t **items, char *next, size_t nextlen, struct err *err)
+                           struct db_text_page *page, struct err *err)
 {
     const char *f[1] = {account_id};
-    return db_list_json_filtered(tx, &scan_list_stmt, limit, after, f, 1, items, next, nextlen,
-                                 err);
+    return db_list_text(tx, &scan_list_stmt, limit, after, f, 1, &page->json, &page->len,
+                        page->next, sizeof page->next, err);
 }
 
 static const struct db_stmt scan_start_stmt = {
@@ -221,12 +221,12 @@ static const struct db_stmt resource_list_stmt = {
     4};
 
 enum err_code db_resource_list(struct db_tx *tx, const char *account_id, const char *type,
-                               int limit, const char *after, json_t **items, char *next,
-                               size_t nextlen, struct err *err)
+                               int limit, const char *after, struct db_text_page *page,
+                               struct err *err)
 {
     const char *f[2] = {account_id, type};
-    return db_list_json_filtered(tx, &resource_list_stmt, limit, after, f, 2, items, next,
-                                 nextlen, err);
+    return db_list_text(tx, &resource_list_stmt, limit, after, f, 2, &page->json, &page->len,
+                        page->next, sizeof page->next, err);
 }
 
 static const struct db_stmt resource_get_stmt = {
@@ -262,7 +262,7 @@ static const struct db_stmt findings_upsert_stmt = {
     "WITH input AS (SELECT * FROM jsonb_to_recordset($3::jsonb) AS x(fingerprint text,"
     "                 rule_id text, subject text, resource_arn text, category text,"
     "                 severity text, title text, evidence jsonb)),"
-    " old AS (SELECT f.fingerprint, f.status FROM findings f JOIN input i"
+    " old AS MATERIALIZED (SELECT f.fingerprint, f.status FROM findings f JOIN input i"
     "          ON i.fingerprint = f.fingerprint),"
     " up AS (INSERT INTO findings (tenant_id, finding_id, account_id, resource_id, resource_arn,"
     "          rule_id, subject, fingerprint, category, severity, title, evidence, last_scan_id)"
@@ -346,13 +346,12 @@ static const struct db_stmt finding_list_stmt = {
     7};
 
 enum err_code db_finding_list(struct db_tx *tx, const struct db_finding_filter *flt, int limit,
-                              const char *after, json_t **items, char *next, size_t nextlen,
-                              struct err *err)
+                              const char *after, struct db_text_page *page, struct err *err)
 {
     const char *f[5] = {flt->account_id, flt->resource_id, flt->severity, flt->status,
                         flt->rule_id};
-    return db_list_json_filtered(tx, &finding_list_stmt, limit, after, f, 5, items, next,
-                                 nextlen, err);
+    return db_list_text(tx, &finding_list_stmt, limit, after, f, 5, &page->json, &page->len,
+                        page->next, sizeof page->next, err);
 }
 
 static const struct db_stmt finding_get_stmt = {

@@ -140,7 +140,7 @@ static const struct uint_setting uint_settings[] = {
     {"PARAPET_JOB_LEASE_S", 1, 86400, 300, offsetof(struct config, job_lease_s)},
     {"PARAPET_HEARTBEAT_PERIOD_S", 1, 86400, 60, offsetof(struct config, heartbeat_period_s)},
     {"PARAPET_RETENTION_DAYS", 1, 3650, 7, offsetof(struct config, retention_days)},
-    {"PARAPET_SCAN_PARALLEL", 1, 64, 8, offsetof(struct config, scan_parallel)},
+    {"PARAPET_SCAN_PARALLEL", 1, 64, 32, offsetof(struct config, scan_parallel)},
     {"PARAPET_SCAN_SCHEDULE_S", 1, 3600, 60, offsetof(struct config, scan_schedule_s)},
     {"PARAPET_MAX_CODE_MB", 1, 250, 50, offsetof(struct config, max_code_mb)},
     {"PARAPET_NOTIFY_POLL_MS", 10, 60000, 200, offsetof(struct config, notify_poll_ms)},

@@ -46,7 +46,7 @@ struct config {
     unsigned job_lease_s;       /* PARAPET_JOB_LEASE_S, default 300 */
     unsigned heartbeat_period_s; /* PARAPET_HEARTBEAT_PERIOD_S, default 60 */
     unsigned retention_days;     /* PARAPET_RETENTION_DAYS, default 7 */
-    unsigned scan_parallel;      /* PARAPET_SCAN_PARALLEL: AWS calls in flight per scan, default 8 */
+    unsigned scan_parallel;      /* PARAPET_SCAN_PARALLEL: AWS calls in flight per scan, default 32 */
     unsigned scan_schedule_s;    /* PARAPET_SCAN_SCHEDULE_S: how often due scans are queued, 60 */
     unsigned max_code_mb;        /* PARAPET_MAX_CODE_MB: largest package read, default 50 */
     char *advisory_dir;          /* PARAPET_ADVISORY_DIR: OSV advisories; unset = no dep scan */
