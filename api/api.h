@@ -238,6 +238,14 @@ typedef enum err_code (*api_text_list_fn)(struct db_tx *tx, const void *filter, 
 enum err_code api_reply_text_list(struct api_req *req, api_text_list_fn list, const void *filter,
                                   enum api_cursor kind, struct err *err);
 
+/* A delete by the path's {id} in the caller's tenant: del(tx, id, &found); 404 "no such <what>"
+ * when nothing was found; audited as action (its target type is the part before the '.');
+ * committed. The caller replies. */
+enum err_code api_delete_audited(struct api_req *req,
+                                 enum err_code (*del)(struct db_tx *tx, const char *id, bool *found,
+                                                      struct err *err),
+                                 const char *what, const char *action, struct err *err);
+
 /* Makes the request act as a signed-in user (after sign-up, sign-in, refresh or an accepted
  * invitation) for the audit trail and the request log. */
 void api_act_as_user(struct api_req *req, const char *tenant_id, const char *user_id,

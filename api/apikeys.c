@@ -100,26 +100,9 @@ enum err_code api_keys_list(struct api_req *req, struct err *err)
 
 enum err_code api_keys_delete(struct api_req *req, struct err *err)
 {
-    const char *id = api_path_param(req, "id");
-    struct db_tx *tx = NULL;
-    bool found = false;
-    enum err_code rc;
-
-    rc = db_tx_tenant(req->db, req->who.tenant_id, &tx, err);
+    enum err_code rc = api_delete_audited(req, db_apikey_revoke, "API key", "api_key.revoke", err);
     if (rc != ERR_OK)
         return rc;
-    rc = db_apikey_revoke(tx, id, &found, err);
-    if (rc == ERR_OK && !found)
-        rc = err_set(err, ERR_NOT_FOUND, "no such API key");
-    if (rc == ERR_OK)
-        rc = api_audit(req, tx, "api_key.revoke", "api_key", id, err);
-    if (rc == ERR_OK) {
-        rc = db_tx_commit(tx, err);
-        tx = NULL;
-    }
-    db_tx_rollback(tx);
-    if (rc != ERR_OK)
-        return rc;
-    api_auth_forget_key(id);
+    api_auth_forget_key(api_path_param(req, "id"));
     return api_reply_empty(req, 204);
 }

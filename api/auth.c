@@ -501,6 +501,33 @@ enum err_code api_reply_list(struct api_req *req, api_list_fn list, enum api_cur
     return api_reply_list_filtered(req, list_unfiltered, &u, kind, err);
 }
 
+enum err_code api_delete_audited(struct api_req *req,
+                                 enum err_code (*del)(struct db_tx *tx, const char *id, bool *found,
+                                                      struct err *err),
+                                 const char *what, const char *action, struct err *err)
+{
+    const char *id = api_path_param(req, "id");
+    char target[32];
+    struct db_tx *tx = NULL;
+    bool found = false;
+    enum err_code rc = db_tx_tenant(req->db, req->who.tenant_id, &tx, err);
+
+    /* The audit target type is the action's prefix: "api_key" of "api_key.revoke". */
+    snprintf(target, sizeof target, "%.*s", (int)strcspn(action, "."), action);
+    if (rc == ERR_OK)
+        rc = del(tx, id, &found, err);
+    if (rc == ERR_OK && !found)
+        rc = err_set(err, ERR_NOT_FOUND, "no such %s", what);
+    if (rc == ERR_OK)
+        rc = api_audit(req, tx, action, target, id, err);
+    if (rc == ERR_OK) {
+        rc = db_tx_commit(tx, err);
+        tx = NULL;
+    }
+    db_tx_rollback(tx);
+    return rc;
+}
+
 /* ?limit= and ?cursor= (checked as kind). */
 static enum err_code page_args(struct api_req *req, enum api_cursor kind, int *limit,
                                const char **cursor, struct err *err)

@@ -243,23 +243,8 @@ out:
 
 enum err_code api_integrations_delete(struct api_req *req, struct err *err)
 {
-    const char *id = api_path_param(req, "id");
-    struct db_tx *tx = NULL;
-    bool found = false;
-    enum err_code rc;
-
-    rc = db_tx_tenant(req->db, req->who.tenant_id, &tx, err);
-    if (rc == ERR_OK)
-        rc = db_intg_delete(tx, id, &found, err);
-    if (rc == ERR_OK && !found)
-        rc = err_set(err, ERR_NOT_FOUND, "no such integration");
-    if (rc == ERR_OK)
-        rc = api_audit(req, tx, "integration.delete", "integration", id, err);
-    if (rc == ERR_OK) {
-        rc = db_tx_commit(tx, err);
-        tx = NULL;
-    }
-    db_tx_rollback(tx);
+    enum err_code rc = api_delete_audited(req, db_intg_delete, "integration", "integration.delete",
+                                          err);
     if (rc != ERR_OK)
         return rc;
     return api_reply_empty(req, 204);

@@ -104,8 +104,6 @@ bool cloud_reply_expired(const struct cloud_reply *r);
 bool cloud_pct_encode(const char *in, char *out, size_t n);
 /* Appends "&key=value" (form encoded; no '&' first) to buf[cap] at *len; false when full. */
 bool cloud_form_add(char *buf, size_t cap, size_t *len, const char *key, const char *value);
-/* The value of a hex digit, or -1. */
-int cloud_hex_digit(unsigned char c);
 /* Percent-decoding only ('+' stays '+'), malloc'd; NULL on ENOMEM. */
 char *cloud_pct_decode(const char *s);
 

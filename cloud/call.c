@@ -3,6 +3,7 @@
  * failures with exponential backoff and jitter (Retry-After honoured, capped). Temporary
  * credentials that expired are refreshed through the principal and the call repeated once. */
 #include "cloud/aws.h"
+#include "server/text.h"
 
 #include "cloud/sigv4.h"
 #include "net/net.h"
@@ -459,17 +460,6 @@ bool cloud_pct_encode(const char *in, char *out, size_t n)
     return true;
 }
 
-int cloud_hex_digit(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 char *cloud_pct_decode(const char *s)
 {
     size_t n = strlen(s), o = 0;
@@ -479,8 +469,8 @@ char *cloud_pct_decode(const char *s)
         return NULL;
     for (size_t i = 0; i < n; i++) {
         int h, l;
-        if (s[i] == '%' && i + 2 < n && (h = cloud_hex_digit((unsigned char)s[i + 1])) >= 0 &&
-            (l = cloud_hex_digit((unsigned char)s[i + 2])) >= 0) {
+        if (s[i] == '%' && i + 2 < n && (h = text_hex_digit((unsigned char)s[i + 1])) >= 0 &&
+            (l = text_hex_digit((unsigned char)s[i + 2])) >= 0) {
             out[o++] = (char)(h * 16 + l);
             i += 2;
         } else {

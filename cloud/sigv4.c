@@ -4,7 +4,7 @@
  * normalisation, header exclusions); aws-c-auth's signing test suite (tests/data/sigv4). */
 #include "cloud/sigv4.h"
 
-#include "cloud/aws.h"
+#include "server/text.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -156,8 +156,8 @@ static bool wb_put_reencoded(struct wbuf *b, const char *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '%') {
-            int hi = n - i >= 3 ? cloud_hex_digit((unsigned char)s[i + 1]) : -1;
-            int lo = n - i >= 3 ? cloud_hex_digit((unsigned char)s[i + 2]) : -1;
+            int hi = n - i >= 3 ? text_hex_digit((unsigned char)s[i + 1]) : -1;
+            int lo = n - i >= 3 ? text_hex_digit((unsigned char)s[i + 2]) : -1;
             if (hi < 0 || lo < 0)
                 return false;
             c = (unsigned char)(hi * 16 + lo);
@@ -365,7 +365,7 @@ static bool ok_marker(unsigned char c)
 
 static bool ok_hex(unsigned char c)
 {
-    return cloud_hex_digit(c) >= 0;
+    return text_hex_digit(c) >= 0;
 }
 
 /* 64 lower-case hex digits, or an upper-case marker that is not upper-case hex. */

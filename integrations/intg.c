@@ -1,5 +1,6 @@
 /* Integration settings (validation, redaction, sealing), back-off, and the test send. */
 #include "integrations/intg.h"
+#include "server/text.h"
 
 #include "auth/seal.h"
 #include "integrations/outbox.h"
@@ -202,17 +203,6 @@ enum err_code intg_seal(const struct config *cfg, const char *tenant_id, const c
     return ERR_OK;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 enum err_code intg_open(const struct config *cfg, const char *tenant_id, const char *id,
                         const char *hex, json_t **secrets, struct err *err)
 {
@@ -229,7 +219,7 @@ enum err_code intg_open(const struct config *cfg, const char *tenant_id, const c
     if (bin == NULL)
         return err_set(err, ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
-        int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+        int hi = text_hex_digit((unsigned char)hex[2 * i]), lo = text_hex_digit((unsigned char)hex[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             free(bin);
             return err_set(err, ERR_INVALID, "the sealed secret is malformed");

@@ -1,19 +1,9 @@
 /* Decoding of string leaves before matching: percent encoding, HTML character references,
  * base64 and a non-allocating JSON walker. See observe/detect_int.h. */
 #include "observe/detect_int.h"
+#include "server/text.h"
 
 #include <string.h>
-
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Appends code point cp as UTF-8; returns the new length. */
 static size_t put_utf8(char *dst, size_t n, size_t cap, unsigned long cp)
@@ -56,15 +46,15 @@ size_t obs_url_decode(const char *src, size_t len, char *dst, size_t cap, bool p
 
     *changed = false;
     while (i < len && n < cap) {
-        if (s[i] == '%' && i + 2 < len + 0 && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            dst[n++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+        if (s[i] == '%' && i + 2 < len + 0 && text_hex_digit((unsigned char)s[i + 1]) >= 0 && text_hex_digit((unsigned char)s[i + 2]) >= 0) {
+            dst[n++] = (char)(text_hex_digit((unsigned char)s[i + 1]) * 16 + text_hex_digit((unsigned char)s[i + 2]));
             i += 3;
             *changed = true;
         } else if (s[i] == '%' && i + 5 < len && (s[i + 1] == 'u' || s[i + 1] == 'U') &&
-                   hexval(s[i + 2]) >= 0 && hexval(s[i + 3]) >= 0 && hexval(s[i + 4]) >= 0 &&
-                   hexval(s[i + 5]) >= 0) {
-            unsigned long cp = (unsigned long)(hexval(s[i + 2]) << 12 | hexval(s[i + 3]) << 8 |
-                                               hexval(s[i + 4]) << 4 | hexval(s[i + 5]));
+                   text_hex_digit((unsigned char)s[i + 2]) >= 0 && text_hex_digit((unsigned char)s[i + 3]) >= 0 && text_hex_digit((unsigned char)s[i + 4]) >= 0 &&
+                   text_hex_digit((unsigned char)s[i + 5]) >= 0) {
+            unsigned long cp = (unsigned long)(text_hex_digit((unsigned char)s[i + 2]) << 12 | text_hex_digit((unsigned char)s[i + 3]) << 8 |
+                                               text_hex_digit((unsigned char)s[i + 4]) << 4 | text_hex_digit((unsigned char)s[i + 5]));
             n = put_utf8(dst, n, cap, cp);
             i += 6;
             *changed = true;
@@ -123,7 +113,7 @@ size_t obs_html_decode(const char *src, size_t len, char *dst, size_t cap, bool 
             if (hex)
                 j++;
             while (j < len && digits < 8) {
-                int v = hex ? hexval((unsigned char)src[j])
+                int v = hex ? text_hex_digit((unsigned char)src[j])
                             : (src[j] >= '0' && src[j] <= '9' ? src[j] - '0' : -1);
                 if (v < 0)
                     break;
@@ -132,7 +122,7 @@ size_t obs_html_decode(const char *src, size_t len, char *dst, size_t cap, bool 
                 digits++;
             }
             if (digits > 0) {
-                while (j < len && hexval((unsigned char)src[j]) >= 0 && digits < 16) {
+                while (j < len && text_hex_digit((unsigned char)src[j]) >= 0 && digits < 16) {
                     j++; /* an over-long reference: the value saturated above */
                     digits++;
                 }
@@ -358,7 +348,7 @@ static long jw_string(struct jw *w)
             if (w->end - w->p < 4)
                 return -1;
             for (int i = 0; i < 4; i++) {
-                int v = hexval((unsigned char)w->p[i]);
+                int v = text_hex_digit((unsigned char)w->p[i]);
                 if (v < 0)
                     return -1;
                 cp = cp << 4 | (unsigned long)v;
@@ -369,7 +359,7 @@ static long jw_string(struct jw *w)
                 unsigned long lo = 0;
                 int ok = 1;
                 for (int i = 0; i < 4; i++) {
-                    int v = hexval((unsigned char)w->p[2 + i]);
+                    int v = text_hex_digit((unsigned char)w->p[2 + i]);
                     if (v < 0)
                         ok = 0;
                     lo = lo << 4 | (unsigned long)(v < 0 ? 0 : v);

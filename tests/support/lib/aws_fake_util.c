@@ -1,6 +1,7 @@
 /* aws_fake_util - text buffers, form/query parameters, ids, times and page tokens shared by the
  * fake AWS services (see aws_fake.h). */
 #include "aws_fake.h"
+#include "server/text.h"
 
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -123,17 +124,6 @@ void awsf_sb_pct(struct awsf_sb *b, const char *s)
 
 /* ---- parameters -------------------------------------------------------------------------- */
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /* Decodes %XX (and '+' as a space when plus_space); NULL when an escape is malformed, decodes to
  * NUL, or memory runs out. */
 static char *decode(const char *s, size_t n, bool plus_space)
@@ -147,8 +137,8 @@ static char *decode(const char *s, size_t n, bool plus_space)
         if (s[i] == '+' && plus_space) {
             out[p++] = ' ';
         } else if (s[i] == '%') {
-            int hi = i + 2 < n ? hex_value(s[i + 1]) : -1;
-            int lo = i + 2 < n ? hex_value(s[i + 2]) : -1;
+            int hi = i + 2 < n ? text_hex_digit((unsigned char)s[i + 1]) : -1;
+            int lo = i + 2 < n ? text_hex_digit((unsigned char)s[i + 2]) : -1;
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
                 free(out);
                 return NULL;
