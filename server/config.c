@@ -140,6 +140,7 @@ static const struct uint_setting uint_settings[] = {
     {"PARAPET_JOB_LEASE_S", 1, 86400, 300, offsetof(struct config, job_lease_s)},
     {"PARAPET_HEARTBEAT_PERIOD_S", 1, 86400, 60, offsetof(struct config, heartbeat_period_s)},
     {"PARAPET_RETENTION_DAYS", 1, 3650, 7, offsetof(struct config, retention_days)},
+    {"PARAPET_EVENT_RETENTION_DAYS", 1, 3650, 30, offsetof(struct config, event_retention_days)},
 };
 
 static unsigned load_secret_key(struct config *c, const char *v, FILE *errors)

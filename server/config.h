@@ -44,6 +44,7 @@ struct config {
     unsigned job_lease_s;       /* PARAPET_JOB_LEASE_S, default 300 */
     unsigned heartbeat_period_s; /* PARAPET_HEARTBEAT_PERIOD_S, default 60 */
     unsigned retention_days;     /* PARAPET_RETENTION_DAYS, default 7 */
+    unsigned event_retention_days; /* PARAPET_EVENT_RETENTION_DAYS, default 30 */
 };
 
 /* Reads the environment into c (zeroed first). Each problem is written as one line to errors;
