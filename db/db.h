@@ -356,6 +356,9 @@ enum err_code db_obs_retention(struct db_tx *tx, unsigned days, long long *dropp
 enum err_code db_obs_corr_claim(struct db_tx *tx, bool *claimed, char from[24], char to[24],
                                 struct err *err);
 enum err_code db_obs_corr_done(struct db_tx *tx, const char *xid, struct err *err);
+/* Queues a correlation job for the tenant in delay_s unless one is queued already. */
+enum err_code db_obs_corr_enqueue(struct db_tx *tx, const char *tenant_id, double delay_s,
+                                  struct err *err);
 /* Tenants with signals not yet folded (all tenants: a SECURITY DEFINER function), as a new
  * JSON array of ids. */
 enum err_code db_obs_corr_pending(struct db_tx *tx, json_t **tenants, struct err *err);

@@ -417,7 +417,7 @@ enum err_code db_obs_corr_burst(struct db_tx *tx, const char *principal, const c
 
 #define INCIDENT_STATE                                                                          \
     "json_build_object('id', i.incident_id, 'repeat_key', i.repeat_key, 'kind', i.kind,"       \
-    " 'class', i.class, 'title', i.title, 'severity', i.severity, 'status', i.status,"           \
+    " 'class', i.class, 'target', i.target, 'severity', i.severity, 'status', i.status,"           \
     " 'account_id', i.account_id, 'attempts', i.attempts, 'distinct_sources',"                   \
     " i.distinct_sources, 'functions', i.functions, 'records_exposed', i.records_exposed,"       \
     " 'steps', i.steps, 'phases', i.phases,"                                                      \
@@ -444,14 +444,15 @@ enum err_code db_obs_corr_lookup(struct db_tx *tx, const char *hashes_json, json
 
 static const struct db_stmt inc_insert_stmt = {
     "obs_incidents_insert",
-    "INSERT INTO incidents (tenant_id, incident_id, repeat_key, kind, class, title, summary,"
-    "                       severity, account_id, first_seen, last_seen, risk,"
+    "INSERT INTO incidents (tenant_id, incident_id, repeat_key, kind, class, target, title,"
+    "                       summary, severity, account_id, first_seen, last_seen, risk,"
     "                       remediation_short, remediation_long)"
-    " SELECT app_tenant(), r.id, r.repeat_key, r.kind, r.class, r.title, r.summary, r.severity,"
+    " SELECT app_tenant(), r.id, r.repeat_key, r.kind, r.class, r.target, r.title, r.summary,"
+    "        r.severity,"
     "        r.account_id, to_timestamp(r.first_ms / 1000.0), to_timestamp(r.last_ms / 1000.0),"
     "        r.risk, r.remediation_short, r.remediation_long"
     "   FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, repeat_key text, kind text, class text,"
-    "        title text, summary text, severity text, account_id text, first_ms bigint,"
+    "        target text, title text, summary text, severity text, account_id text, first_ms bigint,"
     "        last_ms bigint, risk text, remediation_short text, remediation_long text)",
     1};
 
@@ -463,12 +464,14 @@ enum err_code db_obs_incidents_insert(struct db_tx *tx, const char *rows_json, s
 
 static const struct db_stmt inc_update_stmt = {
     "obs_incidents_update",
-    "UPDATE incidents i SET title = r.title, summary = r.summary, severity = r.severity,"
+    "UPDATE incidents i SET kind = r.kind, title = r.title, summary = r.summary,"
+    "       severity = r.severity,"
     "       attempts = r.attempts, distinct_sources = r.distinct_sources,"
     "       functions = r.functions, records_exposed = r.records_exposed, steps = r.steps,"
     "       phases = r.phases, first_seen = to_timestamp(r.first_ms / 1000.0),"
     "       last_seen = to_timestamp(r.last_ms / 1000.0), updated_at = now()"
-    "  FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, title text, summary text, severity text,"
+    "  FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, kind text, title text, summary text,"
+    "       severity text,"
     "       attempts bigint, distinct_sources bigint, functions bigint, records_exposed bigint,"
     "       steps integer, phases integer, first_ms bigint, last_ms bigint)"
     " WHERE i.tenant_id = app_tenant() AND i.incident_id = r.id",
@@ -760,4 +763,24 @@ out:
         *items = NULL;
     }
     return rc;
+}
+
+/* At most one queued correlation job per tenant: a job that already ran never holds back the
+ * next (a dedup key would, for its whole period). Two racing inserts make two jobs; the second
+ * finds nothing left to fold. */
+static const struct db_stmt corr_enqueue_stmt = {
+    "obs_corr_enqueue",
+    "INSERT INTO jobs (kind, tenant_id, run_at)"
+    " SELECT 'obs.correlate', $1::uuid, now() + make_interval(secs => $2::float8)"
+    "  WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE kind = 'obs.correlate' AND status = 'queued'"
+    "                       AND tenant_id = $1::uuid)",
+    2};
+
+enum err_code db_obs_corr_enqueue(struct db_tx *tx, const char *tenant_id, double delay_s,
+                                  struct err *err)
+{
+    char d[32];
+    const char *p[2] = {tenant_id, d};
+    snprintf(d, sizeof d, "%.3f", delay_s);
+    return db_exec_count(tx, &corr_enqueue_stmt, p, NULL, err);
 }

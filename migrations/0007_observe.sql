@@ -128,6 +128,7 @@ CREATE TABLE incidents (
     repeat_key      text NOT NULL, -- class + shape + target of the attack that opened it
     kind            text NOT NULL CHECK (kind IN ('groundhog', 'story', 'cloud')),
     class           text NOT NULL,
+    target          text NOT NULL DEFAULT '', -- the function, route or principal attacked
     title           text NOT NULL,
     summary         text NOT NULL,
     severity        text NOT NULL CHECK (severity IN ('critical', 'high', 'medium', 'low', 'info')),

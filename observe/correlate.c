@@ -554,12 +554,7 @@ static void inc_from_json(struct inc *i, const json_t *j)
     i->phases = (int)json_integer_value(json_object_get(j, "phases"));
     i->first_ms = json_integer_value(json_object_get(j, "first_seen_ms"));
     i->last_ms = json_integer_value(json_object_get(j, "last_seen_ms"));
-    /* The title names the target: keep it by re-reading it from the stored title's tail. */
-    {
-        const char *t = json_string_value(json_object_get(j, "title"));
-        const char *p = t ? strrchr(t, ' ') : NULL;
-        snprintf(i->target, sizeof i->target, "%s", p ? p + 1 : "");
-    }
+    snprintf(i->target, sizeof i->target, "%s", json_string_value(json_object_get(j, "target")));
 }
 
 /* Loads the open incidents the batch's keys lead to. */
@@ -974,7 +969,8 @@ static void texts(const struct inc *i, char *title, size_t tn, char *summary, si
         snprintf(title, tn, "%s attempts repeated against %s", label, i->target);
     else if (strcmp(i->kind, "story") == 0)
         snprintf(title, tn, "%s followed by %s across %lld function(s): %s", label,
-                 classes[class_of(i->last_cls[0] ? i->last_cls : i->cls)].label,
+                 i->last_cls[0] ? classes[class_of(i->last_cls)].label
+                                : "post-exploitation activity",
                  i->functions > 0 ? i->functions : 1, i->target);
     else
         snprintf(title, tn, "Cloud infrastructure attack (%s) by %s", label, i->target);
@@ -1004,16 +1000,17 @@ static enum err_code write_incidents(struct run *r, bool insert, struct err *err
         severity_of(i);
         texts(i, title, sizeof title, summary, sizeof summary);
         if (insert)
-            row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s}",
+            row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s,"
+                            " s:s}",
                             "id", i->id, "repeat_key", i->repeat_key, "kind", i->kind, "class",
-                            i->cls, "title", title, "summary", summary, "severity",
+                            i->cls, "target", i->target, "title", title, "summary", summary, "severity",
                             obs_severity_name(i->sev), "account_id", i->account, "first_ms",
                             (json_int_t)i->first_ms, "last_ms", (json_int_t)i->last_ms, "risk",
                             classes[c].risk, "remediation_short", classes[c].now,
                             "remediation_long", classes[c].later);
         else
-            row = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:i, s:I, s:I}", "id",
-                            i->id, "title", title, "summary", summary, "severity",
+            row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:i, s:I, s:I}",
+                            "id", i->id, "kind", i->kind, "title", title, "summary", summary, "severity",
                             obs_severity_name(i->sev), "attempts", (json_int_t)i->attempts,
                             "distinct_sources", (json_int_t)i->sources, "functions",
                             (json_int_t)i->functions, "records_exposed", (json_int_t)i->records,

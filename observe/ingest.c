@@ -15,8 +15,7 @@
 #include <string.h>
 
 #define DAY_MS (86400LL * 1000)
-#define CORR_BUCKET_MS 2000 /* at most one correlation job per tenant per bucket */
-#define CORR_DELAY_S 0.5
+#define CORR_DELAY_S 0.2 /* lets a burst of batches fold in one correlation run */
 #define RECORD_BYTES 256    /* bytes per exposed record, when only a response size is known */
 
 /* ---- the shared detector and per-thread scratch ---- */
@@ -881,14 +880,11 @@ static enum err_code store(struct db_tx *tx, const struct obs_ingest_opts *o, st
             goto out;
     }
     if (json_array_size(b->signals) > 0) {
-        char dedup[96];
         text = json_dumps(b->signals, JSON_COMPACT);
         rc = text ? db_obs_signals_insert(tx, text, err) : err_set(err, ERR_NOMEM, "oom");
         if (rc != ERR_OK)
             goto out;
-        snprintf(dedup, sizeof dedup, "corr:%s:%lld", o->tenant_id, o->now_ms / CORR_BUCKET_MS);
-        rc = db_job_enqueue(tx, "obs.correlate", o->tenant_id, NULL, dedup, CORR_DELAY_S, NULL,
-                            err);
+        rc = db_obs_corr_enqueue(tx, o->tenant_id, CORR_DELAY_S, err);
     }
 out:
     free(text);

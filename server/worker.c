@@ -79,18 +79,14 @@ static enum err_code job_obs_sweep(const struct worker_job *wj, struct db_tx *tx
 {
     json_t *tenants = NULL, *t;
     enum err_code rc = db_obs_corr_pending(tx, &tenants, err);
-    long long bucket = (long long)time(NULL) / 10;
     size_t i;
     (void)wj;
 
     json_array_foreach(tenants, i, t)
     {
-        char dedup[96];
         if (rc != ERR_OK)
             break;
-        snprintf(dedup, sizeof dedup, "sweep:%s:%lld", json_string_value(t), bucket);
-        rc = db_job_enqueue(tx, "obs.correlate", json_string_value(t), NULL, dedup, 0, NULL,
-                            err);
+        rc = db_obs_corr_enqueue(tx, json_string_value(t), 0, err);
     }
     json_decref(tenants);
     return rc;
