@@ -395,10 +395,10 @@ enum err_code db_obs_corr_weak(struct db_tx *tx, const char *access_key_id, cons
 enum err_code db_obs_corr_burst(struct db_tx *tx, const char *principal, const char *cls,
                                 long long at_ms, long long window_ms, long long *count,
                                 long long *distinct, struct err *err);
-/* Open incidents reached by key hashes (a JSON array of integers): a new array of
+/* Open incidents reached by key hashes (a Postgres array literal of bigints): a new array of
  * {key, incident: {id, repeat_key, kind, class, title, severity, status, account_id, attempts,
  * distinct_sources, functions, records_exposed, steps, phases, first_seen_ms, last_seen_ms}}. */
-enum err_code db_obs_corr_lookup(struct db_tx *tx, const char *hashes_json, json_t **out,
+enum err_code db_obs_corr_lookup(struct db_tx *tx, const char *hashes, json_t **out,
                                  struct err *err);
 /* Batched incident writes; rows are JSON arrays of objects, ids/idx/keys/sigs/ms Postgres array
  * literals (see db/observe.c). links and steps return what was new, per incident. */

@@ -424,21 +424,22 @@ enum err_code db_obs_corr_burst(struct db_tx *tx, const char *principal, const c
     " 'first_seen_ms', (extract(epoch FROM i.first_seen) * 1000)::bigint,"                        \
     " 'last_seen_ms', (extract(epoch FROM i.last_seen) * 1000)::bigint)"
 
-/* Open incidents reached by any of the key hashes (a JSON array of integers). */
+/* Open incidents reached by any of the key hashes (a Postgres array literal of bigints): a join
+ * with the array (= ANY of a parameter array is a linear search per row in a generic plan). */
 static const struct db_stmt corr_lookup_stmt = {
     "obs_corr_lookup",
     "SELECT coalesce(json_agg(json_build_object('key', k.key_hash, 'incident', " INCIDENT_STATE
     ")), '[]')"
-    "  FROM incident_keys k JOIN incidents i"
-    "    ON i.tenant_id = k.tenant_id AND i.incident_id = k.incident_id"
-    " WHERE k.tenant_id = app_tenant() AND i.status <> 'resolved'"
-    "   AND k.key_hash IN (SELECT (json_array_elements_text($1::json))::bigint)",
+    "  FROM unnest($1::bigint[]) AS q(h)"
+    "  JOIN incident_keys k ON k.tenant_id = app_tenant() AND k.key_hash = q.h"
+    "  JOIN incidents i ON i.tenant_id = k.tenant_id AND i.incident_id = k.incident_id"
+    " WHERE i.status <> 'resolved'",
     1};
 
-enum err_code db_obs_corr_lookup(struct db_tx *tx, const char *hashes_json, json_t **out,
+enum err_code db_obs_corr_lookup(struct db_tx *tx, const char *hashes, json_t **out,
                                  struct err *err)
 {
-    const char *p[1] = {hashes_json};
+    const char *p[1] = {hashes};
     return db_exec_json(tx, &corr_lookup_stmt, p, out, err);
 }
 

@@ -20,7 +20,6 @@
 
 #include "db/db.h"
 
-#include <openssl/rand.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -365,24 +364,6 @@ static size_t link_keys(const struct db_obs_signal *s, uint64_t out[3])
     return n;
 }
 
-static void uuid_new(char out[37])
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned char r[16];
-    size_t p = 0;
-    if (RAND_bytes(r, sizeof r) != 1)
-        abort();
-    r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
-    r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[p++] = '-';
-        out[p++] = hex[r[i] >> 4];
-        out[p++] = hex[r[i] & 0xf];
-    }
-    out[p] = '\0';
-}
-
 static int find_inc(const struct run *r, const char *id)
 {
     for (size_t i = 0; i < r->ninc; i++)
@@ -515,7 +496,7 @@ static int open_inc(struct run *r, const struct db_obs_signal *s, const char *cl
     if (idx < 0)
         return -1;
     i = &r->inc[idx];
-    uuid_new(i->id);
+    obs_uuid_new(i->id);
     repeat_key(s, rk, sizeof rk);
     snprintf(i->repeat_key, sizeof i->repeat_key, "%.255s", rk);
     snprintf(i->kind, sizeof i->kind, "%s",
@@ -557,31 +538,70 @@ static void inc_from_json(struct inc *i, const json_t *j)
     snprintf(i->target, sizeof i->target, "%s", json_string_value(json_object_get(j, "target")));
 }
 
+/* Appends decimal v and a comma to a growing buffer. */
+static bool append_num(char **buf, size_t *n, size_t *cap, long long v)
+{
+    if (*n + 24 > *cap) {
+        size_t nc = *cap ? *cap * 2 : 4096;
+        char *nb = realloc(*buf, nc);
+        if (nb == NULL)
+            return false;
+        *buf = nb;
+        *cap = nc;
+    }
+    *n += (size_t)snprintf(*buf + *n, *cap - *n, "%s%lld", *n == 1 ? "" : ",", v);
+    return true;
+}
+
+static char *array_start(size_t *n, size_t *cap)
+{
+    char *b = malloc(4096);
+    if (b == NULL)
+        return NULL;
+    b[0] = '{';
+    b[1] = '\0';
+    *n = 1;
+    *cap = 4096;
+    return b;
+}
+
+static bool array_end(char **b, size_t *n, size_t *cap)
+{
+    if (*n + 2 > *cap) {
+        char *nb = realloc(*b, *cap + 2);
+        if (nb == NULL)
+            return false;
+        *b = nb;
+        *cap += 2;
+    }
+    (*b)[(*n)++] = '}';
+    (*b)[*n] = '\0';
+    return true;
+}
+
 /* Loads the open incidents the batch's keys lead to. */
 static enum err_code load_keys(struct run *r, const struct db_obs_sigbatch *b, struct err *err)
 {
-    json_t *hashes = json_array(), *found = NULL, *e;
-    char *text = NULL;
+    json_t *found = NULL, *e;
+    size_t n = 0, cap = 0;
+    char *text = array_start(&n, &cap);
     enum err_code rc = ERR_OK;
     struct map seen = {0};
+    bool ok = text != NULL;
     size_t i;
 
-    if (hashes == NULL)
-        return err_set(err, ERR_NOMEM, "out of memory");
-    for (i = 0; i < b->n; i++) {
+    for (i = 0; ok && i < b->n; i++) {
         uint64_t k[4];
         char rk[512];
-        size_t n = link_keys(&b->rows[i], k);
-        k[n++] = repeat_key(&b->rows[i], rk, sizeof rk);
-        for (size_t j = 0; j < n; j++) {
+        size_t nk = link_keys(&b->rows[i], k);
+        k[nk++] = repeat_key(&b->rows[i], rk, sizeof rk);
+        for (size_t j = 0; ok && j < nk; j++) {
             if (map_get(&seen, k[j]) >= 0)
                 continue;
-            map_put(&seen, k[j], 1);
-            json_array_append_new(hashes, json_integer((json_int_t)k[j]));
+            ok = map_put(&seen, k[j], 1) && append_num(&text, &n, &cap, (long long)k[j]);
         }
     }
-    text = json_dumps(hashes, JSON_COMPACT);
-    if (text == NULL) {
+    if (!ok || !array_end(&text, &n, &cap)) {
         rc = err_set(err, ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -612,7 +632,6 @@ static enum err_code load_keys(struct run *r, const struct db_obs_sigbatch *b, s
 out:
     map_clear(&seen);
     free(text);
-    json_decref(hashes);
     json_decref(found);
     return rc;
 }
@@ -737,47 +756,6 @@ static char *ids_literal(struct run *r, int *pos)
     s[n++] = '}';
     s[n] = '\0';
     return s;
-}
-
-/* Appends decimal v and a comma to a growing buffer. */
-static bool append_num(char **buf, size_t *n, size_t *cap, long long v)
-{
-    if (*n + 24 > *cap) {
-        size_t nc = *cap ? *cap * 2 : 4096;
-        char *nb = realloc(*buf, nc);
-        if (nb == NULL)
-            return false;
-        *buf = nb;
-        *cap = nc;
-    }
-    *n += (size_t)snprintf(*buf + *n, *cap - *n, "%s%lld", *n == 1 ? "" : ",", v);
-    return true;
-}
-
-static char *array_start(size_t *n, size_t *cap)
-{
-    char *b = malloc(4096);
-    if (b == NULL)
-        return NULL;
-    b[0] = '{';
-    b[1] = '\0';
-    *n = 1;
-    *cap = 4096;
-    return b;
-}
-
-static bool array_end(char **b, size_t *n, size_t *cap)
-{
-    if (*n + 2 > *cap) {
-        char *nb = realloc(*b, *cap + 2);
-        if (nb == NULL)
-            return false;
-        *b = nb;
-        *cap += 2;
-    }
-    (*b)[(*n)++] = '}';
-    (*b)[*n] = '\0';
-    return true;
 }
 
 static enum err_code write_pairs(struct run *r, const char *ids, const int *pos, struct err *err)

@@ -2,6 +2,7 @@
  * batch ({"events": [...]} or NDJSON) into candidate events. */
 #include "observe/observe.h"
 
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,24 @@ out:
     inflateEnd(&z);
     free(buf);
     return rc;
+}
+
+void obs_uuid_new(char out[37])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char r[16];
+    size_t p = 0;
+    if (RAND_bytes(r, sizeof r) != 1)
+        abort(); /* no randomness: nothing here can be made safe */
+    r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
+    r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[p++] = '-';
+        out[p++] = hex[r[i] >> 4];
+        out[p++] = hex[r[i] & 0xf];
+    }
+    out[p] = '\0';
 }
 
 void obs_time_format(long long ms, char out[32])

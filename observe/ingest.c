@@ -8,7 +8,6 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -582,24 +581,6 @@ static enum err_code detect_payload(struct batch *b, const struct ev *e, const j
     return ERR_OK;
 }
 
-static void uuid_new(char out[37])
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned char r[16];
-    size_t p = 0;
-    if (RAND_bytes(r, sizeof r) != 1)
-        abort(); /* no randomness: nothing here can be made safe */
-    r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
-    r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[p++] = '-';
-        out[p++] = hex[r[i] >> 4];
-        out[p++] = hex[r[i] & 0xf];
-    }
-    out[p] = '\0';
-}
-
 static bool is_uuid(const char *s)
 {
     if (s == NULL || strlen(s) != 36)
@@ -795,7 +776,7 @@ static enum err_code build(struct db_tx *tx, const struct obs_ingest_opts *o, js
         if (is_uuid(ct_id))
             snprintf(id, sizeof id, "%s", ct_id); /* a record delivered twice is stored once */
         else
-            uuid_new(id);
+            obs_uuid_new(id);
         row = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:O}", "time", v.time,
                         "event_id", id, "type", types[v.type].name, "account_id", v.account,
                         "region", v.region, "function_arn", v.fn, "request_id", v.request_id,

@@ -41,6 +41,9 @@ struct db_tx;
 enum err_code obs_inflate(const void *in, size_t len, size_t max, char **out, size_t *outlen,
                           struct err *err);
 
+/* A new random (v4) UUID. */
+void obs_uuid_new(char out[37]);
+
 /* Epoch milliseconds as RFC 3339 UTC with milliseconds ("2026-03-01T12:00:00.123Z"). */
 void obs_time_format(long long ms, char out[32]);
 
