@@ -423,9 +423,9 @@ static void test_incident_routes(void **state)
     /* Every folded event, page by page, with its request id and detector. */
     cursor = NULL;
     for (int pages = 0; pages < 20; pages++) {
-        char c[600] = "";
+        char c[64] = "";
         if (cursor != NULL)
-            snprintf(c, sizeof c, "&cursor=%s", cursor);
+            snprintf(c, sizeof c, "&cursor=%.40s", cursor);
         snprintf(path, sizeof path, "/v1/incidents/%s/events?limit=500%s", id, c);
         assert_int_equal(obs_call(&srv, "GET", path, ta.token, NULL, NULL, 0, &page), 200);
         seen += (long long)json_array_size(json_object_get(page, "items"));
