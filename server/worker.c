@@ -53,8 +53,9 @@ static unsigned retention_period(const struct config *cfg)
     return 3600;
 }
 
-/* Folds one tenant's new signals into incidents (observe/correlate.c); another worker holding
- * the tenant makes this attempt retry later. */
+/* Folds one tenant's new signals into incidents (observe/correlate.c). When another worker holds
+ * the tenant there is nothing to do: it folds what had committed when it started, and the sweep
+ * queues a job for anything later. */
 static enum err_code job_obs_correlate(const struct worker_job *wj, struct db_tx *tx,
                                        struct err *err)
 {
@@ -66,8 +67,9 @@ static enum err_code job_obs_correlate(const struct worker_job *wj, struct db_tx
         return err_set(err, ERR_INVALID, "a correlation job needs a tenant");
     rc = obs_correlate_tenant(tx, wj->job->tenant_id, &st, &busy, err);
     if (rc == ERR_OK && busy)
-        return err_set(err, ERR_UNAVAILABLE, "the tenant is being correlated by another worker");
-    if (rc == ERR_OK)
+        log_event(LOG_DEBUG, NULL, "job.obs_correlate_busy", "{s:s}", "tenant_id",
+                  wj->job->tenant_id);
+    else if (rc == ERR_OK)
         log_event(LOG_INFO, NULL, "job.obs_correlate", "{s:s, s:I, s:I, s:I}", "tenant_id",
                   wj->job->tenant_id, "signals", (json_int_t)st.signals, "opened",
                   (json_int_t)st.opened, "escalated", (json_int_t)st.escalated);
