@@ -112,6 +112,15 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@bench/run.sh
 
+# Payload inspection throughput on one core against baselines (bench/README.md); not in `make test`.
+.PHONY: bench-detect
+bench-detect: $(BUILD)/bench/detect/detect_bench
+	@$(BUILD)/bench/detect/detect_bench
+
+$(BUILD)/bench/detect/%: bench/detect/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 

@@ -42,21 +42,17 @@ struct obs_scratch {
     struct obs_match best[OBS_CLASS_COUNT];
     bool have[OBS_CLASS_COUNT];
     size_t budget;
-    bool secret;        /* the current location holds credentials: mask everything */
-    char loc[128];      /* the current location */
+    bool secret;   /* the current location holds credentials: mask everything */
+    char loc[128]; /* the current location */
     struct level lv[LEVELS];
     char body[BODY_CAP];
 };
 
 static const char *const class_names[OBS_CLASS_COUNT] = {
-    [OBS_SQLI] = "sqli",
-    [OBS_NOSQLI] = "nosqli",
-    [OBS_CMDI] = "cmdi",
-    [OBS_PATH_TRAVERSAL] = "path-traversal",
-    [OBS_SSRF] = "ssrf",
-    [OBS_XXE] = "xxe",
-    [OBS_SSTI] = "ssti",
-    [OBS_DESERIALIZATION] = "deserialization",
+    [OBS_SQLI] = "sqli", [OBS_NOSQLI] = "nosqli",
+    [OBS_CMDI] = "cmdi", [OBS_PATH_TRAVERSAL] = "path-traversal",
+    [OBS_SSRF] = "ssrf", [OBS_XXE] = "xxe",
+    [OBS_SSTI] = "ssti", [OBS_DESERIALIZATION] = "deserialization",
     [OBS_XSS] = "xss",
 };
 
@@ -82,6 +78,7 @@ enum err_code obs_detector_new(struct obs_detector **out, struct err *err)
     const char *exprs[MAX_RULES];
     unsigned flags[MAX_RULES];
     unsigned ids[MAX_RULES];
+    unsigned n = 0;
     hs_compile_error_t *cerr = NULL;
 
     *out = NULL;
@@ -93,9 +90,13 @@ enum err_code obs_detector_new(struct obs_detector **out, struct err *err)
     if (d == NULL)
         return err_set(err, ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < obs_rule_count; i++) {
-        exprs[i] = obs_rules[i].re;
-        flags[i] = HS_FLAG_CASELESS | HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH | HS_FLAG_PREFILTER;
-        ids[i] = (unsigned)i;
+        if (obs_rules[i].hs != NULL || obs_rules[i].start == OBS_START_NONE) {
+            exprs[n] = obs_rules[i].hs != NULL ? obs_rules[i].hs : obs_rules[i].re;
+            flags[n] = HS_FLAG_CASELESS | HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH;
+            if (obs_rules[i].hs == NULL)
+                flags[n] |= HS_FLAG_PREFILTER;
+            ids[n++] = (unsigned)i;
+        }
         if (obs_rules[i].confirm != OBS_CONFIRM_PCRE)
             continue;
         int ec;
@@ -112,10 +113,9 @@ enum err_code obs_detector_new(struct obs_detector **out, struct err *err)
         /* JIT where the platform has it; the interpreter otherwise */
         (void)pcre2_jit_compile(d->re[i], PCRE2_JIT_COMPLETE);
     }
-    if (hs_compile_multi(exprs, flags, ids, (unsigned)obs_rule_count, HS_MODE_BLOCK, NULL, &d->db,
-                         &cerr) != HS_SUCCESS) {
-        rc = err_set(err, ERR_INTERNAL, "payload rule %d: %s", cerr->expression,
-                     cerr->message);
+    if (hs_compile_multi(exprs, flags, ids, n, HS_MODE_BLOCK, NULL, &d->db, &cerr) != HS_SUCCESS) {
+        rc = err_set(err, ERR_INTERNAL, "payload rule %u: %s",
+                     cerr->expression >= 0 ? ids[cerr->expression] : 0u, cerr->message);
         hs_free_compile_error(cerr);
         goto out;
     }
@@ -191,22 +191,6 @@ static void hex64(uint64_t h, char out[17])
 }
 
 /* Keeps the match if it beats what the class has in this event. */
-static void offer(struct obs_scratch *s, enum obs_class cls, const char *technique, double conf,
-                  const char *text, size_t len, size_t start, size_t end, uint64_t shape)
-{
-    struct obs_match *m = &s->best[cls];
-
-    if (s->have[cls] && m->confidence >= conf)
-        return;
-    s->have[cls] = true;
-    m->cls = cls;
-    m->technique = technique;
-    m->confidence = conf;
-    snprintf(m->location, sizeof m->location, "%s", s->loc);
-    obs_evidence(text, len, start, end, s->secret, m->evidence, sizeof m->evidence);
-    hex64(shape, m->shape);
-}
-
 /* A signature's match is often just its anchor ("<script"): the shape covers what follows it
  * too, so that different payloads behind the same anchor differ. */
 static size_t shape_end(size_t len, size_t start, size_t end)
@@ -218,11 +202,97 @@ static size_t shape_end(size_t len, size_t start, size_t end)
     return want < len ? want : len;
 }
 
+/* Keeps the match if it beats what the class has in this event; the evidence and the shape
+ * (given, or else hashed from the text) are only made for a match that is kept. */
+static void offer(struct obs_scratch *s, enum obs_class cls, const char *technique, double conf,
+                  const char *text, size_t len, size_t start, size_t end, const uint64_t *shape)
+{
+    struct obs_match *m = &s->best[cls];
+    size_t ln = strlen(s->loc);
+
+    if (s->have[cls] && m->confidence >= conf)
+        return;
+    s->have[cls] = true;
+    m->cls = cls;
+    m->technique = technique;
+    m->confidence = conf;
+    memcpy(m->location, s->loc, ln + 1);
+    obs_evidence(text, len, start, end, s->secret, m->evidence, sizeof m->evidence);
+    hex64(shape != NULL ? *shape
+                        : obs_shape_text(text, start, shape_end(len, start, end), (unsigned)cls),
+          m->shape);
+}
+
+static char lower_c(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+}
+
+static bool starts_ci(const char *t, size_t len, const char *w)
+{
+    size_t n = strlen(w);
+
+    if (n > len)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (lower_c(t[i]) != w[i])
+            return false;
+    return true;
+}
+
+/* Which enum obs_start conditions the value meets (a bit per condition). */
+static unsigned start_conditions(const char *t, size_t len)
+{
+    unsigned m = 0;
+    size_t i = 0;
+
+    while (i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r'))
+        i++;
+    if (i >= len)
+        return 0;
+    t += i;
+    len -= i;
+    const char c = t[0];
+    const bool digit = c >= '0' && c <= '9';
+    if (digit || ((c == '-' || c == '+' || c == '(') && len > 1)) {
+        size_t k = digit ? 0 : 1;
+        while (k < len && (t[k] == ' ' || t[k] == '('))
+            k++;
+        if (k < len && t[k] >= '0' && t[k] <= '9')
+            m |= 1u << OBS_START_SQL;
+    }
+    if (starts_ci(t, len, "or ") || starts_ci(t, len, "and ") || starts_ci(t, len, "xor ") ||
+        starts_ci(t, len, "||") || starts_ci(t, len, "&&"))
+        m |= 1u << OBS_START_SQL;
+    else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_') {
+        size_t k = 1; /* word=1 */
+        while (k < len && k < 64 &&
+               ((t[k] >= 'a' && t[k] <= 'z') || (t[k] >= 'A' && t[k] <= 'Z') ||
+                (t[k] >= '0' && t[k] <= '9') || t[k] == '_'))
+            k++;
+        if (k + 1 < len && t[k] == '=' && t[k + 1] >= '0' && t[k + 1] <= '9')
+            m |= 1u << OBS_START_SQL;
+    }
+    if (c == '$')
+        m |= 1u << OBS_START_DOLLAR;
+    if (c == '/' || c == '\\' ||
+        (len > 1 && t[1] == ':' && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) ||
+        starts_ci(t, len, "file:"))
+        m |= 1u << OBS_START_PATH;
+    if ((len > 2 && c == 'g' && t[1] == 'A' && strchr("SWNJ", t[2]) != NULL) ||
+        (unsigned char)c == 0x80)
+        m |= 1u << OBS_START_PICKLE;
+    if (digit || c == '[' || c == '/' || c == '\\' || starts_ci(t, len, "localhost"))
+        m |= 1u << OBS_START_ADDRESS;
+    return m;
+}
+
 /* Scans one decoded form of a leaf and confirms the candidates. */
 static void scan(struct obs_scratch *s, const char *text, size_t len)
 {
     const struct obs_detector *d = s->d;
-    bool sql_done = false, ssrf_done = false;
+    bool ssrf_done = false;
+    unsigned sql = 0;
 
     if (len == 0)
         return;
@@ -233,27 +303,36 @@ static void scan(struct obs_scratch *s, const char *text, size_t len)
         return;
     memset(s->hits, 0, sizeof s->hits);
     s->any_hit = false;
+    unsigned starts = start_conditions(text, len);
+    if (starts != 0) {
+        for (size_t i = 0; i < obs_rule_count; i++) {
+            if (obs_rules[i].start != OBS_START_NONE && (starts & (1u << obs_rules[i].start))) {
+                s->hits[i / 8] |= (unsigned char)(1u << (i % 8));
+                s->any_hit = true;
+            }
+        }
+    }
     if (hs_scan(d->db, text, (unsigned)len, 0, s->hs, on_hit, s) != HS_SUCCESS || !s->any_hit)
         return;
     for (size_t i = 0; i < obs_rule_count; i++) {
         const struct obs_rule *r = &obs_rules[i];
         if (!(s->hits[i / 8] & (1u << (i % 8))))
             continue;
-        if (r->confirm == OBS_CONFIRM_SQL) {
-            struct obs_sql_hit h;
-            if (sql_done || (s->have[OBS_SQLI] && s->best[OBS_SQLI].confidence >= 0.95))
-                continue;
-            sql_done = true;
-            if (obs_sql_check(text, len, &h))
-                offer(s, OBS_SQLI, h.technique, h.confidence, text, len, h.start, h.end, h.shape);
+        if (r->confirm == OBS_CONFIRM_SQL_RAW) {
+            sql |= OBS_SQL_RAW; /* collected here, run once below with every context */
+        } else if (r->confirm == OBS_CONFIRM_SQL_QUOTED) {
+            sql |= OBS_SQL_QUOTED;
+        } else if (r->confirm == OBS_CONFIRM_SQL_ANYWHERE) {
+            sql |= OBS_SQL_ANYWHERE;
+        } else if (r->confirm == OBS_CONFIRM_SQL_STACKED) {
+            sql |= OBS_SQL_STACKED;
         } else if (r->confirm == OBS_CONFIRM_SSRF) {
             struct obs_ssrf_hit h;
             if (ssrf_done || (s->have[OBS_SSRF] && s->best[OBS_SSRF].confidence >= 0.95))
                 continue;
             ssrf_done = true;
             if (obs_ssrf_check(text, len, &h))
-                offer(s, OBS_SSRF, h.technique, h.confidence, text, len, h.start, h.end,
-                      obs_shape_text(text, h.start, shape_end(len, h.start, h.end), OBS_SSRF));
+                offer(s, OBS_SSRF, h.technique, h.confidence, text, len, h.start, h.end, NULL);
         } else {
             if (s->have[r->cls] && s->best[r->cls].confidence >= r->confidence)
                 continue;
@@ -262,9 +341,13 @@ static void scan(struct obs_scratch *s, const char *text, size_t len)
                 continue; /* no match, or a limit hit: the prefilter was too broad */
             PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->md);
             size_t a = ov[0], b = ov[1] >= ov[0] ? ov[1] : ov[0];
-            offer(s, r->cls, r->technique, r->confidence, text, len, a, b,
-                  obs_shape_text(text, a, shape_end(len, a, b), (unsigned)r->cls));
+            offer(s, r->cls, r->technique, r->confidence, text, len, a, b, NULL);
         }
+    }
+    if (sql != 0 && !(s->have[OBS_SQLI] && s->best[OBS_SQLI].confidence >= 0.95)) {
+        struct obs_sql_hit h;
+        if (obs_sql_check(text, len, sql, &h))
+            offer(s, OBS_SQLI, h.technique, h.confidence, text, len, h.start, h.end, &h.shape);
     }
 }
 
@@ -335,7 +418,9 @@ static void leaf(struct obs_scratch *s, int level, const char *text, size_t len)
         (void)walk_json_text(s, level + 1, text, len);
     scan(s, text, len);
     cur_len = len;
-    if (memchr(text, '%', len) != NULL || memchr(text, '+', len) != NULL) {
+    /* percent-encoding, or '+' for spaces in a value that has no space (1+union+select) */
+    if (memchr(text, '%', len) != NULL ||
+        (memchr(text, '+', len) != NULL && memchr(text, ' ', len) == NULL)) {
         size_t n1 = obs_url_decode(text, len, L->v[0], OBS_LEAF_CAP, true, &changed);
         if (changed) {
             scan(s, L->v[0], n1);
@@ -407,8 +492,14 @@ static size_t collect(struct obs_scratch *s, struct obs_match *out, size_t max)
 size_t obs_inspect_string(const struct obs_detector *d, struct obs_scratch *s, const char *text,
                           size_t len, const char *location, struct obs_match *out, size_t max)
 {
+    size_t ln = location != NULL ? strlen(location) : 0;
+
     reset(d, s);
-    snprintf(s->loc, sizeof s->loc, "%s", location != NULL ? location : "");
+    if (ln >= sizeof s->loc)
+        ln = sizeof s->loc - 1;
+    if (ln > 0)
+        memcpy(s->loc, location, ln);
+    s->loc[ln] = '\0';
     if (text != NULL)
         leaf(s, 0, text, len);
     return collect(s, out, max);
@@ -419,18 +510,38 @@ size_t obs_inspect_string(const struct obs_detector *d, struct obs_scratch *s, c
 /* Headers that browsers, CloudFront or API Gateway set with fixed formats; everything else
  * (User-Agent, Referer, X-Forwarded-For, Content-Type, custom headers) can carry an attack. */
 static const char *const skip_headers[] = {
-    "accept",          "accept-encoding", "accept-language", "content-length", "connection",
-    "via",             "x-amzn-trace-id", "x-amz-cf-id",     "x-forwarded-port",
-    "x-forwarded-proto", "upgrade-insecure-requests", "cache-control", "pragma", "dnt",
-    "priority",        "if-none-match",   "if-modified-since", "x-amz-date",
-    "x-amz-content-sha256", "sec-fetch-dest", "sec-fetch-mode", "sec-fetch-site",
-    "sec-fetch-user",  "sec-ch-ua",       "sec-ch-ua-mobile", "sec-ch-ua-platform",
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "content-length",
+    "connection",
+    "via",
+    "x-amzn-trace-id",
+    "x-amz-cf-id",
+    "x-forwarded-port",
+    "x-forwarded-proto",
+    "upgrade-insecure-requests",
+    "cache-control",
+    "pragma",
+    "dnt",
+    "priority",
+    "if-none-match",
+    "if-modified-since",
+    "x-amz-date",
+    "x-amz-content-sha256",
+    "sec-fetch-dest",
+    "sec-fetch-mode",
+    "sec-fetch-site",
+    "sec-fetch-user",
+    "sec-ch-ua",
+    "sec-ch-ua-mobile",
+    "sec-ch-ua-platform",
 };
 
 /* Headers whose values are credentials: inspected, but evidence is masked. */
 static const char *const secret_headers[] = {
-    "authorization", "proxy-authorization", "x-api-key", "x-amz-security-token",
-    "x-auth-token",  "x-csrf-token",
+    "authorization",        "proxy-authorization", "x-api-key",
+    "x-amz-security-token", "x-auth-token",        "x-csrf-token",
 };
 
 static bool name_in(const char *name, const char *const *list, size_t n)
@@ -492,7 +603,8 @@ static void walk_string_map(struct obs_scratch *s, const char *prefix, json_t *o
     const char *k;
     json_t *v;
 
-    json_object_foreach(obj, k, v) {
+    json_object_foreach(obj, k, v)
+    {
         loc2(s, prefix, k, strlen(k));
         leaf(s, 0, k, strlen(k));
         if (json_is_string(v)) {
@@ -500,7 +612,8 @@ static void walk_string_map(struct obs_scratch *s, const char *prefix, json_t *o
         } else if (json_is_array(v)) {
             size_t i;
             json_t *e;
-            json_array_foreach(v, i, e) {
+            json_array_foreach(v, i, e)
+            {
                 if (json_is_string(e))
                     leaf(s, 0, json_string_value(e), json_string_length(e));
             }
@@ -519,9 +632,10 @@ static void walk_generic(struct obs_scratch *s, json_t *v, size_t base, int dept
     } else if (json_is_object(v)) {
         const char *k;
         json_t *e;
-        json_object_foreach(v, k, e) {
-            int n = snprintf(s->loc + base, base < sizeof s->loc ? sizeof s->loc - base : 0,
-                             "%s%s", base > 0 ? "." : "", k);
+        json_object_foreach(v, k, e)
+        {
+            int n = snprintf(s->loc + base, base < sizeof s->loc ? sizeof s->loc - base : 0, "%s%s",
+                             base > 0 ? "." : "", k);
             size_t nb = n > 0 ? base + (size_t)n : base;
             if (nb >= sizeof s->loc)
                 nb = sizeof s->loc - 1;
@@ -531,7 +645,8 @@ static void walk_generic(struct obs_scratch *s, json_t *v, size_t base, int dept
     } else if (json_is_array(v)) {
         size_t i;
         json_t *e;
-        json_array_foreach(v, i, e) {
+        json_array_foreach(v, i, e)
+        {
             int n = snprintf(s->loc + base, base < sizeof s->loc ? sizeof s->loc - base : 0,
                              "%s%zu", base > 0 ? "." : "", i);
             size_t nb = n > 0 ? base + (size_t)n : base;
@@ -557,13 +672,17 @@ static void walk_headers(struct obs_scratch *s, json_t *headers)
     const char *k;
     json_t *v;
 
-    json_object_foreach(headers, k, v) {
-        if (!json_is_string(v) || name_in(k, skip_headers, sizeof skip_headers / sizeof skip_headers[0]))
+    json_object_foreach(headers, k, v)
+    {
+        if (!json_is_string(v) ||
+            name_in(k, skip_headers, sizeof skip_headers / sizeof skip_headers[0]))
             continue;
         if (strncasecmp(k, "cloudfront-", 11) == 0)
             continue;
         if (strcasecmp(k, "cookie") == 0) {
+            s->secret = true; /* session cookies are credentials */
             walk_pairs(s, "cookies", json_string_value(v), json_string_length(v), ';');
+            s->secret = false;
             continue;
         }
         s->secret = name_in(k, secret_headers, sizeof secret_headers / sizeof secret_headers[0]);
@@ -597,7 +716,8 @@ static void walk_body(struct obs_scratch *s, json_t *event, json_t *headers)
     if (json_is_object(headers)) {
         const char *k;
         json_t *v;
-        json_object_foreach(headers, k, v) {
+        json_object_foreach(headers, k, v)
+        {
             if (strcasecmp(k, "content-type") == 0 && json_is_string(v))
                 ct = json_string_value(v);
         }
@@ -643,14 +763,14 @@ static void walk_http(struct obs_scratch *s, json_t *e)
     else if (json_is_object(qs))
         walk_string_map(s, "queryStringParameters", qs);
     else if (json_is_string(raw_qs))
-        walk_pairs(s, "rawQueryString", json_string_value(raw_qs), json_string_length(raw_qs),
-                   '&');
+        walk_pairs(s, "rawQueryString", json_string_value(raw_qs), json_string_length(raw_qs), '&');
     if (json_is_string(path)) {
         snprintf(s->loc, sizeof s->loc, "path");
         leaf(s, 0, json_string_value(path), json_string_length(path));
     }
     if (json_is_string(raw_path) &&
-        !(json_is_string(path) && strcmp(json_string_value(path), json_string_value(raw_path)) == 0)) {
+        !(json_is_string(path) &&
+          strcmp(json_string_value(path), json_string_value(raw_path)) == 0)) {
         snprintf(s->loc, sizeof s->loc, "rawPath");
         leaf(s, 0, json_string_value(raw_path), json_string_length(raw_path));
     }
@@ -663,9 +783,13 @@ static void walk_http(struct obs_scratch *s, json_t *e)
     if (json_is_array(cookies)) {
         size_t i;
         json_t *c;
-        json_array_foreach(cookies, i, c) {
-            if (json_is_string(c))
+        json_array_foreach(cookies, i, c)
+        {
+            if (json_is_string(c)) {
+                s->secret = true;
                 walk_pairs(s, "cookies", json_string_value(c), json_string_length(c), '\0');
+                s->secret = false;
+            }
         }
     }
     walk_body(s, e, headers);

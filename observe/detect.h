@@ -49,6 +49,21 @@ void obs_scratch_free(struct obs_scratch *s); /* NULL-safe */
 /* Inspects one function input event (an API Gateway v1 or v2 proxy event, a function URL event,
  * or any JSON value) and writes at most max matches, at most one per class (the most confident),
  * into out; returns how many. */
+/* What is walked in an HTTP event (one with requestContext): multiValueQueryStringParameters (or
+ * else queryStringParameters, or else rawQueryString split on '&'), keys and values; path and
+ * rawPath; pathParameters; headers except the few that browsers and AWS set with fixed formats
+ * (Accept*, Content-Length, Connection, Via, Cache-Control, Sec-Fetch-*, Sec-CH-UA*,
+ * CloudFront-*, X-Amzn-Trace-Id, X-Forwarded-Port/Proto, ...): User-Agent, Referer,
+ * X-Forwarded-For and custom headers are inspected; Cookie and the v2 cookies array per cookie
+ * ("cookies.<name>"); body, base64-decoded when isBase64Encoded, walked as JSON (keys too) when it
+ * parses, split as a form when Content-Type says x-www-form-urlencoded, else one leaf.
+ * requestContext and stageVariables are not user input and are skipped. Any other event: every
+ * string and key at any depth. Locations look like "queryStringParameters.id", "body.user.name",
+ * "headers.User-Agent", "cookies.session". Evidence from Authorization-like headers and cookies
+ * has every long token masked. Each leaf is inspected as is and decoded (percent-decoding twice,
+ * HTML character references, base64 when it decodes to text or a serialised object, JSON inside
+ * a string), on at most its first 64 KiB; an event is inspected on at most 2 MiB of leaves, all
+ * decoded forms counted. Thread-safety: d is shared read-only; s belongs to the calling thread. */
 size_t obs_inspect_event(const struct obs_detector *d, struct obs_scratch *s, const json_t *input,
                          struct obs_match *out, size_t max);
 

@@ -98,9 +98,9 @@ struct named_ref {
 };
 
 static const struct named_ref named_refs[] = {
-    {"lt", '<'},    {"gt", '>'},     {"quot", '"'},  {"apos", '\''},   {"amp", '&'},
-    {"sol", '/'},   {"bsol", '\\'},  {"lpar", '('},  {"rpar", ')'},    {"colon", ':'},
-    {"semi", ';'},  {"equals", '='}, {"tab", '\t'},  {"newline", '\n'}, {"grave", '`'},
+    {"lt", '<'},     {"gt", '>'},     {"quot", '"'},   {"apos", '\''},    {"amp", '&'},
+    {"sol", '/'},    {"bsol", '\\'},  {"lpar", '('},   {"rpar", ')'},     {"colon", ':'},
+    {"semi", ';'},   {"equals", '='}, {"tab", '\t'},   {"newline", '\n'}, {"grave", '`'},
     {"lbrace", '{'}, {"rbrace", '}'}, {"period", '.'}, {"comma", ','},
 };
 
@@ -216,8 +216,7 @@ bool obs_looks_base64(const char *s, size_t len)
     return pad <= 2 && n % 4 != 1 && ((lower && upper) || (digit && (lower || upper)));
 }
 
-bool obs_base64_decode(const char *s, size_t len, unsigned char *dst, size_t cap,
-                       size_t *out_len)
+bool obs_base64_decode(const char *s, size_t len, unsigned char *dst, size_t cap, size_t *out_len)
 {
     const unsigned char *u = (const unsigned char *)s;
     unsigned long acc = 0;
@@ -246,8 +245,7 @@ bool obs_base64_decode(const char *s, size_t len, unsigned char *dst, size_t cap
     return true;
 }
 
-/* Length of the valid UTF-8 sequence at s (2-4), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t len)
+size_t obs_utf8_seq(const unsigned char *s, size_t len)
 {
     size_t k;
     unsigned long cp;
@@ -284,7 +282,7 @@ bool obs_is_mostly_text(const unsigned char *s, size_t len)
         if ((s[i] >= 0x20 && s[i] < 0x7F) || is_space(s[i])) {
             good++;
             i++;
-        } else if (s[i] >= 0x80 && (k = utf8_seq(s + i, len - i)) > 0) {
+        } else if (s[i] >= 0x80 && (k = obs_utf8_seq(s + i, len - i)) > 0) {
             good += k;
             i += k;
         } else {
@@ -336,13 +334,25 @@ static long jw_string(struct jw *w)
             return -1;
         c = (unsigned char)*w->p++;
         switch (c) {
-        case '"': case '\\': case '/':
+        case '"':
+        case '\\':
+        case '/':
             break;
-        case 'b': c = '\b'; break;
-        case 'f': c = '\f'; break;
-        case 'n': c = '\n'; break;
-        case 'r': c = '\r'; break;
-        case 't': c = '\t'; break;
+        case 'b':
+            c = '\b';
+            break;
+        case 'f':
+            c = '\f';
+            break;
+        case 'n':
+            c = '\n';
+            break;
+        case 'r':
+            c = '\r';
+            break;
+        case 't':
+            c = '\t';
+            break;
         case 'u': {
             unsigned long cp = 0;
             if (w->end - w->p < 4)
@@ -428,8 +438,8 @@ static void jw_pop(struct jw *w, size_t old)
  * nesting costs no C stack (about 9 KiB of it at most). */
 static bool jw_walk(struct jw *w)
 {
-    char kind[JW_MAX_DEPTH];       /* '{' or '[' */
-    size_t saved[JW_MAX_DEPTH];    /* path length to restore after the member */
+    char kind[JW_MAX_DEPTH];    /* '{' or '[' */
+    size_t saved[JW_MAX_DEPTH]; /* path length to restore after the member */
     unsigned long idx[JW_MAX_DEPTH];
     size_t depth = 0;
     bool expect_value = true;
@@ -525,11 +535,15 @@ static bool jw_walk(struct jw *w)
     }
 }
 
-bool obs_json_walk(const char *text, size_t len, const char *prefix, char *unesc,
-                   size_t unesc_cap, obs_json_leaf_fn leaf, void *ctx)
+bool obs_json_walk(const char *text, size_t len, const char *prefix, char *unesc, size_t unesc_cap,
+                   obs_json_leaf_fn leaf, void *ctx)
 {
-    struct jw w = {.p = text, .end = text + len, .unesc = unesc, .unesc_cap = unesc_cap,
-                   .leaf = leaf, .ctx = ctx};
+    struct jw w = {.p = text,
+                   .end = text + len,
+                   .unesc = unesc,
+                   .unesc_cap = unesc_cap,
+                   .leaf = leaf,
+                   .ctx = ctx};
     size_t pl = strlen(prefix);
 
     if (pl >= JW_PATH_CAP)

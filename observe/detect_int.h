@@ -29,8 +29,11 @@ bool obs_looks_base64(const char *s, size_t len);
 
 /* Decodes base64 (either alphabet, padding optional, whitespace skipped) into dst. Returns false
  * on a bad character; *out_len is the decoded length (truncated to cap). */
-bool obs_base64_decode(const char *s, size_t len, unsigned char *dst, size_t cap,
-                       size_t *out_len);
+bool obs_base64_decode(const char *s, size_t len, unsigned char *dst, size_t cap, size_t *out_len);
+
+/* Length (2-4) of the valid, shortest-form UTF-8 sequence of a non-ASCII character at s (len
+ * bytes available), or 0 when there is none. */
+size_t obs_utf8_seq(const unsigned char *s, size_t len);
 
 /* True when at least 90% of the bytes are printable ASCII, whitespace or valid UTF-8. */
 bool obs_is_mostly_text(const unsigned char *s, size_t len);
@@ -43,21 +46,27 @@ bool obs_is_mostly_text(const unsigned char *s, size_t len);
  * have been called for a prefix). Uses no heap and no recursion. */
 typedef void (*obs_json_leaf_fn)(void *ctx, const char *path, const char *s, size_t len,
                                  bool is_key);
-bool obs_json_walk(const char *text, size_t len, const char *prefix, char *unesc,
-                   size_t unesc_cap, obs_json_leaf_fn leaf, void *ctx);
+bool obs_json_walk(const char *text, size_t len, const char *prefix, char *unesc, size_t unesc_cap,
+                   obs_json_leaf_fn leaf, void *ctx);
 
 /* ---- SQL injection (observe/detect_sql.c) ---- */
 
 struct obs_sql_hit {
     const char *technique; /* static */
     double confidence;
-    size_t start, end;      /* the attack's span in the text */
-    uint64_t shape;         /* hash of the token sequence with literals removed */
+    size_t start, end; /* the attack's span in the text */
+    uint64_t shape;    /* hash of the token sequence with literals removed */
 };
 
+#define OBS_SQL_RAW 1u      /* the value as is: a number or a condition at its start */
+#define OBS_SQL_QUOTED 2u   /* after each quote of the value: string contexts */
+#define OBS_SQL_ANYWHERE 4u /* every token: UNION SELECT, stacked queries, delays */
+#define OBS_SQL_STACKED 8u  /* a ';' is in the value: every token if a verb follows one */
+
 /* Tokenises text as SQL in the contexts an application may paste it into (as is, after an
- * opening single or double quote) and recognises injection token sequences. */
-bool obs_sql_check(const char *text, size_t len, struct obs_sql_hit *hit);
+ * opening single or double quote; contexts is a mask of OBS_SQL_*) and recognises injection
+ * token sequences. */
+bool obs_sql_check(const char *text, size_t len, unsigned contexts, struct obs_sql_hit *hit);
 
 /* ---- SSRF (observe/detect_ssrf.c) ---- */
 
@@ -68,8 +77,10 @@ struct obs_ssrf_hit {
 };
 
 /* Finds URLs and bare addresses in text whose host is internal (loopback, private, link-local,
- * cloud metadata, the Lambda runtime API) in any encoding (decimal, hex, octal, IPv6-mapped,
- * rebinding names), and dangerous URL schemes (file, gopher, dict, ...). */
+ * cloud metadata, the Lambda runtime API on port 9001) in any encoding (decimal, hex, octal,
+ * short dotted, IPv6-mapped, full-width digits and dots, rebinding names), and dangerous URL
+ * schemes (file, gopher, dict, ...). Metadata names and paths by themselves are rows of the rule
+ * table (observe/detect_rules.c). */
 bool obs_ssrf_check(const char *text, size_t len, struct obs_ssrf_hit *hit);
 
 /* ---- evidence and shape (observe/detect_text.c) ---- */
@@ -77,8 +88,8 @@ bool obs_ssrf_check(const char *text, size_t len, struct obs_ssrf_hit *hit);
 /* Writes a printable, valid UTF-8 rendering of text[start, end) into out (cap bytes including
  * the NUL; at most cap - 1 bytes), with secrets masked (AWS access keys, bearer tokens, JWTs,
  * password/secret/token values); when mask_all, every long token-like run is masked too. */
-void obs_evidence(const char *text, size_t len, size_t start, size_t end, bool mask_all,
-                  char *out, size_t cap);
+void obs_evidence(const char *text, size_t len, size_t start, size_t end, bool mask_all, char *out,
+                  size_t cap);
 
 /* 64-bit FNV-1a shape of text[start, end): lower-cased, digits runs become 0, quoted literals
  * and whitespace/comment runs collapsed, repeated ../ folded; salted with the class. */

@@ -30,33 +30,31 @@ struct kw {
     char type;
 };
 
-/* Sorted by word for bsearch-free linear lookup by first letter; small enough to scan. */
+/* Sorted by word: kw_first[] below indexes them by first letter (keep both in step). */
 static const struct kw keywords[] = {
-    {"all", 'k'},        {"alter", 'E'},      {"analyse", 'k'},   {"and", '&'},
-    {"as", 'k'},         {"between", 'o'},    {"by", 'k'},        {"case", 'k'},
-    {"create", 'E'},     {"database", 'k'},   {"declare", 'E'},   {"delay", 'k'},
-    {"delete", 'E'},     {"distinct", 'k'},   {"div", 'o'},       {"drop", 'E'},
-    {"dumpfile", 'k'},   {"else", 'k'},       {"end", 'k'},       {"exec", 'E'},
-    {"execute", 'E'},    {"false", 'n'},      {"from", 'k'},      {"function", 'k'},
-    {"grant", 'E'},      {"group", 'k'},      {"having", 'k'},    {"in", 'o'},
-    {"index", 'k'},      {"insert", 'E'},     {"into", 'k'},      {"is", 'o'},
-    {"join", 'k'},       {"like", 'o'},       {"limit", 'k'},     {"login", 'k'},
-    {"mod", 'o'},        {"not", 'o'},        {"null", 'n'},      {"offset", 'k'},
-    {"or", '&'},         {"order", 'k'},      {"outfile", 'k'},   {"procedure", 'k'},
-    {"regexp", 'o'},     {"rlike", 'o'},      {"schema", 'k'},    {"select", 'E'},
-    {"set", 'k'},        {"shutdown", 'E'},   {"sounds", 'o'},    {"table", 'k'},
-    {"then", 'k'},       {"time", 'k'},       {"top", 'k'},       {"trigger", 'k'},
-    {"true", 'n'},       {"truncate", 'E'},   {"union", 'U'},     {"update", 'E'},
-    {"values", 'k'},     {"view", 'k'},      {"waitfor", 'E'},
-    {"when", 'k'},       {"where", 'k'},      {"xor", '&'},
+    {"all", 'k'},     {"alter", 'E'},    {"analyse", 'k'},  {"and", '&'},       {"as", 'k'},
+    {"between", 'o'}, {"by", 'k'},       {"case", 'k'},     {"create", 'E'},    {"database", 'k'},
+    {"declare", 'E'}, {"delay", 'k'},    {"delete", 'E'},   {"distinct", 'k'},  {"div", 'o'},
+    {"drop", 'E'},    {"dumpfile", 'k'}, {"else", 'k'},     {"end", 'k'},       {"exec", 'E'},
+    {"execute", 'E'}, {"false", 'n'},    {"from", 'k'},     {"function", 'k'},  {"grant", 'E'},
+    {"group", 'k'},   {"having", 'k'},   {"in", 'o'},       {"index", 'k'},     {"insert", 'E'},
+    {"into", 'k'},    {"is", 'o'},       {"join", 'k'},     {"like", 'o'},      {"limit", 'k'},
+    {"login", 'k'},   {"mod", 'o'},      {"not", 'o'},      {"null", 'n'},      {"offset", 'k'},
+    {"or", '&'},      {"order", 'k'},    {"outfile", 'k'},  {"procedure", 'k'}, {"regexp", 'o'},
+    {"rlike", 'o'},   {"schema", 'k'},   {"select", 'E'},   {"set", 'k'},       {"shutdown", 'E'},
+    {"sounds", 'o'},  {"table", 'k'},    {"then", 'k'},     {"time", 'k'},      {"top", 'k'},
+    {"trigger", 'k'}, {"true", 'n'},     {"truncate", 'E'}, {"union", 'U'},     {"update", 'E'},
+    {"values", 'k'},  {"view", 'k'},     {"waitfor", 'E'},  {"when", 'k'},      {"where", 'k'},
+    {"xor", '&'},
 };
 
 /* Functions whose presence after a break is an attack on its own: time delays, file access,
  * error-based extraction, out-of-band channels. */
 static const char *const dangerous_fn[] = {
-    "sleep",       "pg_sleep",     "benchmark",        "extractvalue", "updatexml",
-    "load_file",   "receive_message", "xp_cmdshell",   "randomblob",   "pg_read_file",
-    "get_host_address", "name_const", "gtid_subset",   "lo_import",    "xp_dirtree",
+    "sleep",       "pg_sleep",     "benchmark",        "extractvalue",
+    "updatexml",   "load_file",    "receive_message",  "xp_cmdshell",
+    "randomblob",  "pg_read_file", "get_host_address", "name_const",
+    "gtid_subset", "lo_import",    "xp_dirtree",
 };
 /* All of them are strong alone (a time delay or a file read needs no comparison). */
 #define DANGEROUS_STRONG (int)(sizeof dangerous_fn / sizeof dangerous_fn[0])
@@ -68,8 +66,8 @@ static char lc(char c)
 
 static bool word_char(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '$' || c >= 0x80;
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '$' || c >= 0x80;
 }
 
 static bool space(unsigned char c)
@@ -124,10 +122,16 @@ static void set_word(struct tok *t, const char *s, size_t n)
     t->word[k] = '\0';
 }
 
+/* keywords[kw_first[c - 'a']] .. keywords[kw_first[c - 'a' + 1] - 1] start with letter c */
+static const unsigned char kw_first[27] = {0,  5,  7,  9,  17, 21, 24, 26, 27, 32, 33, 33, 36, 37,
+                                           39, 43, 44, 44, 46, 51, 58, 60, 62, 65, 66, 66, 66};
+
 static char keyword_type(const char *w)
 {
-    for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++)
-        if (keywords[i].w[0] == w[0] && strcmp(keywords[i].w, w) == 0)
+    if (w[0] < 'a' || w[0] > 'z' || w[1] == '\0')
+        return 0;
+    for (unsigned i = kw_first[w[0] - 'a']; i < kw_first[w[0] - 'a' + 1]; i++)
+        if (strcmp(keywords[i].w, w) == 0)
             return keywords[i].type;
     return 0;
 }
@@ -179,12 +183,13 @@ static bool next_tok(struct lexer *lx, struct tok *t)
             k++;
         t->type = 'b';
         lx->pos = k < n ? k + 1 : k;
-    } else if ((c >= '0' && c <= '9') || (c == '.' && i + 1 < n && s[i + 1] >= '0' &&
-                                          s[i + 1] <= '9')) {
+    } else if ((c >= '0' && c <= '9') ||
+               (c == '.' && i + 1 < n && s[i + 1] >= '0' && s[i + 1] <= '9')) {
         size_t k = i + 1;
         if (c == '0' && k < n && (lc(s[k]) == 'x' || lc(s[k]) == 'b'))
             k++;
-        while (k < n && (word_char((unsigned char)s[k]) || s[k] == '.') && (unsigned char)s[k] < 0x80)
+        while (k < n && (word_char((unsigned char)s[k]) || s[k] == '.') &&
+               (unsigned char)s[k] < 0x80)
             k++;
         t->type = 'n';
         lx->pos = k;
@@ -316,7 +321,7 @@ static bool valid_stmt(const struct tok *T, size_t n, size_t i)
         if (a == NULL)
             return false;
         if (strchr("nsvf(", a->type) || is_word(a, "*") || is_word(a, "all") ||
-            is_word(a, "distinct") || is_word(a, "top"))
+            is_word(a, "distinct") || is_word(a, "top") || is_word(a, "case"))
             return true;
         return a->type == 'b' && b != NULL &&
                (strchr(",.c)", b->type) || is_word(b, "from") || is_word(b, "into"));
@@ -325,11 +330,11 @@ static bool valid_stmt(const struct tok *T, size_t n, size_t i)
         return is_word(&T[i], "shutdown");
     if (is_word(&T[i], "drop") || is_word(&T[i], "create") || is_word(&T[i], "alter") ||
         is_word(&T[i], "truncate"))
-        return (a->type == 'k' || a->type == 'b') && (is_word(a, "table") || is_word(a, "database") ||
-                                  is_word(a, "schema") || is_word(a, "view") ||
-                                  is_word(a, "user") || is_word(a, "function") ||
-                                  is_word(a, "procedure") || is_word(a, "index") ||
-                                  is_word(a, "login") || is_word(a, "trigger"));
+        return (a->type == 'k' || a->type == 'b') &&
+               (is_word(a, "table") || is_word(a, "database") || is_word(a, "schema") ||
+                is_word(a, "view") || is_word(a, "user") || is_word(a, "function") ||
+                is_word(a, "procedure") || is_word(a, "index") || is_word(a, "login") ||
+                is_word(a, "trigger"));
     if (is_word(&T[i], "delete"))
         return is_word(a, "from") || (b != NULL && a->type == 'b' && is_word(b, "from"));
     if (is_word(&T[i], "insert"))
@@ -425,10 +430,10 @@ static bool after_break(const struct tok *T, size_t n, size_t i, bool quoted, st
         const char *tech = is_word(t, "and") || is_word(t, "&&") ? "boolean-blind" : "tautology";
         int d = dangerous_rank(a);
         if (a->type == 'f' && d >= 0 && d < DANGEROUS_STRONG)
-            return set_v(v, is_word(a, "sleep") || is_word(a, "pg_sleep") ||
-                                    is_word(a, "benchmark")
-                                ? "time-based"
-                                : "error-based",
+            return set_v(v,
+                         is_word(a, "sleep") || is_word(a, "pg_sleep") || is_word(a, "benchmark")
+                             ? "time-based"
+                             : "error-based",
                          0.95, last);
         if (a->type == '(' && b != NULL && is_word(b, "select"))
             return set_v(v, "subquery", 0.9, last);
@@ -436,11 +441,15 @@ static bool after_break(const struct tok *T, size_t n, size_t i, bool quoted, st
             return set_v(v, "subquery", 0.85, last);
         if (a->type == 'v')
             return set_v(v, tech, 0.85, i + 1);
-        /* a nested SELECT inside the condition: ascii(substring((select ...),1,1))>64 */
+        /* a nested SELECT or delay inside the condition: ascii(substring((select ...),1,1))>64,
+         * elt(1,sleep(5)) */
         if (strchr("f(", a->type)) {
-            for (size_t k = i + 1; k + 1 < n && k < i + 24; k++)
+            for (size_t k = i + 1; k + 1 < n && k < i + 24; k++) {
                 if (T[k].type == '(' && is_word(&T[k + 1], "select"))
                     return set_v(v, "subquery", 0.9, last);
+                if (T[k].type == 'f' && dangerous_rank(&T[k]) >= 0 && T[k + 1].type == '(')
+                    return set_v(v, "time-based", 0.9, last);
+            }
         }
         /* ' or 1 group by ..., 1 or 1 union ... */
         if (a->type == 'n' && b != NULL &&
@@ -473,8 +482,8 @@ static bool after_break(const struct tok *T, size_t n, size_t i, bool quoted, st
         /* ' or 1-- , ' or true# , 1 or 1; */
         if (a->type == 'n' && b != NULL && strchr("c;", b->type))
             return set_v(v, tech, 0.85, i + 2);
-        if (a->type == 'n' && b == NULL && quoted)
-            return set_v(v, tech, 0.7, i + 1);
+        if (a->type == 'n' && b == NULL && (quoted || is_word(a, "true")))
+            return set_v(v, tech, quoted ? 0.7 : 0.75, i + 1);
         return false;
     }
     if (t->type == 'o' && !quoted && a != NULL && a->type == '(' && b != NULL &&
@@ -511,14 +520,18 @@ static bool anywhere(const struct tok *T, size_t n, bool exec_comment, struct ve
             *first = i > 0 ? i - 1 : i;
             return set_v(v, "stacked-query", 0.9, i + 5 < n ? i + 5 : n - 1);
         }
-        if (T[i].type == 'f' && strchr("^&o(;,", p) && i + 1 < n && T[i + 1].type == '(') {
+        bool after_kw = i > 0 && (is_word(&T[i - 1], "then") || is_word(&T[i - 1], "else") ||
+                                  is_word(&T[i - 1], "select"));
+        if (T[i].type == 'f' && (strchr("^&o(;,", p) || after_kw) && i + 1 < n &&
+            T[i + 1].type == '(') {
             int d = dangerous_rank(&T[i]);
             if (d >= 0 && d < DANGEROUS_STRONG && i + 2 < n && strchr("nsf(Ev", T[i + 2].type)) {
                 *first = i > 0 ? i - 1 : i;
-                return set_v(v, is_word(&T[i], "sleep") || is_word(&T[i], "pg_sleep") ||
-                                        is_word(&T[i], "benchmark")
-                                    ? "time-based"
-                                    : "error-based",
+                return set_v(v,
+                             is_word(&T[i], "sleep") || is_word(&T[i], "pg_sleep") ||
+                                     is_word(&T[i], "benchmark")
+                                 ? "time-based"
+                                 : "error-based",
                              0.85, i + 4 < n ? i + 4 : n - 1);
             }
         }
@@ -566,7 +579,43 @@ static void better(struct obs_sql_hit *hit, bool *found, const struct verdict *v
     hit->shape = shape_of(T, first, v->last);
 }
 
-bool obs_sql_check(const char *text, size_t len, struct obs_sql_hit *hit)
+/* Can the quote at text[p] close a string the attacker opened? Not when it sits inside a word
+ * (O'Brien, don't) and the word after it is no SQL keyword ('or'1'='1 still counts). */
+static bool may_break(const char *text, size_t len, size_t p)
+{
+    size_t k = p + 1, w;
+    char word[12];
+
+    if (p == 0 || !word_char((unsigned char)text[p - 1]) || k >= len ||
+        !word_char((unsigned char)text[k]))
+        return true;
+    for (w = 0; k < len && w < sizeof word - 1 && word_char((unsigned char)text[k]); k++)
+        word[w++] = lc(text[k]);
+    if (k < len && word_char((unsigned char)text[k]))
+        return false; /* longer than any keyword */
+    word[w] = '\0';
+    char t = keyword_type(word);
+    return t == '&' || t == 'U' || t == 'E' || t == 'o' || (t == 'k' && strcmp(word, "or") == 0);
+}
+
+/* Does a statement verb follow one of the value's semicolons (spaces and inline comments
+ * between)? Prose has semicolons too; stacked queries need a verb after one. */
+static bool verb_after_semicolon(const char *text, size_t len)
+{
+    const char *p = text, *end = text + len;
+
+    while ((p = memchr(p, ';', (size_t)(end - p))) != NULL) {
+        struct lexer lx = {.s = text, .len = len, .pos = (size_t)(p - text) + 1,
+                           .exec_comment = false};
+        struct tok t;
+        if (next_tok(&lx, &t) && t.type == 'E')
+            return true;
+        p++;
+    }
+    return false;
+}
+
+bool obs_sql_check(const char *text, size_t len, unsigned contexts, struct obs_sql_hit *hit)
 {
     struct tok T[SQL_MAX_TOKENS];
     struct lexer lx = {.s = text, .len = len, .pos = 0, .exec_comment = false};
@@ -574,29 +623,46 @@ bool obs_sql_check(const char *text, size_t len, struct obs_sql_hit *hit)
     bool found = false;
     size_t n, quotes = 0, first = 0;
 
+    if ((contexts & OBS_SQL_STACKED) && !(contexts & OBS_SQL_ANYWHERE) &&
+        verb_after_semicolon(text, len))
+        contexts |= OBS_SQL_ANYWHERE;
     /* raw context: the value pasted as is (numeric parameters) */
-    n = lex_all(&lx, T, SQL_MAX_TOKENS);
+    /* all tokens only when something may hide deep in the value */
+    n = (contexts & OBS_SQL_ANYWHERE) ? lex_all(&lx, T, SQL_MAX_TOKENS)
+        : (contexts & OBS_SQL_RAW)    ? lex_all(&lx, T, SQL_CTX_TOKENS)
+                                      : 0;
     if (n > 0) {
         size_t i = 0;
         if (T[0].type == 'o' && (is_word(&T[0], "-") || is_word(&T[0], "+")) && n > 1)
             i = 1;
-        if (T[i].type == 'n' && after_break(T, n < SQL_CTX_TOKENS ? n : SQL_CTX_TOKENS, i + 1,
-                                            false, &v))
+        if (T[i].type == 'n' &&
+            after_break(T, n < SQL_CTX_TOKENS ? n : SQL_CTX_TOKENS, i + 1, false, &v))
+            better(hit, &found, &v, T, 0);
+        /* a whole pair as the value: "id=1 or 1=1" */
+        if (n > 3 && T[0].type == 'b' && is_word(&T[1], "=") && T[2].type == 'n' &&
+            after_break(T, n < SQL_CTX_TOKENS ? n : SQL_CTX_TOKENS, 3, false, &v))
             better(hit, &found, &v, T, 0);
         /* a value that starts with the condition itself: "or 1=1--" */
-        if (T[0].type == '&' && after_break(T, n < SQL_CTX_TOKENS ? n : SQL_CTX_TOKENS, 0, false,
-                                            &v))
+        if (T[0].type == '&' &&
+            after_break(T, n < SQL_CTX_TOKENS ? n : SQL_CTX_TOKENS, 0, false, &v))
             better(hit, &found, &v, T, 0);
-        if (anywhere(T, n, lx.exec_comment, &v, &first))
+        if ((contexts & OBS_SQL_ANYWHERE) && anywhere(T, n, lx.exec_comment, &v, &first))
             better(hit, &found, &v, T, first);
     }
     /* quote contexts: the value pasted inside '...' or "...", each quote a possible break */
-    for (size_t p = 0; p < len && quotes < SQL_MAX_QUOTES && (!found || hit->confidence < 0.95);
+    for (size_t p = 0; (contexts & OBS_SQL_QUOTED) && p < len && quotes < SQL_MAX_QUOTES &&
+                       (!found || hit->confidence < 0.95);
          p++) {
-        if (text[p] != '\'' && text[p] != '"')
+        if ((text[p] != '\'' && text[p] != '"') || !may_break(text, len, p))
             continue;
         quotes++;
         struct lexer q = {.s = text, .len = len, .pos = p + 1, .exec_comment = false};
+        /* what follows a break must be SQL: a comment, UNION, ';', a clause, a condition, an
+         * operator or ')'; a word or a number there is prose (it's, 'quoted' text) */
+        struct tok t1;
+        struct lexer peek = q;
+        if (!next_tok(&peek, &t1) || !strchr("cU;EBk&o)", t1.type))
+            continue;
         T[0].type = 's';
         T[0].start = p;
         T[0].end = p + 1;

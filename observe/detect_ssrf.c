@@ -133,9 +133,19 @@ static bool classify_v4(uint32_t a, unsigned port, struct cls *c)
 }
 
 static const char *const internal_names[] = {
-    "localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback", "metadata",
-    "instance-data", "instance-data.ec2.internal", "metadata.goog", "kubernetes.default",
-    "kubernetes.default.svc", "host.docker.internal", "localtest.me", "lvh.me",
+    "localhost",
+    "localhost.localdomain",
+    "ip6-localhost",
+    "ip6-loopback",
+    "metadata",
+    "instance-data",
+    "instance-data.ec2.internal",
+    "metadata.goog",
+    "kubernetes.default",
+    "kubernetes.default.svc",
+    "host.docker.internal",
+    "localtest.me",
+    "lvh.me",
 };
 
 /* Classifies a host (already lower-cased, no brackets, no port). */
@@ -165,7 +175,7 @@ static bool classify_host(const char *h, size_t n, unsigned port, bool *encoded,
     if (strchr(buf, ':') != NULL && inet_pton(AF_INET6, buf, v6) == 1) {
         static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
         static const unsigned char zero12[12] = {0};
-        static const unsigned char ec2[16] = {0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0, 0,
+        static const unsigned char ec2[16] = {0xfd, 0x00, 0x0e, 0xc2, 0, 0, 0,    0,
                                               0,    0,    0,    0,    0, 0, 0x02, 0x54};
         if (memcmp(v6, ec2, 16) == 0) {
             *c = (struct cls){"metadata-host", 0.95};
@@ -178,8 +188,7 @@ static bool classify_host(const char *h, size_t n, unsigned port, bool *encoded,
         }
         if (memcmp(v6, zero12, 12) == 0 && v6[12] == 0 && v6[13] == 0 && v6[14] == 0 &&
             v6[15] <= 1) {
-            *c = port == 9001 ? (struct cls){"runtime-api", 0.95}
-                              : (struct cls){"loopback", 0.85};
+            *c = port == 9001 ? (struct cls){"runtime-api", 0.95} : (struct cls){"loopback", 0.85};
             return true;
         }
         if (v6[0] == 0xfe && (v6[1] & 0xc0) == 0x80) {
@@ -198,8 +207,7 @@ static bool classify_host(const char *h, size_t n, unsigned port, bool *encoded,
     }
     for (size_t i = 0; i < sizeof internal_names / sizeof internal_names[0]; i++) {
         if (strcmp(buf, internal_names[i]) == 0) {
-            *c = port == 9001 ? (struct cls){"runtime-api", 0.95}
-                              : (struct cls){"loopback", 0.85};
+            *c = port == 9001 ? (struct cls){"runtime-api", 0.95} : (struct cls){"loopback", 0.85};
             return true;
         }
     }
@@ -272,9 +280,9 @@ static void offer(struct best *b, const char *technique, double conf, size_t sta
 
 static bool host_char(char c)
 {
-    return c != '/' && c != '?' && c != '#' && c != '\\' && c != ' ' && c != '"' &&
-           c != '\'' && c != '<' && c != '>' && c != '\n' && c != '\r' && c != '\t' &&
-           c != '`' && c != ',' && c != ';' && c != ')';
+    return c != '/' && c != '?' && c != '#' && c != '\\' && c != ' ' && c != '"' && c != '\'' &&
+           c != '<' && c != '>' && c != '\n' && c != '\r' && c != '\t' && c != '`' && c != ',' &&
+           c != ';' && c != ')';
 }
 
 /* Copies the host text[from, to) lower-cased into host, folding the look-alikes that IDNA/NFKC
@@ -313,7 +321,7 @@ static size_t copy_host(const char *text, size_t from, size_t to, char *host, si
 static void check_authority(const char *text, size_t len, size_t i, size_t url_start, bool bare,
                             struct best *b)
 {
-    size_t e = i, at = (size_t)-1;
+    size_t e = i, at = (size_t)-1, first_at = (size_t)-1;
     char host[HOST_CAP];
     size_t hn = 0;
     unsigned port = 0;
@@ -321,10 +329,17 @@ static void check_authority(const char *text, size_t len, size_t i, size_t url_s
     bool encoded;
 
     while (e < len && host_char(text[e]) && e - i < 512) {
-        if (text[e] == '@')
+        if (text[e] == '@') {
+            if (first_at == (size_t)-1)
+                first_at = e;
             at = e;
+        }
         e++;
     }
+    /* http://a@127.0.0.1:80@evil/: parsers disagree on which '@' ends the user part; the
+     * host between the first and the last is checked too */
+    if (first_at != at && !bare)
+        check_authority(text, at, first_at + 1, url_start, false, b);
     size_t hs = at != (size_t)-1 ? at + 1 : i;
     size_t he = e;
     if (hs < he && text[hs] == '[') {
@@ -362,7 +377,9 @@ static void check_authority(const char *text, size_t len, size_t i, size_t url_s
             /* 2130706433 is also an order number: only hex, octal or mixed forms count */
             bool marker = false;
             for (size_t k = 0; k < hn; k++)
-                if (host[k] == 'x' || host[k] == ':' || (host[k] == '0' && (k == 0 || host[k - 1] == '.') && k + 1 < hn && host[k + 1] != '.'))
+                if (host[k] == 'x' || host[k] == ':' ||
+                    (host[k] == '0' && (k == 0 || host[k - 1] == '.') && k + 1 < hn &&
+                     host[k + 1] != '.'))
                     marker = true;
             if (!marker)
                 return;
@@ -372,33 +389,13 @@ static void check_authority(const char *text, size_t len, size_t i, size_t url_s
           encoded && c.confidence < 0.9 ? 0.9 : c.confidence, url_start, e);
 }
 
-struct marker {
-    const char *text; /* lower case */
+struct scheme {
+    const char *name; /* lower case */
     const char *technique;
     double confidence;
 };
 
-static const struct marker markers[] = {
-    {"aws_lambda_runtime_api", "runtime-api", 0.9},
-    {"/2018-06-01/runtime/", "runtime-api", 0.95},
-    {"/2020-01-01/extension/", "runtime-api", 0.9},
-    {"169.254.169.254", "metadata-host", 0.95},
-    {"169.254.170.2", "metadata-host", 0.95},
-    {"fd00:ec2::254", "metadata-host", 0.95},
-    {"metadata.google.internal", "metadata-host", 0.95},
-    {"/latest/meta-data", "metadata-path", 0.9},
-    {"/latest/user-data", "metadata-path", 0.9},
-    {"/latest/api/token", "metadata-path", 0.9},
-    {"/computemetadata/v1", "metadata-path", 0.9},
-    {"/metadata/identity/oauth2", "metadata-path", 0.9},
-    {"/metadata/instance", "metadata-path", 0.8},
-    {"/opc/v1/instance", "metadata-path", 0.8},
-    {"/v2/credentials", "metadata-path", 0.7},
-    {"jar:http", "dangerous-scheme", 0.85},
-    {"jar:file", "dangerous-scheme", 0.85},
-};
-
-static const struct marker schemes[] = {
+static const struct scheme schemes[] = {
     {"gopher", "dangerous-scheme", 0.95}, {"dict", "dangerous-scheme", 0.9},
     {"ldap", "dangerous-scheme", 0.85},   {"ldaps", "dangerous-scheme", 0.85},
     {"tftp", "dangerous-scheme", 0.9},    {"netdoc", "dangerous-scheme", 0.9},
@@ -411,20 +408,15 @@ bool obs_ssrf_check(const char *text, size_t len, struct obs_ssrf_hit *hit)
     struct best b = {false, hit};
     size_t i;
 
-    for (size_t m = 0; m < sizeof markers / sizeof markers[0]; m++) {
-        size_t at = find_ci(text, len, 0, markers[m].text);
-        if (at < len)
-            offer(&b, markers[m].technique, markers[m].confidence, at,
-                  at + strlen(markers[m].text));
-    }
     /* every "://" */
     for (i = 0; i + 3 <= len; i++) {
         if (text[i] != ':' || text[i + 1] != '/' || text[i + 2] != '/')
             continue;
         size_t s = i;
-        while (s > 0 && ((lc(text[s - 1]) >= 'a' && lc(text[s - 1]) <= 'z') ||
-                         (text[s - 1] >= '0' && text[s - 1] <= '9') || text[s - 1] == '+' ||
-                         text[s - 1] == '-' || text[s - 1] == '.') &&
+        while (s > 0 &&
+               ((lc(text[s - 1]) >= 'a' && lc(text[s - 1]) <= 'z') ||
+                (text[s - 1] >= '0' && text[s - 1] <= '9') || text[s - 1] == '+' ||
+                text[s - 1] == '-' || text[s - 1] == '.') &&
                i - s < 16)
             s--;
         char scheme[17];
@@ -433,15 +425,16 @@ bool obs_ssrf_check(const char *text, size_t len, struct obs_ssrf_hit *hit)
             scheme[sn++] = lc(text[k]);
         scheme[sn] = '\0';
         for (size_t k = 0; k < sizeof schemes / sizeof schemes[0]; k++) {
-            if (strcmp(scheme, schemes[k].text) != 0)
+            if (strcmp(scheme, schemes[k].name) != 0)
                 continue;
             size_t e = i + 3;
             while (e < len && e - i < 96 && text[e] != ' ' && text[e] != '"' && text[e] != '\'')
                 e++;
             double conf = schemes[k].confidence;
-            if (k == 7 && (find_ci(text, e, i, "/etc/") < e || find_ci(text, e, i, "/proc/") < e ||
-                           find_ci(text, e, i, "/var/task") < e || find_ci(text, e, i, "c:") < e ||
-                           find_ci(text, e, i, "/windows") < e || find_ci(text, e, i, "/root") < e))
+            if (strcmp(schemes[k].name, "file") == 0 &&
+                (find_ci(text, e, i, "/etc/") < e || find_ci(text, e, i, "/proc/") < e ||
+                 find_ci(text, e, i, "/var/task") < e || find_ci(text, e, i, "c:") < e ||
+                 find_ci(text, e, i, "/windows") < e || find_ci(text, e, i, "/root") < e))
                 conf = 0.95;
             offer(&b, schemes[k].technique, conf, s, e);
         }
@@ -451,7 +444,8 @@ bool obs_ssrf_check(const char *text, size_t len, struct obs_ssrf_hit *hit)
     i = 0;
     while (i < len && (text[i] == ' ' || text[i] == '\t'))
         i++;
-    if (i + 2 < len && (text[i] == '/' || text[i] == '\\') && (text[i + 1] == '/' || text[i + 1] == '\\'))
+    if (i + 2 < len && (text[i] == '/' || text[i] == '\\') &&
+        (text[i + 1] == '/' || text[i + 1] == '\\'))
         check_authority(text, len, i + 2, i, false, &b);
     else if (i < len && len - i < 256)
         check_authority(text, len, i, i, true, &b);

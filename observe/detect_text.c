@@ -47,12 +47,18 @@ static bool starts_ci(const char *s, size_t len, size_t i, const char *w)
  * after password-like names; with all, any token-like run of 20+ characters. */
 static void mask_secrets(char *buf, size_t n, bool all)
 {
-    static const char *const names[] = {"password", "passwd", "pwd", "secret", "token",
-                                        "api_key", "apikey", "access_key", "session"};
+    static const char *const names[] = {"password", "passwd", "pwd",        "secret", "token",
+                                        "api_key",  "apikey", "access_key", "session"};
     size_t i = 0;
 
     while (i < n) {
         size_t run = 0;
+        const char c0 = lower(buf[i]);
+        /* every secret below starts with one of these letters: skip the rest fast */
+        if (!all && c0 != 'a' && c0 != 'e' && c0 != 'b' && c0 != 'p' && c0 != 's' && c0 != 't') {
+            i++;
+            continue;
+        }
         /* AKIA/ASIA + 16 upper-case alphanumerics */
         if (i + 20 <= n && (memcmp(buf + i, "AKIA", 4) == 0 || memcmp(buf + i, "ASIA", 4) == 0) &&
             (i == 0 || !is_alnum(buf[i - 1]))) {
@@ -104,8 +110,8 @@ static void mask_secrets(char *buf, size_t n, bool all)
                 while (k < n && (buf[k] == '"' || buf[k] == '\'' || buf[k] == ' '))
                     k++;
                 size_t s = k;
-                while (k < n && buf[k] != '"' && buf[k] != '\'' && buf[k] != '&' &&
-                       buf[k] != ';' && buf[k] != ',' && buf[k] != ' ' && buf[k] != '}')
+                while (k < n && buf[k] != '"' && buf[k] != '\'' && buf[k] != '&' && buf[k] != ';' &&
+                       buf[k] != ',' && buf[k] != ' ' && buf[k] != '}')
                     k++;
                 if (k > s)
                     memset(buf + s, '*', k - s);
@@ -131,37 +137,10 @@ static void mask_secrets(char *buf, size_t n, bool all)
     }
 }
 
-/* Length (2-4) of a valid UTF-8 sequence at s, or 0. */
-static size_t utf8_len(const unsigned char *s, size_t len)
-{
-    size_t k;
-    unsigned long cp;
-
-    if (s[0] >= 0xC2 && s[0] <= 0xDF)
-        k = 2, cp = s[0] & 0x1Fu;
-    else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-        k = 3, cp = s[0] & 0x0Fu;
-    else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-        k = 4, cp = s[0] & 0x07u;
-    else
-        return 0;
-    if (k > len)
-        return 0;
-    for (size_t i = 1; i < k; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3Fu);
-    }
-    if ((k == 3 && cp < 0x800) || (k == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return k;
-}
-
 #define EVIDENCE_WINDOW 512
 
-void obs_evidence(const char *text, size_t len, size_t start, size_t end, bool mask_all,
-                  char *out, size_t cap)
+void obs_evidence(const char *text, size_t len, size_t start, size_t end, bool mask_all, char *out,
+                  size_t cap)
 {
     char buf[EVIDENCE_WINDOW];
     size_t n = 0, o = 0;
@@ -199,7 +178,7 @@ void obs_evidence(const char *text, size_t len, size_t start, size_t end, bool m
             out[o++] = ' ';
             i++;
         } else if (c >= 0x80) {
-            size_t k = utf8_len((const unsigned char *)buf + i, n - i);
+            size_t k = obs_utf8_seq((const unsigned char *)buf + i, n - i);
             if (k == 0) {
                 out[o++] = '?';
                 i++;

