@@ -373,6 +373,42 @@ static void test_leaked_key_chain_is_one_incident_of_five_steps(void **state)
     json_decref(list);
 }
 
+static void test_a_burst_of_access_denied_opens_one_incident(void **state)
+{
+    struct body b = {0};
+    json_t *list, *inc;
+    char q[256];
+    (void)state;
+
+    /* 24 denied calls by one principal within four minutes, after a clean day: weak alone,
+     * a burst together (20 denials in 5 minutes). */
+    for (int i = 0; i < 24; i++) {
+        char *t = trail(tc.account, -900 + i * 10, "iam.amazonaws.com",
+                        i % 2 ? "ListRoles" : "GetAccountAuthorizationDetails", "null");
+        char *at = strstr(t, "\"requestParameters\"");
+        char *line = NULL;
+        assert_non_null(at);
+        assert_true(asprintf(&line, "%.*s\"errorCode\":\"AccessDenied\",%s", (int)(at - t), t,
+                             at) > 0);
+        free(t);
+        push(&tc, &b, line);
+    }
+    send(&tc, &b);
+    free(b.s);
+    wait_folded(&tc);
+    list = incidents(&tc, NULL);
+    assert_int_equal(json_array_size(json_object_get(list, "items")), 1);
+    inc = incident(&tc, obs_str(json_array_get(json_object_get(list, "items"), 0), "id"));
+    assert_string_equal(obs_str(inc, "class"), "access-denied");
+    assert_string_equal(obs_str(inc, "severity"), "medium");
+    assert_int_equal(counter(inc, "attempts"), 24);
+    snprintf(q, sizeof q, "SELECT count(*) FROM signals WHERE tenant_id = '%s' AND weak",
+             tc.tenant_id);
+    assert_true(obs_sql_num(db, q) >= 24);
+    json_decref(inc);
+    json_decref(list);
+}
+
 static void test_benign_traffic_opens_nothing(void **state)
 {
     struct body b = {0};
@@ -503,6 +539,7 @@ int main(void)
         cmocka_unit_test(test_injection_then_execution_on_one_trace_is_one_story),
         cmocka_unit_test(test_leaked_key_chain_is_one_incident_of_five_steps),
         cmocka_unit_test(test_benign_traffic_opens_nothing),
+        cmocka_unit_test(test_a_burst_of_access_denied_opens_one_incident),
         cmocka_unit_test(test_incident_routes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
