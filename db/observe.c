@@ -299,7 +299,7 @@ static enum err_code copy_signals(PGresult *r, struct db_obs_sigbatch *b, struct
     size_t total = 0, pos = 0;
 
     memset(b, 0, sizeof *b);
-    if (n == 0)
+    if (n <= 0)
         return ERR_OK;
     for (int i = 0; i < n; i++)
         for (int f = 0; f < nf; f++)
