@@ -55,6 +55,18 @@ struct api_route {
     const char *summary;             /* one line, also in the OpenAPI document */
 };
 
+/* A route that speaks a foreign protocol's conventions (Amazon Data Firehose): the header that
+ * carries its API key instead of Authorization: Bearer, and its error body instead of
+ * problem+json. */
+struct api_foreign {
+    api_handler_fn handler; /* the route's handler identifies it */
+    const char *key_header;
+    json_t *(*error_body)(const struct api_req *req, const struct err *err); /* new reference */
+};
+
+/* The foreign conventions of route (may be NULL), or NULL for a route of ours. */
+const struct api_foreign *api_foreign_of(const struct api_route *route);
+
 extern const struct api_route api_routes[];
 extern const size_t api_routes_count;
 
@@ -173,6 +185,10 @@ bool api_role_parse(const char *s, enum api_role *out);
  * route's role: ERR_UNAUTHENTICATED (401) or ERR_FORBIDDEN (403). Verified API keys and session
  * states are cached for a few seconds, so most requests cost no database round trip. */
 enum err_code api_authenticate(struct api_req *req, const char *authorization, struct err *err);
+
+/* As api_authenticate, for a route whose API key (pri_/prk_, not a JWT) arrives verbatim in
+ * its own header (route->key_header); key may be NULL. */
+enum err_code api_authenticate_key(struct api_req *req, const char *key, struct err *err);
 
 /* Forgets the cached state of a session (after sign-out) or of an API key (after revocation),
  * so this instance refuses it at once; other instances within the cache lifetime. */
@@ -295,6 +311,14 @@ enum err_code api_integrations_delete(struct api_req *req, struct err *err);
 enum err_code api_integrations_deliveries(struct api_req *req, struct err *err);
 enum err_code api_integrations_retry(struct api_req *req, struct err *err);
 enum err_code api_integrations_test(struct api_req *req, struct err *err);
+enum err_code api_events_ingest(struct api_req *req, struct err *err);
+enum err_code api_firehose_ingest(struct api_req *req, struct err *err);
+/* Firehose's error body {requestId, timestamp, errorMessage} (new reference). */
+json_t *api_firehose_error(const struct api_req *req, const struct err *err);
+enum err_code api_incidents_list(struct api_req *req, struct err *err);
+enum err_code api_incidents_get(struct api_req *req, struct err *err);
+enum err_code api_incidents_update(struct api_req *req, struct err *err);
+enum err_code api_incidents_events(struct api_req *req, struct err *err);
 
 /* The embedded OpenAPI document (build/gen/openapi.c). */
 extern const char api_openapi_doc[];

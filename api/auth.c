@@ -365,19 +365,11 @@ static enum err_code auth_jwt(struct api_req *req, const char *tok, struct err *
     return ERR_OK;
 }
 
-enum err_code api_authenticate(struct api_req *req, const char *authorization, struct err *err)
+/* Authenticates a credential (JWT or API key) and checks the route's role. */
+static enum err_code authenticate_token(struct api_req *req, const char *tok, struct err *err)
 {
-    const char *tok;
     enum err_code rc;
 
-    memset(&req->who, 0, sizeof req->who);
-    if (req->route->role == API_ROLE_PUBLIC)
-        return ERR_OK;
-    if (authorization == NULL || strncasecmp(authorization, "Bearer ", 7) != 0)
-        return err_set(err, ERR_UNAUTHENTICATED, "an Authorization: Bearer credential is required");
-    tok = authorization + 7;
-    while (*tok == ' ')
-        tok++;
     if (strlen(tok) > 4096)
         return err_set(err, ERR_UNAUTHENTICATED, "invalid credential");
     if (strncmp(tok, "prk_", 4) == 0 || strncmp(tok, "pri_", 4) == 0)
@@ -394,6 +386,32 @@ enum err_code api_authenticate(struct api_req *req, const char *authorization, s
         return err_set(err, ERR_FORBIDDEN, "this needs the %s role",
                        api_role_name(req->route->role));
     return ERR_OK;
+}
+
+enum err_code api_authenticate(struct api_req *req, const char *authorization, struct err *err)
+{
+    const char *tok;
+
+    memset(&req->who, 0, sizeof req->who);
+    if (req->route->role == API_ROLE_PUBLIC)
+        return ERR_OK;
+    if (authorization == NULL || strncasecmp(authorization, "Bearer ", 7) != 0)
+        return err_set(err, ERR_UNAUTHENTICATED, "an Authorization: Bearer credential is required");
+    tok = authorization + 7;
+    while (*tok == ' ')
+        tok++;
+    return authenticate_token(req, tok, err);
+}
+
+enum err_code api_authenticate_key(struct api_req *req, const char *key, struct err *err)
+{
+    memset(&req->who, 0, sizeof req->who);
+    if (key == NULL || key[0] == '\0')
+        return err_set(err, ERR_UNAUTHENTICATED, "an API key is required");
+    /* Only API keys: a JWT sits in Authorization, never in a protocol's key header. */
+    if (strncmp(key, "prk_", 4) != 0 && strncmp(key, "pri_", 4) != 0)
+        return err_set(err, ERR_UNAUTHENTICATED, "invalid API key");
+    return authenticate_token(req, key, err);
 }
 
 /* ---- issuing tokens ---- */

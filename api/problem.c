@@ -73,7 +73,10 @@ void api_problem_send(struct api_req *req, const struct err *err, const char *al
         "{\"type\":\"" PROBLEM_TYPE_BASE "internal\",\"title\":\"Internal error\","
         "\"status\":500}";
     unsigned status = api_problem_status(err->code);
-    json_t *doc = api_problem_json(err, req->path, req->request_id);
+    const struct api_foreign *fo = api_foreign_of(req->route);
+    bool foreign = fo != NULL && fo->error_body != NULL;
+    json_t *doc = foreign ? fo->error_body(req, err)
+                          : api_problem_json(err, req->path, req->request_id);
     char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     struct MHD_Response *resp;
 
@@ -87,7 +90,8 @@ void api_problem_send(struct api_req *req, const struct err *err, const char *al
         free(text);
         return;
     }
-    MHD_add_response_header(resp, "Content-Type", "application/problem+json");
+    MHD_add_response_header(resp, "Content-Type",
+                            foreign ? "application/json" : "application/problem+json");
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "X-Request-Id", req->request_id);

@@ -3,6 +3,8 @@
  * that the two agree. */
 #include "api/api.h"
 
+#include "observe/observe.h"
+
 static const struct api_qparam page_query[] = {
     {"limit", API_P_INT},
     {"cursor", API_P_STR},
@@ -36,6 +38,15 @@ static const struct api_qparam findings_query[] = {
 };
 
 static const struct api_qparam summary_query[] = {
+    {"account_id", API_P_STR},
+    {NULL, 0},
+};
+
+static const struct api_qparam incident_query[] = {
+    {"limit", API_P_INT},
+    {"cursor", API_P_STR},
+    {"status", API_P_STR},
+    {"severity", API_P_STR},
     {"account_id", API_P_STR},
     {NULL, 0},
 };
@@ -125,6 +136,30 @@ const struct api_route api_routes[] = {
      API_BODY_NONE, 0, NULL, "Send a test notification now and show the destination's answer"},
     {"GET", "/v1/audit-log", api_audit_list, API_ROLE_ADMIN, API_BODY_NONE, 0, page_query,
      "The tenant's audit log, newest first"},
+    {"POST", "/v1/events", api_events_ingest, API_ROLE_INGEST, API_BODY_NONE, OBS_MAX_BODY, NULL,
+     "Ingest telemetry events (JSON or NDJSON, gzip accepted)"},
+    {"POST", "/v1/ingest/firehose", api_firehose_ingest, API_ROLE_INGEST, API_BODY_NONE,
+     OBS_FIREHOSE_MAX_BODY, NULL, "Amazon Data Firehose HTTP endpoint delivery"},
+    {"GET", "/v1/incidents", api_incidents_list, API_ROLE_VIEWER, API_BODY_NONE, 0,
+     incident_query, "List incidents, newest first"},
+    {"GET", "/v1/incidents/{id:uuid}", api_incidents_get, API_ROLE_VIEWER, API_BODY_NONE, 0, NULL,
+     "An incident with its story"},
+    {"PATCH", "/v1/incidents/{id:uuid}", api_incidents_update, API_ROLE_SECOPS, API_BODY_JSON, 0,
+     NULL, "Acknowledge or resolve an incident"},
+    {"GET", "/v1/incidents/{id:uuid}/events", api_incidents_events, API_ROLE_VIEWER,
+     API_BODY_NONE, 0, page_query, "The events folded into an incident"},
 };
 
 const size_t api_routes_count = sizeof api_routes / sizeof api_routes[0];
+
+static const struct api_foreign foreign[] = {
+    {api_firehose_ingest, "X-Amz-Firehose-Access-Key", api_firehose_error},
+};
+
+const struct api_foreign *api_foreign_of(const struct api_route *route)
+{
+    for (size_t i = 0; route != NULL && i < sizeof foreign / sizeof foreign[0]; i++)
+        if (foreign[i].handler == route->handler)
+            return &foreign[i];
+    return NULL;
+}

@@ -474,4 +474,126 @@ enum err_code db_auth_failure_record(struct db_tx *tx, const unsigned char accou
 enum err_code db_auth_failures_clear(struct db_tx *tx, const unsigned char account[32],
                                      struct err *err);
 
+/* ---- observe (db/observe.c) ---- */
+
+/* Scopes tx (e.g. a worker's system transaction) to tenant_id from now on. */
+enum err_code db_obs_scope_tenant(struct db_tx *tx, const char *tenant_id, struct err *err);
+
+/* Creates the events partition of day ("YYYY-MM-DD", UTC) unless it exists, in its own
+ * transaction (DDL kept out of the ingest transaction). */
+enum err_code db_obs_partition_ensure(struct db_pool *pool, const char *day, struct err *err);
+
+/* The tenant's AWS account ids as a new JSON array of strings. */
+enum err_code db_obs_accounts(struct db_tx *tx, json_t **ids, struct err *err);
+
+/* Locks the idempotency key for the rest of tx and reads its stored answer: *found is a new
+ * {same: bool (the body hash matches), status, response} or NULL when the key is new. */
+enum err_code db_obs_idem_get(struct db_tx *tx, const char *key, const unsigned char hash[32],
+                              json_t **found, struct err *err);
+enum err_code db_obs_idem_put(struct db_tx *tx, const char *key, const unsigned char hash[32],
+                              int status, const char *response_json, struct err *err);
+
+/* Writes events given as a JSON array of {time, event_id, type, account_id, region,
+ * function_arn, request_id, trace_id, source_ip, body} in one statement; existing event ids are
+ * skipped. *inserted: rows written; *ids: when fewer than nrows, a new array of the ids written
+ * (else NULL). */
+enum err_code db_obs_events_insert(struct db_tx *tx, const char *rows_json, size_t nrows,
+                                   long long *inserted, json_t **ids, struct err *err);
+
+/* Writes signals given as a JSON array of objects with the columns of table signals. */
+enum err_code db_obs_signals_insert(struct db_tx *tx, const char *rows_json, struct err *err);
+
+/* Known (access key, address) pairs for the keys of keys_json (a JSON array of strings), as a
+ * new array of [key, address]; and records pairs seen ({k, ip, t} rows). */
+enum err_code db_obs_key_addresses(struct db_tx *tx, const char *keys_json, json_t **pairs,
+                                   struct err *err);
+enum err_code db_obs_key_addresses_record(struct db_tx *tx, const char *rows_json,
+                                          struct err *err);
+
+/* Event retention: drops day partitions older than days, deletes older signals and day-old
+ * idempotency records (all tenants); *dropped gets the partitions dropped. */
+enum err_code db_obs_retention(struct db_tx *tx, unsigned days, long long *dropped,
+                               struct err *err);
+
+/* Correlation. A claim locks the tenant's correlation state (SKIP LOCKED: *claimed=false when
+ * another worker holds it) and gives the xid range of the signals to fold: [from, to). */
+enum err_code db_obs_corr_claim(struct db_tx *tx, bool *claimed, char from[24], char to[24],
+                                struct err *err);
+enum err_code db_obs_corr_done(struct db_tx *tx, const char *xid, struct err *err);
+/* Queues a correlation job for the tenant in delay_s unless one is queued already. */
+enum err_code db_obs_corr_enqueue(struct db_tx *tx, const char *tenant_id, double delay_s,
+                                  struct err *err);
+/* Tenants with signals not yet folded (all tenants: a SECURITY DEFINER function), as a new
+ * JSON array of ids. */
+enum err_code db_obs_corr_pending(struct db_tx *tx, json_t **tenants, struct err *err);
+
+/* One signal as correlation reads it; strings point into the batch's arena (NULL = SQL NULL). */
+struct db_obs_signal {
+    long long signal_id;
+    const char *xid;
+    long long time_ms;
+    const char *source, *rule_id, *cls, *technique, *severity;
+    bool weak;
+    const char *account_id, *function_arn, *route, *source_ip, *request_id, *trace_id;
+    const char *principal, *access_key_id, *shape, *location, *evidence;
+    long long records;
+};
+struct db_obs_sigbatch {
+    size_t n;
+    struct db_obs_signal *rows;
+    char *arena;
+};
+void db_obs_sigbatch_free(struct db_obs_sigbatch *b); /* NULL-safe; leaves it empty */
+
+/* The next signals in [from, to) after (after_xid, after_id), in xid order, at most limit. */
+enum err_code db_obs_corr_signals(struct db_tx *tx, const char *from, const char *to,
+                                  const char *after_xid, long long after_id, int limit,
+                                  struct db_obs_sigbatch *out, struct err *err);
+/* Weak signals in no incident with this access key or principal (either may be NULL) within
+ * [from_ms, to_ms], at most 1000. */
+enum err_code db_obs_corr_weak(struct db_tx *tx, const char *access_key_id, const char *principal,
+                               long long from_ms, long long to_ms, struct db_obs_sigbatch *out,
+                               struct err *err);
+/* Weak signals of a principal and class in (at_ms - window_ms, at_ms]: how many, and how many
+ * distinct techniques. */
+enum err_code db_obs_corr_burst(struct db_tx *tx, const char *principal, const char *cls,
+                                long long at_ms, long long window_ms, long long *count,
+                                long long *distinct, struct err *err);
+/* Open incidents reached by key hashes (a Postgres array literal of bigints): a new array of
+ * {key, incident: {id, repeat_key, kind, class, title, severity, status, account_id, attempts,
+ * distinct_sources, functions, records_exposed, steps, phases, first_seen_ms, last_seen_ms}}. */
+enum err_code db_obs_corr_lookup(struct db_tx *tx, const char *hashes, json_t **out,
+                                 struct err *err);
+/* Batched incident writes; rows are JSON arrays of objects, ids/idx/keys/sigs/ms Postgres array
+ * literals (see db/observe.c). links and steps return what was new, per incident. */
+enum err_code db_obs_incidents_insert(struct db_tx *tx, const char *rows_json, struct err *err);
+enum err_code db_obs_incidents_update(struct db_tx *tx, const char *rows_json, struct err *err);
+enum err_code db_obs_incident_signals(struct db_tx *tx, const char *ids, const char *idx,
+                                      const char *sigs, struct err *err);
+enum err_code db_obs_incident_keys(struct db_tx *tx, const char *ids, const char *keys,
+                                   const char *idx, const char *ms, struct err *err);
+enum err_code db_obs_incident_links(struct db_tx *tx, const char *rows_json, json_t **added,
+                                    struct err *err);
+enum err_code db_obs_incident_steps(struct db_tx *tx, const char *rows_json, json_t **added,
+                                    struct err *err);
+/* Open posture findings on the resources of arns_json (a JSON array of ARNs): a new array of
+ * {resource_arn, finding_id, severity}; empty until the findings table exists. */
+enum err_code db_obs_open_findings(struct db_tx *tx, const char *arns_json, json_t **out,
+                                   struct err *err);
+
+/* Incidents for the API. List: newest first, keyset on the incident's sequence number (before:
+ * the cursor, may be NULL), optional filters (NULL = any). get: *out is the incident with its
+ * story, NULL when there is no such incident in the tenant. set_status: locks the incident,
+ * *before gets {status, severity, title, summary} (NULL when not found), *out the result.
+ * events: the signals folded into it, keyset on signal id. */
+enum err_code db_incident_list(struct db_tx *tx, int limit, const char *before,
+                               const char *status, const char *severity, const char *account_id,
+                               json_t **items, char *next, size_t nextlen, struct err *err);
+enum err_code db_incident_get(struct db_tx *tx, const char *id, json_t **out, struct err *err);
+enum err_code db_incident_set_status(struct db_tx *tx, const char *id, const char *status,
+                                     const char *note, json_t **before, json_t **out,
+                                     struct err *err);
+enum err_code db_incident_events(struct db_tx *tx, const char *id, int limit, const char *after,
+                                 json_t **items, char *next, size_t nextlen, struct err *err);
+
 #endif

@@ -150,6 +150,7 @@ static const struct uint_setting uint_settings[] = {
     {"PARAPET_NOTIFY_RETRY_CAP_S", 1, 86400, 900, offsetof(struct config, notify_retry_cap_s)},
     {"PARAPET_NOTIFY_MAX_ATTEMPTS", 1, 100, 12, offsetof(struct config, notify_max_attempts)},
     {"PARAPET_NOTIFY_TIMEOUT_MS", 100, 120000, 10000, offsetof(struct config, notify_timeout_ms)},
+    {"PARAPET_EVENT_RETENTION_DAYS", 1, 3650, 30, offsetof(struct config, event_retention_days)},
 };
 
 static unsigned load_secret_key(const char *name, const char *v, unsigned char key[32],

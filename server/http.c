@@ -278,9 +278,15 @@ static void begin(struct http_server *s, struct http_ctx *ctx, struct MHD_Connec
 
         err_clear(&err);
         log_bind_request(req->request_id);
-        rc = api_authenticate(
-            req, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
-            &err);
+        const struct api_foreign *fo = api_foreign_of(req->route);
+        if (fo != NULL && fo->key_header != NULL)
+            rc = api_authenticate_key(
+                req, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, fo->key_header), &err);
+        else
+            rc = api_authenticate(req,
+                                  MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                              MHD_HTTP_HEADER_AUTHORIZATION),
+                                  &err);
         log_bind_request(NULL);
         if (rc != ERR_OK) {
             if (rc == ERR_INTERNAL)

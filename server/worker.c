@@ -1,5 +1,6 @@
 #include "server/worker.h"
 
+#include "observe/observe.h"
 #include "server/log.h"
 #include "server/metrics.h"
 #include "posture/scan.h"
@@ -90,11 +91,89 @@ static unsigned scan_schedule_period(const struct config *cfg)
     return cfg->scan_schedule_s;
 }
 
+/* Folds one tenant's new signals into incidents (observe/correlate.c). When another worker holds
+ * the tenant there is nothing to do: it folds what had committed when it started, and the sweep
+ * queues a job for anything later. */
+static enum err_code job_obs_correlate(const struct worker_job *wj, struct db_tx *tx,
+                                       struct err *err)
+{
+    struct obs_corr_stats st;
+    bool busy = false;
+    enum err_code rc;
+
+    if (wj->job->tenant_id[0] == '\0')
+        return err_set(err, ERR_INVALID, "a correlation job needs a tenant");
+    rc = obs_correlate_tenant(tx, wj->job->tenant_id, &st, &busy, err);
+    if (rc == ERR_OK && busy)
+        log_event(LOG_DEBUG, NULL, "job.obs_correlate_busy", "{s:s}", "tenant_id",
+                  wj->job->tenant_id);
+    else if (rc == ERR_OK)
+        log_event(LOG_INFO, NULL, "job.obs_correlate", "{s:s, s:I, s:I, s:I}", "tenant_id",
+                  wj->job->tenant_id, "signals", (json_int_t)st.signals, "opened",
+                  (json_int_t)st.opened, "escalated", (json_int_t)st.escalated);
+    return rc;
+}
+
+/* Safety net for correlation: enqueues a job for every tenant with signals not yet folded. */
+static enum err_code job_obs_sweep(const struct worker_job *wj, struct db_tx *tx, struct err *err)
+{
+    json_t *tenants = NULL, *t;
+    enum err_code rc = db_obs_corr_pending(tx, &tenants, err);
+    size_t i;
+    (void)wj;
+
+    json_array_foreach(tenants, i, t)
+    {
+        if (rc != ERR_OK)
+            break;
+        rc = db_obs_corr_enqueue(tx, json_string_value(t), 0, err);
+    }
+    json_decref(tenants);
+    return rc;
+}
+
+static unsigned obs_sweep_period(const struct config *cfg)
+{
+    (void)cfg;
+    return 10;
+}
+
+/* Event partitions: today and the next three days exist ahead of time; days past
+ * PARAPET_EVENT_RETENTION_DAYS are dropped with their signals. */
+static enum err_code job_obs_partitions(const struct worker_job *wj, struct db_tx *tx,
+                                        struct err *err)
+{
+    long long dropped = 0;
+    enum err_code rc = ERR_OK;
+
+    for (int d = 0; d < 4 && rc == ERR_OK; d++) {
+        char day[32];
+        obs_time_format(((long long)time(NULL) + d * 86400LL) * 1000, day);
+        day[10] = '\0';
+        rc = db_obs_partition_ensure(wj->db, day, err);
+    }
+    if (rc == ERR_OK)
+        rc = db_obs_retention(tx, wj->cfg->event_retention_days, &dropped, err);
+    if (rc == ERR_OK)
+        log_event(LOG_INFO, NULL, "job.obs_partitions", "{s:I, s:i}", "dropped",
+                  (json_int_t)dropped, "days", (int)wj->cfg->event_retention_days);
+    return rc;
+}
+
+static unsigned obs_partitions_period(const struct config *cfg)
+{
+    (void)cfg;
+    return 3600;
+}
+
 static const struct job_kind kinds[] = {
     {"heartbeat", job_heartbeat, heartbeat_period, false},
     {"retention", job_retention, retention_period, false},
     {"scan", job_scan, NULL, true},
     {"scan.schedule", job_scan_schedule, scan_schedule_period, false},
+    {"obs.correlate", job_obs_correlate, NULL, false},
+    {"obs.sweep", job_obs_sweep, obs_sweep_period, false},
+    {"obs.partitions", job_obs_partitions, obs_partitions_period, false},
 };
 
 struct worker_thread {

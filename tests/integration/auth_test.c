@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static struct h_server srv;
@@ -55,6 +56,22 @@ static long call(const char *method, const char *path, const char *bearer, const
                  json_t **out)
 {
     return h_api(srv.base, bearer, method, path, body, out);
+}
+
+/* As call(), with the key in a protocol's own header (Firehose) instead of Authorization. */
+static long call_key_header(const char *method, const char *path, const char *header,
+                            const char *key)
+{
+    char u[2048], h[1200];
+    const char *hdrs[3] = {"Content-Type: application/json", h, NULL};
+    struct h_resp r;
+    long st;
+
+    snprintf(u, sizeof u, "%s%s", srv.base, path);
+    snprintf(h, sizeof h, "%s: %s", header, key);
+    st = h_http(method, u, hdrs, NULL, 0, &r);
+    h_resp_free(&r);
+    return st;
 }
 
 static const char *str(const json_t *o, const char *k)
@@ -481,6 +498,54 @@ static void make_integration(char id[40])
                      201);
     snprintf(id, 40, "%s", str(r, "id"));
     json_decref(r);
+/* An incident of tenant A: an in-function report of a process execution opens one. Made once
+ * (correlation runs in the background) and reused. */
+static void make_incident(char id[40])
+{
+    static char made[40];
+    char body[1024], t[32], key[128];
+    json_t *r = NULL;
+    long long deadline;
+    time_t now = time(NULL) - 5;
+    struct tm tm;
+
+    if (made[0] != '\0') {
+        snprintf(id, 40, "%s", made);
+        return;
+    }
+    assert_int_equal(call("POST", "/v1/accounts", ta.access,
+                          "{\"provider\":\"aws\",\"aws_account_id\":\"424242424242\","
+                          "\"name\":\"incidents\",\"regions\":[\"us-east-1\"]}",
+                          NULL),
+                     201);
+    assert_int_equal(call("POST", "/v1/api-keys", ta.access,
+                          "{\"name\":\"telemetry\",\"kind\":\"ingest\"}", &r),
+                     201);
+    snprintf(key, sizeof key, "%s", str(r, "key"));
+    json_decref(r);
+    gmtime_r(&now, &tm);
+    strftime(t, sizeof t, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(body, sizeof body,
+             "{\"events\":[{\"time\":\"%s\",\"type\":\"fsp.violation\",\"account_id\":"
+             "\"424242424242\",\"function_arn\":"
+             "\"arn:aws:lambda:us-east-1:424242424242:function:cross\",\"violation\":"
+             "{\"action\":\"exec\",\"target\":\"/bin/sh\",\"decision\":\"blocked\"}}]}",
+             t);
+    assert_int_equal(call("POST", "/v1/events", key, body, NULL), 202);
+    deadline = h_now_ms() + 20000;
+    while (h_now_ms() < deadline) {
+        assert_int_equal(call("GET", "/v1/incidents", ta.access, NULL, &r), 200);
+        if (json_array_size(json_object_get(r, "items")) > 0) {
+            snprintf(made, sizeof made, "%s",
+                     str(json_array_get(json_object_get(r, "items"), 0), "id"));
+            json_decref(r);
+            break;
+        }
+        json_decref(r);
+        h_sleep_ms(100);
+    }
+    assert_true(made[0] != '\0');
+    snprintf(id, 40, "%s", made);
 }
 
 /* Every route with an id: how to make tenant A's object, and a valid body for it. */
@@ -510,6 +575,9 @@ static const struct {
     {"GET", "/v1/integrations/{id:uuid}/deliveries", make_integration, NULL},
     {"POST", "/v1/integrations/{id:uuid}/retry", make_integration, "{}"},
     {"POST", "/v1/integrations/{id:uuid}/test", make_integration, NULL},
+    {"GET", "/v1/incidents/{id:uuid}", make_incident, NULL},
+    {"PATCH", "/v1/incidents/{id:uuid}", make_incident, "{\"status\":\"acknowledged\"}"},
+    {"GET", "/v1/incidents/{id:uuid}/events", make_incident, NULL},
 };
 
 static void fill(const char *pattern, const char *id, char *out, size_t n)
@@ -597,8 +665,11 @@ static void test_role_matrix_over_every_route(void **state)
         fill(rt->pattern, "00000000-0000-4000-8000-000000000000", path, sizeof path);
         for (int k = 0; k < 4; k++) {
             enum api_role have = (enum api_role)(API_ROLE_VIEWER + k);
-            long st = call(rt->method, path, keys[k], rt->body == API_BODY_JSON ? "{}" : NULL,
-                           NULL);
+            const struct api_foreign *fo = api_foreign_of(rt);
+            long st = fo != NULL && fo->key_header != NULL
+                          ? call_key_header(rt->method, path, fo->key_header, keys[k])
+                          : call(rt->method, path, keys[k],
+                                 rt->body == API_BODY_JSON ? "{}" : NULL, NULL);
             if (have < rt->role && st != 403)
                 fail_msg("%s %s as %s: %ld, want 403", rt->method, rt->pattern, roles[k], st);
             if (have >= rt->role && (st == 403 || st == 401))
