@@ -212,23 +212,17 @@ CREATE TABLE incident_links (
         ON DELETE CASCADE
 );
 
--- Open posture findings on resources, for attaching to incidents. The findings table arrives
--- with the posture migration (0005); until it exists this returns nothing. Runs as the caller:
+-- Open posture findings on resources (0005), for attaching to incidents. Runs as the caller:
 -- row-level security scopes it to the tenant.
 CREATE FUNCTION obs_open_findings(p_arns text[])
     RETURNS TABLE (resource_arn text, finding_id text, severity text)
-    LANGUAGE plpgsql STABLE
+    LANGUAGE sql STABLE
     SET search_path = public, pg_temp
     AS $$
-BEGIN
-    IF to_regclass('findings') IS NULL THEN
-        RETURN;
-    END IF;
-    RETURN QUERY EXECUTE 'SELECT f.resource_arn::text, f.finding_id::text, f.severity::text'
-                         '  FROM findings f WHERE f.status = ''open'''
-                         '   AND f.resource_arn = ANY($1)' USING p_arns;
-END
-$$;
+        SELECT f.resource_arn, f.finding_id::text, f.severity
+          FROM findings f
+         WHERE f.status = 'open' AND f.resource_arn = ANY (p_arns)
+    $$;
 GRANT EXECUTE ON FUNCTION obs_open_findings(text[]) TO parapet_app;
 
 -- Correlation progress per tenant: signals with xid below xid_done are folded.

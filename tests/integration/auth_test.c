@@ -498,6 +498,8 @@ static void make_integration(char id[40])
                      201);
     snprintf(id, 40, "%s", str(r, "id"));
     json_decref(r);
+}
+
 /* An incident of tenant A: an in-function report of a process execution opens one. Made once
  * (correlation runs in the background) and reused. */
 static void make_incident(char id[40])

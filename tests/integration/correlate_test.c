@@ -14,7 +14,7 @@
 
 static struct h_server srv;
 static char db[64];
-static struct obs_tenant ta, tb, ts, tk, tc;
+static struct obs_tenant ta, tb, ts, tk, tc, tf;
 
 static int setup(void **state)
 {
@@ -29,7 +29,8 @@ static int setup(void **state)
            obs_tenant_new(&srv, "copycat", "555555555555", &tb) ||
            obs_tenant_new(&srv, "storyco", "666666666666", &ts) ||
            obs_tenant_new(&srv, "leakco", "333333333333", &tk) ||
-           obs_tenant_new(&srv, "calmco", "777777777777", &tc);
+           obs_tenant_new(&srv, "calmco", "777777777777", &tc) ||
+           obs_tenant_new(&srv, "postureco", "888888888888", &tf);
 }
 
 static int teardown(void **state)
@@ -409,6 +410,47 @@ static void test_a_burst_of_access_denied_opens_one_incident(void **state)
     json_decref(list);
 }
 
+/* A posture finding open on the attacked function (its role can read every table, say) is
+ * attached to the incident and makes it worse. */
+static void test_open_posture_findings_on_the_function_are_attached(void **state)
+{
+    struct body b = {0};
+    char admin[256], sql[2048];
+    json_t *list, *inc, *fs;
+    (void)state;
+
+    h_db_admin_url(db, admin, sizeof admin);
+    snprintf(sql, sizeof sql,
+             "WITH a AS (SELECT tenant_id, account_id FROM cloud_accounts"
+             "            WHERE tenant_id = '%s'),"
+             " r AS (INSERT INTO resources (tenant_id, resource_id, account_id, region, type, arn,"
+             "        name, data) SELECT tenant_id, gen_random_uuid(), account_id, 'us-east-1',"
+             "        'aws.lambda.function',"
+             "        'arn:aws:lambda:us-east-1:888888888888:function:orders-api', 'orders-api',"
+             "        '{}' FROM a RETURNING tenant_id, account_id, resource_id, arn)"
+             " INSERT INTO findings (tenant_id, finding_id, account_id, resource_id, resource_arn,"
+             "  rule_id, fingerprint, category, severity, title)"
+             " SELECT tenant_id, 'aaaaaaaa-0000-4000-8000-000000000001', account_id, resource_id,"
+             "  arn, 'PAR-IAM-004', md5(arn), 'iam-overprivileged', 'high',"
+             "  'Execution role reads sensitive data on every resource' FROM r",
+             tf.tenant_id);
+    assert_int_equal(h_sql_exec(admin, sql, false), 0);
+    push(&tf, &b, invocation(tf.account, -120, "orders-api", "198.51.100.9",
+                             "1' UNION SELECT username, password FROM users--", NULL, NULL));
+    send(&tf, &b);
+    free(b.s);
+    wait_folded(&tf);
+    list = incidents(&tf, NULL);
+    assert_int_equal(json_array_size(json_object_get(list, "items")), 1);
+    inc = incident(&tf, obs_str(json_array_get(json_object_get(list, "items"), 0), "id"));
+    fs = json_object_get(inc, "findings");
+    assert_int_equal(json_array_size(fs), 1);
+    assert_string_equal(json_string_value(json_array_get(fs, 0)),
+                        "aaaaaaaa-0000-4000-8000-000000000001");
+    json_decref(inc);
+    json_decref(list);
+}
+
 static void test_benign_traffic_opens_nothing(void **state)
 {
     struct body b = {0};
@@ -538,6 +580,7 @@ int main(void)
         cmocka_unit_test(test_two_tenants_campaigns_never_merge),
         cmocka_unit_test(test_injection_then_execution_on_one_trace_is_one_story),
         cmocka_unit_test(test_leaked_key_chain_is_one_incident_of_five_steps),
+        cmocka_unit_test(test_open_posture_findings_on_the_function_are_attached),
         cmocka_unit_test(test_benign_traffic_opens_nothing),
         cmocka_unit_test(test_a_burst_of_access_denied_opens_one_incident),
         cmocka_unit_test(test_incident_routes),
