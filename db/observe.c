@@ -611,37 +611,9 @@ enum err_code db_incident_list(struct db_tx *tx, int limit, const char *before,
                                const char *status, const char *severity, const char *account_id,
                                json_t **items, char *next, size_t nextlen, struct err *err)
 {
-    char lim[16];
-    const char *p[5] = {lim, before, status, severity, account_id};
-    PGresult *r = NULL;
-    enum err_code rc;
-    int n;
-
-    next[0] = '\0';
-    *items = json_array();
-    if (*items == NULL)
-        return err_set(err, ERR_NOMEM, "out of memory");
-    snprintf(lim, sizeof lim, "%d", limit + 1);
-    rc = db_run(tx, &inc_list_stmt, p, &r, err);
-    if (rc != ERR_OK)
-        goto out;
-    n = PQntuples(r);
-    for (int i = 0; i < n && i < limit; i++) {
-        json_t *v = json_loads(PQgetvalue(r, i, 0), 0, NULL);
-        if (v == NULL || json_array_append_new(*items, v) != 0) {
-            rc = err_set(err, ERR_NOMEM, "out of memory");
-            goto out;
-        }
-    }
-    if (n > limit)
-        snprintf(next, nextlen, "%s", PQgetvalue(r, limit - 1, 1));
-out:
-    PQclear(r);
-    if (rc != ERR_OK) {
-        json_decref(*items);
-        *items = NULL;
-    }
-    return rc;
+    const char *f[3] = {status, severity, account_id};
+    return db_list_json_filtered(tx, &inc_list_stmt, limit, before, f, 3, items, next, nextlen,
+                                 err);
 }
 
 /* The incident with its story: steps in time order, affected resources, actors (at most 100
@@ -733,37 +705,7 @@ static const struct db_stmt inc_events_stmt = {
 enum err_code db_incident_events(struct db_tx *tx, const char *id, int limit, const char *after,
                                  json_t **items, char *next, size_t nextlen, struct err *err)
 {
-    char lim[16];
-    const char *p[3] = {lim, after, id};
-    PGresult *r = NULL;
-    enum err_code rc;
-    int n;
-
-    next[0] = '\0';
-    *items = json_array();
-    if (*items == NULL)
-        return err_set(err, ERR_NOMEM, "out of memory");
-    snprintf(lim, sizeof lim, "%d", limit + 1);
-    rc = db_run(tx, &inc_events_stmt, p, &r, err);
-    if (rc != ERR_OK)
-        goto out;
-    n = PQntuples(r);
-    for (int i = 0; i < n && i < limit; i++) {
-        json_t *v = json_loads(PQgetvalue(r, i, 0), 0, NULL);
-        if (v == NULL || json_array_append_new(*items, v) != 0) {
-            rc = err_set(err, ERR_NOMEM, "out of memory");
-            goto out;
-        }
-    }
-    if (n > limit)
-        snprintf(next, nextlen, "%s", PQgetvalue(r, limit - 1, 1));
-out:
-    PQclear(r);
-    if (rc != ERR_OK) {
-        json_decref(*items);
-        *items = NULL;
-    }
-    return rc;
+    return db_list_json_by(tx, &inc_events_stmt, limit, after, id, items, next, nextlen, err);
 }
 
 /* At most one queued correlation job per tenant: a job that already ran never holds back the
