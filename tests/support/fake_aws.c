@@ -102,6 +102,7 @@
 #include "cloud/sigv4.h"
 #include "server/err.h"
 #include "tests/support/lib/aws_fake.h"
+#include "tests/support/lib/fake_server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -1930,11 +1931,6 @@ int main(int argc, char **argv)
     char why[512] = "";
     unsigned long port = 0;
     bool have_port = false;
-    struct sockaddr_in addr;
-    struct MHD_Daemon *d;
-    const union MHD_DaemonInfo *info;
-    sigset_t set;
-    int sig = 0;
 
     f.log_fd = -1;
     f.code_expire_s = 600;
@@ -1986,47 +1982,14 @@ int main(int argc, char **argv)
         fake_free(&f);
         return 2;
     }
-    if (log_path != NULL) {
-        f.log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-        if (f.log_fd < 0) {
-            fprintf(stderr, "fake_aws: cannot open %s: %s\n", log_path, strerror(errno));
-            fake_free(&f);
-            return 2;
-        }
-    }
-
-    /* Signals are taken with sigwait() below; block them before the server thread starts so
-     * it inherits the mask. */
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    /* A thread per connection: with delay_ms, concurrent calls wait in parallel as on AWS. */
-    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                             MHD_USE_POLL | MHD_USE_ERROR_LOG,
-                         (uint16_t)port, NULL, NULL, on_request, &f, MHD_OPTION_SOCK_ADDR,
-                         (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT, 30U,
-                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)128 * 1024,
-                         MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_NOTIFY_COMPLETED,
-                         on_completed, NULL, MHD_OPTION_END);
-    if (d == NULL) {
-        fprintf(stderr, "fake_aws: cannot listen on 127.0.0.1:%lu\n", port);
+    if (log_path != NULL && (f.log_fd = fake_open_log("fake_aws", log_path)) < 0) {
         fake_free(&f);
-        return 1;
+        return 2;
     }
-    info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    printf("port=%u\n", info != NULL ? (unsigned)info->port : (unsigned)port);
-    fflush(stdout);
-
-    while (sigwait(&set, &sig) != 0)
-        ;
-    MHD_stop_daemon(d);
+    /* A thread per connection: with delay_ms, concurrent calls wait in parallel as on AWS. */
+    struct fake_server srv = {"fake_aws", port, true, 30, (size_t)128 * 1024, 0, on_request, &f,
+                              on_completed, on_uri};
+    int rc = fake_run(&srv, NULL);
     fake_free(&f);
-    return 0;
+    return rc;
 }

@@ -51,6 +51,8 @@
  *
  * Threading: a mutex guards the modes, JIRA's issues and the log. */
 #define _DEFAULT_SOURCE 1 /* usleep */
+#include "tests/support/lib/fake_server.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -107,6 +109,12 @@ struct fake {
 };
 
 static atomic_bool stopping;
+
+/* On SIGTERM: hanging answers give up at once, so the daemon can stop. */
+static void stop_hanging(void)
+{
+    atomic_store(&stopping, true);
+}
 
 struct req {
     char *body;
@@ -1011,11 +1019,6 @@ int main(int argc, char **argv)
     const char *log_path = NULL;
     unsigned long port = 0;
     bool have_port = false;
-    struct sockaddr_in addr;
-    struct MHD_Daemon *d;
-    const union MHD_DaemonInfo *info;
-    sigset_t set;
-    int sig = 0;
 
     f.log_fd = -1;
     f.jira_project = "SEC";
@@ -1062,46 +1065,13 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
-    if (log_path != NULL) {
-        f.log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-        if (f.log_fd < 0) {
-            fprintf(stderr, "fake_hooks: cannot open %s: %s\n", log_path, strerror(errno));
-            return 2;
-        }
-    }
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                             MHD_USE_POLL | MHD_USE_ERROR_LOG,
-                         (uint16_t)port, NULL, NULL, on_request, &f, MHD_OPTION_SOCK_ADDR,
-                         (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT, 120U,
-                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)256 * 1024,
-                         MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U, MHD_OPTION_NOTIFY_COMPLETED,
-                         on_completed, NULL, MHD_OPTION_END);
-    if (d == NULL) {
-        fprintf(stderr, "fake_hooks: cannot listen on 127.0.0.1:%lu\n", port);
-        if (f.log_fd >= 0)
-            close(f.log_fd);
-        return 1;
-    }
-    info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    printf("port=%u\n", info != NULL ? (unsigned)info->port : (unsigned)port);
-    fflush(stdout);
-
-    while (sigwait(&set, &sig) != 0)
-        ;
-    atomic_store(&stopping, true);
-    MHD_stop_daemon(d);
+    if (log_path != NULL && (f.log_fd = fake_open_log("fake_hooks", log_path)) < 0)
+        return 2;
+    struct fake_server srv = {"fake_hooks", port, true, 120, (size_t)256 * 1024, 1024,
+                              on_request, &f, on_completed, NULL};
+    int rc = fake_run(&srv, stop_hanging);
     if (f.log_fd >= 0)
         close(f.log_fd);
     pthread_mutex_destroy(&f.mu);
-    return 0;
+    return rc;
 }

@@ -28,6 +28,8 @@
  *
  * Threading: libmicrohttpd runs every handler on its one internal thread; the issued tokens and
  * the log are under one mutex all the same. */
+#include "tests/support/lib/fake_server.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -270,11 +272,6 @@ int main(int argc, char **argv)
     const char *log_path = NULL;
     unsigned long port = 0;
     bool have_port = false;
-    struct sockaddr_in addr;
-    struct MHD_Daemon *d;
-    const union MHD_DaemonInfo *info;
-    sigset_t set;
-    int sig = 0;
 
     f.log_fd = -1;
     f.role = "parapet-instance";
@@ -320,47 +317,14 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
-    if (log_path != NULL) {
-        f.log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-        if (f.log_fd < 0) {
-            fprintf(stderr, "fake_metadata: cannot open %s: %s\n", log_path, strerror(errno));
-            return 2;
-        }
-    }
-
-    /* Signals are taken with sigwait() below; block them before the server thread starts so it
-     * inherits the mask. */
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG,
-                         (uint16_t)port, NULL, NULL, on_request, &f, MHD_OPTION_SOCK_ADDR,
-                         (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT, 30U,
-                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
-                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
-    if (d == NULL) {
-        fprintf(stderr, "fake_metadata: cannot listen on 127.0.0.1:%lu\n", port);
-        if (f.log_fd >= 0)
-            close(f.log_fd);
-        return 1;
-    }
-    info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    printf("port=%u\n", info != NULL ? (unsigned)info->port : (unsigned)port);
-    fflush(stdout);
-
-    while (sigwait(&set, &sig) != 0)
-        ;
-    MHD_stop_daemon(d);
+    if (log_path != NULL && (f.log_fd = fake_open_log("fake_metadata", log_path)) < 0)
+        return 2;
+    struct fake_server srv = {"fake_metadata", port, false, 30, (size_t)64 * 1024, 0, on_request,
+                              &f, on_completed, NULL};
+    int rc = fake_run(&srv, NULL);
     OPENSSL_cleanse(f.issued, sizeof f.issued);
     if (f.log_fd >= 0)
         close(f.log_fd);
     pthread_mutex_destroy(&f.mu);
-    return 0;
+    return rc;
 }
