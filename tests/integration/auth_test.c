@@ -646,6 +646,30 @@ static void test_lists_show_only_the_callers_tenant(void **state)
         assert_string_not_equal(str(json_object_get(it, "actor"), "id"), ta.user_id);
     }
     json_decref(r);
+
+    /* Tenant A has posture data, an integration and accounts; tenant B's lists show none. */
+    {
+        static const char *const lists[] = {"/v1/accounts", "/v1/scans", "/v1/resources",
+                                            "/v1/findings", "/v1/integrations", "/v1/incidents"};
+        char id[40];
+        make_scan(id);
+        make_finding(id);
+        make_integration(id);
+        for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+            assert_int_equal(call("GET", lists[i], ta.access, NULL, &r), 200);
+            if (strcmp(lists[i], "/v1/incidents") != 0)
+                assert_true(json_array_size(json_object_get(r, "items")) > 0);
+            json_decref(r);
+            assert_int_equal(call("GET", lists[i], tb.access, NULL, &r), 200);
+            if (json_array_size(json_object_get(r, "items")) != 0)
+                fail_msg("%s shows tenant A's items to tenant B", lists[i]);
+            json_decref(r);
+        }
+        assert_int_equal(call("GET", "/v1/posture/summary", tb.access, NULL, &r), 200);
+        assert_int_equal(json_integer_value(json_object_get(r, "open_findings")), 0);
+        assert_int_equal(json_array_size(json_object_get(r, "accounts")), 0);
+        json_decref(r);
+    }
 }
 
 static void test_role_matrix_over_every_route(void **state)
