@@ -458,8 +458,7 @@ static enum err_code finish(struct db_pool *db, struct scan *s, const char *stat
 
 /* Stores resources and findings, resolves what a complete scan no longer sees, records events
  * for new high and critical findings, and ends the scan: one transaction. */
-static enum err_code store(struct db_pool *db, struct scan *s, json_t *stats,
-                           const struct posture_scan_opts *opts, struct err *err)
+static enum err_code store(struct db_pool *db, struct scan *s, json_t *stats, struct err *err)
 {
     json_t *resources = json_array(), *findings = json_array(), *opened = NULL, *snap, *f;
     struct db_tx *tx = NULL;
@@ -485,16 +484,12 @@ static enum err_code store(struct db_pool *db, struct scan *s, json_t *stats,
             break;
         if (sev == NULL || (strcmp(sev, "high") != 0 && strcmp(sev, "critical") != 0))
             continue;
-        char link[512] = "";
-        if (opts->dashboard_url != NULL)
-            snprintf(link, sizeof link, "%s/findings/%s", opts->dashboard_url,
-                     json_string_value(json_object_get(f, "finding_id")));
-        json_t *payload = json_pack("{s:O, s:O, s:O, s:O, s:s, s:s}", "title",
+        json_t *payload = json_pack("{s:O, s:O, s:O, s:O, s:s}", "title",
                                     json_object_get(f, "title"), "rule_id",
                                     json_object_get(f, "rule_id"), "resource_arn",
                                     json_object_get(f, "resource_arn"), "category",
                                     json_object_get(f, "category"), "account_id",
-                                    s->aws_account_id, "link", link);
+                                    s->aws_account_id);
         rc = db_event_record(tx, "finding.opened",
                              json_string_value(json_object_get(f, "finding_id")), sev, payload,
                              err);
@@ -599,7 +594,7 @@ enum err_code posture_scan_run(struct db_pool *db, const struct posture_scan_opt
     json_object_set_new(stats, "functions_unchanged", json_integer(s.reused));
     json_object_set_new(stats, "packages_read", json_integer(s.packages));
     json_object_set_new(stats, "duration_s", json_integer((long long)time(NULL) - t0));
-    rc = store(db, &s, stats, opts, err);
+    rc = store(db, &s, stats, err);
     log_event(LOG_INFO, NULL, "scan.finished", "{s:s, s:s, s:I, s:I, s:b}", "scan_id", scan_id,
               "account_id", s.account_id, "functions", (json_int_t)functions, "findings",
               (json_int_t)json_object_size(s.findings), "complete", s.complete);

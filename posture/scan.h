@@ -16,7 +16,6 @@ struct posture_scan_opts {
     unsigned parallel;     /* AWS calls in flight per scan (PARAPET_SCAN_PARALLEL) */
     size_t max_code_bytes; /* function packages larger than this are not read */
     const char *advisory_dir; /* OSV advisories (PARAPET_ADVISORY_DIR); NULL = no dependency scan */
-    const char *dashboard_url; /* links in events; may be NULL */
     int64_t job_id;            /* the job running the scan: its lease is renewed as it goes */
     const char *worker;
     unsigned lease_s;

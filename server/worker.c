@@ -62,8 +62,8 @@ static enum err_code job_scan(const struct worker_job *wj, struct db_tx *tx, str
     const char *scan_id = json_string_value(json_object_get(payload, "scan_id"));
     struct posture_scan_opts opts = {wj->cfg->scan_parallel,
                                      (size_t)wj->cfg->max_code_mb * 1024 * 1024,
-                                     wj->cfg->advisory_dir, wj->cfg->dashboard_url,
-                                     wj->job->id, wj->worker, wj->cfg->job_lease_s};
+                                     wj->cfg->advisory_dir, wj->job->id, wj->worker,
+                                     wj->cfg->job_lease_s};
     enum err_code rc;
 
     (void)tx;
