@@ -225,13 +225,17 @@ void api_sha256(const char *s, size_t len, unsigned char out[32]);
 /* Reads ?limit= (default 50, 1..500) and ?cursor= (may be NULL). */
 enum err_code api_page(struct api_req *req, int *limit, const char **cursor, struct err *err);
 
+/* api_page(), and the cursor checked as a uuid or a number (kind): 400 naming "cursor". */
+enum api_cursor { API_CURSOR_UUID, API_CURSOR_INT };
+enum err_code api_page_cursor(struct api_req *req, enum api_cursor kind, int *limit,
+                              const char **cursor, struct err *err);
+
 /* Replies {"items": items, "next_cursor": next or null}; steals items. */
 enum err_code api_reply_page(struct api_req *req, json_t *items, const char *next);
 
 /* A db/ list function: a page of limit items after cursor, and the next cursor ("" at the end). */
 typedef enum err_code (*api_list_fn)(struct db_tx *tx, int limit, const char *cursor,
                                      json_t **items, char *next, size_t nextlen, struct err *err);
-enum api_cursor { API_CURSOR_UUID, API_CURSOR_INT };
 
 /* A whole list route: reads ?limit= and ?cursor= (checked as kind), runs list in the caller's
  * tenant and replies with the page. */

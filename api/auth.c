@@ -546,9 +546,8 @@ enum err_code api_delete_audited(struct api_req *req,
     return rc;
 }
 
-/* ?limit= and ?cursor= (checked as kind). */
-static enum err_code page_args(struct api_req *req, enum api_cursor kind, int *limit,
-                               const char **cursor, struct err *err)
+enum err_code api_page_cursor(struct api_req *req, enum api_cursor kind, int *limit,
+                              const char **cursor, struct err *err)
 {
     enum err_code rc = api_page(req, limit, cursor, err);
 
@@ -557,7 +556,8 @@ static enum err_code page_args(struct api_req *req, enum api_cursor kind, int *l
     if (*cursor != NULL &&
         (kind == API_CURSOR_UUID
              ? strlen(*cursor) != 36 || strspn(*cursor, "0123456789abcdef-") != 36
-             : strlen(*cursor) > 18 || strspn(*cursor, "0123456789") != strlen(*cursor)))
+             : strlen(*cursor) == 0 || strlen(*cursor) > 18 ||
+                   strspn(*cursor, "0123456789") != strlen(*cursor)))
         return err_set_field(err, ERR_INVALID, "cursor", "invalid cursor");
     return ERR_OK;
 }
@@ -572,7 +572,7 @@ enum err_code api_reply_list_filtered(struct api_req *req, api_list_filtered_fn 
     int limit;
     enum err_code rc;
 
-    rc = page_args(req, kind, &limit, &cursor, err);
+    rc = api_page_cursor(req, kind, &limit, &cursor, err);
     if (rc == ERR_OK)
         rc = db_tx_tenant(req->db, req->who.tenant_id, &tx, err);
     if (rc != ERR_OK)
@@ -595,7 +595,7 @@ enum err_code api_reply_text_list(struct api_req *req, api_text_list_fn list, co
     int limit;
     enum err_code rc;
 
-    rc = page_args(req, kind, &limit, &cursor, err);
+    rc = api_page_cursor(req, kind, &limit, &cursor, err);
     if (rc == ERR_OK)
         rc = db_tx_tenant(req->db, req->who.tenant_id, &tx, err);
     if (rc != ERR_OK)

@@ -19,23 +19,25 @@ static bool one_of(const char *v, const char *const *allowed)
 static const char *const statuses[] = {"open", "acknowledged", "resolved", NULL};
 static const char *const severities[] = {"critical", "high", "medium", "low", "info", NULL};
 
+struct incident_filter {
+    const char *status, *severity, *account_id;
+};
+
+static enum err_code incidents_page(struct db_tx *tx, const void *filter, int limit,
+                                    const char *cursor, json_t **items, char *next,
+                                    size_t nextlen, struct err *err)
+{
+    const struct incident_filter *f = filter;
+    return db_incident_list(tx, limit, cursor, f->status, f->severity, f->account_id, items, next,
+                            nextlen, err);
+}
+
 enum err_code api_incidents_list(struct api_req *req, struct err *err)
 {
     const char *status = api_query_param(req, "status");
     const char *severity = api_query_param(req, "severity");
     const char *account = api_query_param(req, "account_id");
-    const char *cursor;
-    struct db_tx *tx = NULL;
-    json_t *items = NULL;
-    char next[32];
-    int limit;
-    enum err_code rc;
 
-    rc = api_page(req, &limit, &cursor, err);
-    if (rc != ERR_OK)
-        return rc;
-    if (cursor != NULL && (strlen(cursor) > 18 || strspn(cursor, "0123456789") != strlen(cursor)))
-        return err_set_field(err, ERR_INVALID, "cursor", "invalid cursor");
     if (status != NULL && !one_of(status, statuses))
         return err_set_field(err, ERR_INVALID, "status",
                              "status must be open, acknowledged or resolved");
@@ -45,15 +47,8 @@ enum err_code api_incidents_list(struct api_req *req, struct err *err)
     if (account != NULL && (strlen(account) != 12 || strspn(account, "0123456789") != 12))
         return err_set_field(err, ERR_INVALID, "account_id",
                              "account_id must be a 12-digit AWS account id");
-    rc = db_tx_tenant(req->db, req->who.tenant_id, &tx, err);
-    if (rc != ERR_OK)
-        return rc;
-    rc = db_incident_list(tx, limit, cursor, status, severity, account, &items, next,
-                          sizeof next, err);
-    db_tx_rollback(tx);
-    if (rc != ERR_OK)
-        return rc;
-    return api_reply_page(req, items, next);
+    struct incident_filter f = {status, severity, account};
+    return api_reply_list_filtered(req, incidents_page, &f, API_CURSOR_INT, err);
 }
 
 enum err_code api_incidents_get(struct api_req *req, struct err *err)
@@ -83,11 +78,9 @@ enum err_code api_incidents_events(struct api_req *req, struct err *err)
     int limit;
     enum err_code rc;
 
-    rc = api_page(req, &limit, &cursor, err);
+    rc = api_page_cursor(req, API_CURSOR_INT, &limit, &cursor, err);
     if (rc != ERR_OK)
         return rc;
-    if (cursor != NULL && (strlen(cursor) > 18 || strspn(cursor, "0123456789") != strlen(cursor)))
-        return err_set_field(err, ERR_INVALID, "cursor", "invalid cursor");
     rc = db_tx_tenant(req->db, req->who.tenant_id, &tx, err);
     if (rc != ERR_OK)
         return rc;

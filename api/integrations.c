@@ -270,12 +270,9 @@ enum err_code api_integrations_deliveries(struct api_req *req, struct err *err)
     int limit;
     enum err_code rc;
 
-    rc = api_page(req, &limit, &cursor, err);
+    rc = api_page_cursor(req, API_CURSOR_INT, &limit, &cursor, err);
     if (rc != ERR_OK)
         return rc;
-    if (cursor != NULL && (strlen(cursor) == 0 || strlen(cursor) > 18 ||
-                           strspn(cursor, "0123456789") != strlen(cursor)))
-        return err_set_field(err, ERR_INVALID, "cursor", "invalid cursor");
     rc = db_tx_tenant(req->db, req->who.tenant_id, &tx, err);
     if (rc == ERR_OK)
         rc = exists(req, tx, err);
