@@ -554,11 +554,23 @@ enum err_code db_obs_corr_signals(struct db_tx *tx, const char *from, const char
 enum err_code db_obs_corr_weak(struct db_tx *tx, const char *access_key_id, const char *principal,
                                long long from_ms, long long to_ms, struct db_obs_sigbatch *out,
                                struct err *err);
-/* Weak signals of a principal and class in (at_ms - window_ms, at_ms]: how many, and how many
- * distinct techniques. */
+/* The times and techniques of a principal's weak signals of a class in [from_ms, to_ms], in
+ * time order, at most DB_OBS_BURST_MAX. */
+#define DB_OBS_BURST_MAX 20000
+struct db_obs_burst {
+    size_t n;
+    long long *ms;
+    char **technique;
+};
 enum err_code db_obs_corr_burst(struct db_tx *tx, const char *principal, const char *cls,
-                                long long at_ms, long long window_ms, long long *count,
-                                long long *distinct, struct err *err);
+                                long long from_ms, long long to_ms, struct db_obs_burst *out,
+                                struct err *err);
+void db_obs_burst_free(struct db_obs_burst *b); /* NULL-safe; leaves it empty */
+/* For each trace id of traces (a Postgres text[] literal), and each request id of requests
+ * (signals without a trace id), the latest signal before (before_xid, before_id) carrying it. */
+enum err_code db_obs_corr_origins(struct db_tx *tx, const char *traces, const char *requests,
+                                  const char *before_xid, long long before_id,
+                                  struct db_obs_sigbatch *out, struct err *err);
 /* Open incidents reached by key hashes (a Postgres array literal of bigints): a new array of
  * {key, incident: {id, repeat_key, kind, class, title, severity, status, account_id, attempts,
  * distinct_sources, functions, records_exposed, steps, phases, first_seen_ms, last_seen_ms}}. */
@@ -568,8 +580,8 @@ enum err_code db_obs_corr_lookup(struct db_tx *tx, const char *hashes, json_t **
  * literals (see db/observe.c). links and steps return what was new, per incident. */
 enum err_code db_obs_incidents_insert(struct db_tx *tx, const char *rows_json, struct err *err);
 enum err_code db_obs_incidents_update(struct db_tx *tx, const char *rows_json, struct err *err);
-enum err_code db_obs_incident_signals(struct db_tx *tx, const char *ids, const char *idx,
-                                      const char *sigs, struct err *err);
+enum err_code db_obs_incident_signals(struct db_tx *tx, const char *ids, const char *chunks,
+                                      const char *weak, struct err *err);
 enum err_code db_obs_incident_keys(struct db_tx *tx, const char *ids, const char *keys,
                                    const char *idx, const char *ms, struct err *err);
 enum err_code db_obs_incident_links(struct db_tx *tx, const char *rows_json, json_t **added,
@@ -585,7 +597,7 @@ enum err_code db_obs_open_findings(struct db_tx *tx, const char *arns_json, json
  * the cursor, may be NULL), optional filters (NULL = any). get: *out is the incident with its
  * story, NULL when there is no such incident in the tenant. set_status: locks the incident,
  * *before gets {status, severity, title, summary} (NULL when not found), *out the result.
- * events: the signals folded into it, keyset on signal id. */
+ * events: the signals folded into it, in folding order (an opaque numeric cursor). */
 enum err_code db_incident_list(struct db_tx *tx, int limit, const char *before,
                                const char *status, const char *severity, const char *account_id,
                                json_t **items, char *next, size_t nextlen, struct err *err);

@@ -278,8 +278,8 @@ static const struct db_stmt corr_weak_stmt = {
     "   AND ((s.access_key_id = $1 AND $1 IS NOT NULL) OR (s.principal = $2 AND $2 IS NOT NULL))"
     "   AND s.time >= to_timestamp($3::bigint / 1000.0)"
     "   AND s.time <= to_timestamp($4::bigint / 1000.0)"
-    "   AND NOT EXISTS (SELECT 1 FROM incident_signals i WHERE i.tenant_id = s.tenant_id"
-    "                   AND i.signal_id = s.signal_id)"
+    "   AND NOT EXISTS (SELECT 1 FROM weak_signals_attached a WHERE a.tenant_id = s.tenant_id"
+    "                   AND a.signal_id = s.signal_id)"
     " ORDER BY s.time, s.signal_id LIMIT 1000",
     4};
 
@@ -389,28 +389,89 @@ enum err_code db_obs_corr_weak(struct db_tx *tx, const char *access_key_id, cons
 
 static const struct db_stmt corr_burst_stmt = {
     "obs_corr_burst",
-    "SELECT count(*), count(DISTINCT technique) FROM signals"
+    "SELECT (extract(epoch FROM time) * 1000)::bigint, technique FROM signals"
     " WHERE tenant_id = app_tenant() AND weak AND principal = $1 AND class = $2"
-    "   AND time > to_timestamp(($3::bigint - $4::bigint) / 1000.0)"
-    "   AND time <= to_timestamp($3::bigint / 1000.0)",
-    4};
+    "   AND time >= to_timestamp($3::bigint / 1000.0)"
+    "   AND time <= to_timestamp($4::bigint / 1000.0)"
+    " ORDER BY time LIMIT $5::int",
+    5};
 
 enum err_code db_obs_corr_burst(struct db_tx *tx, const char *principal, const char *cls,
-                                long long at_ms, long long window_ms, long long *count,
-                                long long *distinct, struct err *err)
+                                long long from_ms, long long to_ms, struct db_obs_burst *out,
+                                struct err *err)
 {
-    char at[24], w[24];
-    const char *p[4] = {principal, cls, at, w};
+    char f[24], t[24], lim[16];
+    const char *p[5] = {principal, cls, f, t, lim};
+    PGresult *r = NULL;
+    enum err_code rc;
+    int n;
+
+    memset(out, 0, sizeof *out);
+    snprintf(f, sizeof f, "%lld", from_ms);
+    snprintf(t, sizeof t, "%lld", to_ms);
+    snprintf(lim, sizeof lim, "%d", DB_OBS_BURST_MAX);
+    rc = db_run(tx, &corr_burst_stmt, p, &r, err);
+    n = rc == ERR_OK ? PQntuples(r) : 0;
+    if (n > 0) {
+        out->ms = calloc((size_t)n, sizeof out->ms[0]);
+        out->technique = calloc((size_t)n, sizeof out->technique[0]);
+        if (out->ms == NULL || out->technique == NULL)
+            rc = err_set(err, ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; rc == ERR_OK && i < n; i++) {
+        out->ms[i] = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+        out->technique[i] = strdup(PQgetvalue(r, i, 1));
+        out->n = (size_t)i + 1;
+        if (out->technique[i] == NULL)
+            rc = err_set(err, ERR_NOMEM, "out of memory");
+    }
+    PQclear(r);
+    if (rc != ERR_OK)
+        db_obs_burst_free(out);
+    return rc;
+}
+
+void db_obs_burst_free(struct db_obs_burst *b)
+{
+    for (size_t i = 0; b != NULL && i < b->n; i++)
+        free(b->technique[i]);
+    if (b != NULL) {
+        free(b->ms);
+        free(b->technique);
+        memset(b, 0, sizeof *b);
+    }
+}
+
+/* For each trace id (and each request id of signals without a trace id) of the batch, the
+ * latest signal before (before_xid, before_id) that carried it. */
+static const struct db_stmt corr_origins_stmt = {
+    "obs_corr_origins",
+    "SELECT " SIGNAL_COLS " FROM unnest($1::text[]) AS q(v)"
+    " CROSS JOIN LATERAL (SELECT * FROM signals x WHERE x.tenant_id = app_tenant()"
+    "   AND x.trace_id = q.v AND (x.xid, x.signal_id) < ($3::xid8, $4::bigint)"
+    "   ORDER BY x.xid DESC, x.signal_id DESC LIMIT 1) s"
+    " UNION ALL "
+    "SELECT " SIGNAL_COLS " FROM unnest($2::text[]) AS q(v)"
+    " CROSS JOIN LATERAL (SELECT * FROM signals x WHERE x.tenant_id = app_tenant()"
+    "   AND x.trace_id IS NULL AND x.request_id = q.v"
+    "   AND (x.xid, x.signal_id) < ($3::xid8, $4::bigint)"
+    "   ORDER BY x.xid DESC, x.signal_id DESC LIMIT 1) s",
+    4};
+
+enum err_code db_obs_corr_origins(struct db_tx *tx, const char *traces, const char *requests,
+                                  const char *before_xid, long long before_id,
+                                  struct db_obs_sigbatch *out, struct err *err)
+{
+    char id[24];
+    const char *p[4] = {traces, requests, before_xid, id};
     PGresult *r = NULL;
     enum err_code rc;
 
-    snprintf(at, sizeof at, "%lld", at_ms);
-    snprintf(w, sizeof w, "%lld", window_ms);
-    rc = db_run(tx, &corr_burst_stmt, p, &r, err);
-    if (rc == ERR_OK && PQntuples(r) == 1) {
-        *count = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-        *distinct = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
-    }
+    memset(out, 0, sizeof *out);
+    snprintf(id, sizeof id, "%lld", before_id);
+    rc = db_run(tx, &corr_origins_stmt, p, &r, err);
+    if (rc == ERR_OK)
+        rc = copy_signals(r, out, err);
     PQclear(r);
     return rc;
 }
@@ -484,19 +545,22 @@ enum err_code db_obs_incidents_update(struct db_tx *tx, const char *rows_json, s
     return db_exec_count(tx, &inc_update_stmt, p, NULL, err);
 }
 
-/* ids: a Postgres array literal of incident ids; idx and sigs: of the same length, the index
- * into ids and the signal id of each pair. */
+/* ids: a Postgres array literal of incident ids; chunks: a text[] literal of the same length,
+ * each element the bigint[] literal of the signals folded into that incident; weak: a bigint[]
+ * literal of the weak ones among them, remembered as attached. */
 static const struct db_stmt inc_signals_stmt = {
     "obs_incident_signals",
-    "INSERT INTO incident_signals (tenant_id, incident_id, signal_id)"
-    " SELECT app_tenant(), ($1::uuid[])[t.i], t.s"
-    "   FROM unnest($2::int[], $3::bigint[]) AS t(i, s) ON CONFLICT DO NOTHING",
+    "WITH c AS (INSERT INTO incident_signal_chunks (tenant_id, incident_id, signal_ids)"
+    "           SELECT app_tenant(), t.id, t.s::bigint[]"
+    "             FROM unnest($1::uuid[], $2::text[]) AS t(id, s))"
+    " INSERT INTO weak_signals_attached (tenant_id, signal_id)"
+    " SELECT app_tenant(), w FROM unnest($3::bigint[]) AS w ON CONFLICT DO NOTHING",
     3};
 
-enum err_code db_obs_incident_signals(struct db_tx *tx, const char *ids, const char *idx,
-                                      const char *sigs, struct err *err)
+enum err_code db_obs_incident_signals(struct db_tx *tx, const char *ids, const char *chunks,
+                                      const char *weak, struct err *err)
 {
-    const char *p[3] = {ids, idx, sigs};
+    const char *p[3] = {ids, chunks, weak};
     return db_exec_count(tx, &inc_signals_stmt, p, NULL, err);
 }
 
@@ -688,18 +752,29 @@ enum err_code db_incident_set_status(struct db_tx *tx, const char *id, const cha
     return rc;
 }
 
-/* Every signal folded into the incident, oldest first (keyset on signal id). */
+/* Every signal folded into the incident, in folding order: keyset on (chunk, position) as one
+ * number, chunk << 21 | position (a chunk holds at most one batch: far fewer than 2^21). Each
+ * chunk contributes at most limit ids past the cursor, and at most limit chunks are read. */
 static const struct db_stmt inc_events_stmt = {
     "obs_incident_events",
     "SELECT json_build_object('signal_id', s.signal_id, 'event_id', s.event_id, 'time', "
     TS("s.time") ", 'request_id', s.request_id, 'trace_id', s.trace_id, 'function_arn',"
     " s.function_arn, 'route', s.route, 'source_ip', s.source_ip, 'principal', s.principal,"
     " 'detector', s.rule_id, 'class', s.class, 'technique', s.technique, 'severity',"
-    " s.severity, 'location', s.location, 'evidence', s.evidence), s.signal_id"
-    "  FROM incident_signals x JOIN signals s"
-    "    ON s.tenant_id = x.tenant_id AND s.signal_id = x.signal_id"
-    " WHERE x.incident_id = $3 AND ($2::bigint IS NULL OR x.signal_id > $2::bigint)"
-    " ORDER BY x.signal_id LIMIT $1::int",
+    " s.severity, 'location', s.location, 'evidence', s.evidence), x.cur"
+    "  FROM (SELECT p.signal_id, (c.seq << 21) + c.off + p.ord AS cur"
+    "          FROM (SELECT k.seq, k.signal_ids, CASE WHEN k.seq = ($2::bigint >> 21)"
+    "                       THEN ($2::bigint & 2097151)::int ELSE 0 END AS off"
+    "                  FROM incident_signal_chunks k"
+    "                 WHERE k.tenant_id = app_tenant() AND k.incident_id = $3"
+    "                   AND ($2::bigint IS NULL OR k.seq >= ($2::bigint >> 21))"
+    "                 ORDER BY k.seq LIMIT $1::int) c"
+    "         CROSS JOIN LATERAL unnest(c.signal_ids[coalesce(c.off, 0) + 1 :"
+    "                                                coalesce(c.off, 0) + $1::int])"
+    "               WITH ORDINALITY AS p(signal_id, ord)"
+    "         ORDER BY 2 LIMIT $1::int) x"
+    "  JOIN signals s ON s.tenant_id = app_tenant() AND s.signal_id = x.signal_id"
+    " ORDER BY x.cur",
     3};
 
 enum err_code db_incident_events(struct db_tx *tx, const char *id, int limit, const char *after,

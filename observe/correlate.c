@@ -242,6 +242,7 @@ struct link {
 
 struct pair {
     int inc;
+    bool weak;
     long long signal_id;
 };
 
@@ -249,6 +250,7 @@ struct keyw {
     uint64_t key;
     int inc;
     long long ms;
+    bool persist; /* a row of incident_keys (repeat key, principal, access key) */
 };
 
 struct retro {
@@ -268,7 +270,7 @@ struct run {
     struct map stepmap;   /* (incident, step) -> step index */
     struct step *steps;
     size_t nsteps, capsteps;
-    struct map linkmap;   /* (incident, kind, ref) -> 1 */
+    struct map linkmap;   /* (incident, kind, ref) -> 1, for the whole run */
     struct link *links;
     size_t nlinks, caplinks;
     struct pair *pairs;
@@ -349,14 +351,19 @@ static uint64_t repeat_key(const struct db_obs_signal *s, char *text, size_t n)
     return fnv(fnv(0, "repeat"), text);
 }
 
-/* The link keys of a signal (at most 3). */
-static size_t link_keys(const struct db_obs_signal *s, uint64_t out[3])
+/* The link keys of a signal (at most 3). The first is its trace id (else request id) when it
+ * has one: that key is never stored (*first_stored false), earlier signals are looked up
+ * instead; principals and access keys are stored. */
+static size_t link_keys(const struct db_obs_signal *s, uint64_t out[3], bool *first_stored)
 {
     size_t n = 0;
+    *first_stored = true;
     if (s->trace_id != NULL)
         out[n++] = fnv(fnv(0, "trace"), s->trace_id);
     else if (s->request_id != NULL)
         out[n++] = fnv(fnv(0, "request"), s->request_id);
+    if (n > 0)
+        *first_stored = false;
     if (s->principal != NULL)
         out[n++] = fnv(fnv(0, "principal"), s->principal);
     if (s->access_key_id != NULL)
@@ -380,8 +387,8 @@ static int new_inc(struct run *r)
     return (int)r->ninc++;
 }
 
-/* Sets key -> incident in the batch's key map (to be written back). */
-static bool key_set(struct run *r, uint64_t key, int inc, long long ms)
+/* Sets key -> incident in the batch's key map (persistent keys with ms > 0 are written back). */
+static bool key_set(struct run *r, uint64_t key, int inc, long long ms, bool persist)
 {
     int k = map_get(&r->keys, key);
     if (k >= 0) {
@@ -392,7 +399,7 @@ static bool key_set(struct run *r, uint64_t key, int inc, long long ms)
     }
     if (!GROW(r->kw, r->nkw, r->capkw))
         return false;
-    r->kw[r->nkw] = (struct keyw){key, inc, ms};
+    r->kw[r->nkw] = (struct keyw){key, inc, ms, persist};
     return map_put(&r->keys, key, (int)r->nkw++);
 }
 
@@ -427,7 +434,8 @@ static bool attach(struct run *r, int idx, const struct db_obs_signal *s, bool r
 {
     struct inc *i = &r->inc[idx];
     uint64_t lk[3], sk;
-    size_t nl = link_keys(s, lk);
+    bool stored;
+    size_t nl = link_keys(s, lk, &stored);
     const char *resource = s->function_arn;
     char rk[512];
     int st;
@@ -453,7 +461,7 @@ static bool attach(struct run *r, int idx, const struct db_obs_signal *s, bool r
     /* The signal itself. */
     if (!GROW(r->pairs, r->npairs, r->cappairs))
         return false;
-    r->pairs[r->npairs++] = (struct pair){idx, s->signal_id};
+    r->pairs[r->npairs++] = (struct pair){idx, s->weak, s->signal_id};
     /* Its step of the story. */
     if (strcmp(s->source, "cloudtrail") == 0 || resource == NULL)
         resource = s->function_arn ? s->function_arn : s->route;
@@ -473,10 +481,10 @@ static bool attach(struct run *r, int idx, const struct db_obs_signal *s, bool r
         !add_link(r, idx, "access_key", s->access_key_id))
         return false;
     /* Keys: this attack's repeats and the story's links now lead here. */
-    if (!key_set(r, repeat_key(s, rk, sizeof rk), idx, s->time_ms))
+    if (!key_set(r, repeat_key(s, rk, sizeof rk), idx, s->time_ms, true))
         return false;
     for (size_t k = 0; k < nl; k++)
-        if (!key_set(r, lk[k], idx, s->time_ms))
+        if (!key_set(r, lk[k], idx, s->time_ms, k > 0 || stored))
             return false;
     /* Reconnaissance that came before, by the same principal or key. */
     if (retro_ok && !s->weak && (s->principal != NULL || s->access_key_id != NULL)) {
@@ -579,10 +587,134 @@ static bool array_end(char **b, size_t *n, size_t *cap)
     return true;
 }
 
-/* Loads the open incidents the batch's keys lead to. */
-static enum err_code load_keys(struct run *r, const struct db_obs_sigbatch *b, struct err *err)
+/* Appends s as a quoted element of a Postgres array literal (with its comma). */
+static bool append_text(char **buf, size_t *n, size_t *cap, const char *s)
+{
+    size_t need = *n + 2 * strlen(s) + 5;
+    char *p;
+    if (need > *cap) {
+        size_t nc = *cap ? *cap * 2 : 4096;
+        char *nb;
+        while (nc < need)
+            nc *= 2;
+        nb = realloc(*buf, nc);
+        if (nb == NULL)
+            return false;
+        *buf = nb;
+        *cap = nc;
+    }
+    p = *buf + *n;
+    if (*n > 1)
+        *p++ = ',';
+    *p++ = '"';
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            *p++ = '\\';
+        *p++ = *s;
+    }
+    *p++ = '"';
+    *p = '\0';
+    *n = (size_t)(p - *buf);
+    return true;
+}
+
+/* Whether a signal's trace (or request) id must be looked up among earlier signals: it has one,
+ * and its repeat key leads to no incident that can take it (fold tries the repeat key first). */
+static bool needs_origin(struct run *r, const struct db_obs_signal *s, uint64_t *trace_key)
+{
+    uint64_t k[3];
+    char rk[512];
+    bool stored;
+    if (link_keys(s, k, &stored) == 0 || stored)
+        return false;
+    *trace_key = k[0];
+    return key_incident(r, repeat_key(s, rk, sizeof rk), s->time_ms) < 0;
+}
+
+/* The trace ids (and request ids of signals without one) that needs_origin picks, as text[]
+ * literals, each once, and the earlier signals that carried them (db_obs_corr_origins). */
+static enum err_code load_origins(struct run *r, const struct db_obs_sigbatch *b,
+                                  struct db_obs_sigbatch *origins, struct err *err)
+{
+    size_t n1 = 0, c1 = 0, n2 = 0, c2 = 0;
+    char *traces = array_start(&n1, &c1), *requests = array_start(&n2, &c2);
+    struct map seen = {0};
+    enum err_code rc = ERR_OK;
+    bool ok = traces != NULL && requests != NULL, any = false;
+
+    for (size_t i = 0; ok && i < b->n; i++) {
+        const struct db_obs_signal *s = &b->rows[i];
+        uint64_t tk;
+        if (!needs_origin(r, s, &tk) || map_get(&seen, tk) >= 0)
+            continue;
+        ok = map_put(&seen, tk, 1) &&
+             (s->trace_id != NULL ? append_text(&traces, &n1, &c1, s->trace_id)
+                                  : append_text(&requests, &n2, &c2, s->request_id));
+        any = true;
+    }
+    ok = ok && array_end(&traces, &n1, &c1) && array_end(&requests, &n2, &c2);
+    if (!ok)
+        rc = err_set(err, ERR_NOMEM, "out of memory");
+    else if (any)
+        rc = db_obs_corr_origins(r->tx, traces, requests, b->rows[0].xid, b->rows[0].signal_id,
+                                 origins, err);
+    map_clear(&seen);
+    free(traces);
+    free(requests);
+    return rc;
+}
+
+/* Adds a key to a lookup list (a bigint[] literal) unless it is known or listed already. */
+static bool want_key(struct run *r, struct map *seen, char **text, size_t *n, size_t *cap,
+                     uint64_t key)
+{
+    if (map_get(seen, key) >= 0 || map_get(&r->keys, key) >= 0)
+        return true;
+    return map_put(seen, key, 1) && append_num(text, n, cap, (long long)key);
+}
+
+/* Looks up the listed keys: the open incidents they lead to join the run, the keys the map. */
+static enum err_code lookup(struct run *r, char **text, size_t *n, size_t *cap, struct err *err)
 {
     json_t *found = NULL, *e;
+    enum err_code rc;
+    size_t i;
+
+    if (*n == 1)
+        return ERR_OK; /* nothing listed */
+    if (!array_end(text, n, cap))
+        return err_set(err, ERR_NOMEM, "out of memory");
+    rc = db_obs_corr_lookup(r->tx, *text, &found, err);
+    json_array_foreach(found, i, e)
+    {
+        const json_t *ij = json_object_get(e, "incident");
+        const char *id = json_string_value(json_object_get(ij, "id"));
+        int idx;
+        if (rc != ERR_OK || id == NULL)
+            continue;
+        idx = find_inc(r, id);
+        if (idx < 0) {
+            idx = new_inc(r);
+            if (idx < 0) {
+                rc = err_set(err, ERR_NOMEM, "out of memory");
+                break;
+            }
+            inc_from_json(&r->inc[idx], ij);
+        }
+        if (!key_set(r, (uint64_t)json_integer_value(json_object_get(e, "key")), idx, 0, true))
+            rc = err_set(err, ERR_NOMEM, "out of memory");
+    }
+    json_decref(found);
+    return rc;
+}
+
+/* Loads the open incidents the batch's keys lead to: its repeat keys, principals and access
+ * keys directly; then, for signals their repeat key cannot place, their trace or request id
+ * through the repeat key of the latest earlier signal that carried it (the incident that
+ * signal's attack belongs to). */
+static enum err_code load_keys(struct run *r, const struct db_obs_sigbatch *b, struct err *err)
+{
+    struct db_obs_sigbatch origins = {0};
     size_t n = 0, cap = 0;
     char *text = array_start(&n, &cap);
     enum err_code rc = ERR_OK;
@@ -593,46 +725,42 @@ static enum err_code load_keys(struct run *r, const struct db_obs_sigbatch *b, s
     for (i = 0; ok && i < b->n; i++) {
         uint64_t k[4];
         char rk[512];
-        size_t nk = link_keys(&b->rows[i], k);
+        bool stored;
+        size_t nk = link_keys(&b->rows[i], k, &stored);
         k[nk++] = repeat_key(&b->rows[i], rk, sizeof rk);
-        for (size_t j = 0; ok && j < nk; j++) {
-            if (map_get(&seen, k[j]) >= 0)
-                continue;
-            ok = map_put(&seen, k[j], 1) && append_num(&text, &n, &cap, (long long)k[j]);
-        }
+        for (size_t j = stored ? 0 : 1; ok && j < nk; j++)
+            ok = want_key(r, &seen, &text, &n, &cap, k[j]);
     }
-    if (!ok || !array_end(&text, &n, &cap)) {
-        rc = err_set(err, ERR_NOMEM, "out of memory");
+    rc = ok ? lookup(r, &text, &n, &cap, err) : err_set(err, ERR_NOMEM, "out of memory");
+    if (rc == ERR_OK)
+        rc = load_origins(r, b, &origins, err);
+    if (rc != ERR_OK || origins.n == 0)
         goto out;
+    /* The earlier signals' repeat keys. */
+    text[0] = '{';
+    text[1] = '\0';
+    n = 1;
+    for (i = 0; ok && i < origins.n; i++) {
+        char rk[512];
+        ok = want_key(r, &seen, &text, &n, &cap, repeat_key(&origins.rows[i], rk, sizeof rk));
     }
-    rc = db_obs_corr_lookup(r->tx, text, &found, err);
-    if (rc != ERR_OK)
-        goto out;
-    json_array_foreach(found, i, e)
-    {
-        const json_t *ij = json_object_get(e, "incident");
-        const char *id = json_string_value(json_object_get(ij, "id"));
-        int idx;
-        if (id == NULL)
+    rc = ok ? lookup(r, &text, &n, &cap, err) : err_set(err, ERR_NOMEM, "out of memory");
+    /* A trace or request id leads where its earlier signal's repeat key leads. */
+    for (i = 0; rc == ERR_OK && i < origins.n; i++) {
+        uint64_t k[3];
+        char rk[512];
+        bool stored;
+        int kw;
+        if (link_keys(&origins.rows[i], k, &stored) == 0 || stored)
             continue;
-        idx = find_inc(r, id);
-        if (idx < 0) {
-            idx = new_inc(r);
-            if (idx < 0) {
-                rc = err_set(err, ERR_NOMEM, "out of memory");
-                goto out;
-            }
-            inc_from_json(&r->inc[idx], ij);
-        }
-        if (!key_set(r, (uint64_t)json_integer_value(json_object_get(e, "key")), idx, 0)) {
+        kw = map_get(&r->keys, repeat_key(&origins.rows[i], rk, sizeof rk));
+        if (kw >= 0 && r->kw[kw].inc >= 0 && !key_set(r, k[0], r->kw[kw].inc, 0, false))
             rc = err_set(err, ERR_NOMEM, "out of memory");
-            goto out;
-        }
     }
 out:
     map_clear(&seen);
     free(text);
-    json_decref(found);
+    db_obs_sigbatch_free(&origins);
     return rc;
 }
 
@@ -640,7 +768,8 @@ static void fold(struct run *r, const struct db_obs_signal *s, bool *nomem)
 {
     uint64_t lk[3];
     char rk[512];
-    size_t nl = link_keys(s, lk);
+    bool stored;
+    size_t nl = link_keys(s, lk, &stored);
     int idx = key_incident(r, repeat_key(s, rk, sizeof rk), s->time_ms);
 
     for (size_t k = 0; idx < 0 && k < nl; k++)
@@ -684,7 +813,41 @@ static enum err_code retro_attach(struct run *r, struct err *err)
     return rc;
 }
 
-/* Unattached weak signals: a burst by one principal opens an incident with all of them. */
+/* Whether the weak signals' times (sorted) hold a burst: min_count of them, or min_distinct
+ * distinct techniques, within one window (t - window_ms, t]; *at is the time it is reached. */
+static bool burst_in(const struct db_obs_burst *b, long long window_ms, long long min_count,
+                     long long min_distinct, long long *at, bool *nomem)
+{
+    struct map counts = {0}; /* technique hash -> occurrences in the window, plus one */
+    long long distinct = 0;
+    bool met = false;
+    size_t lo = 0;
+
+    for (size_t hi = 0; hi < b->n && !met; hi++) {
+        int *c = map_slot(&counts, fnv(0, b->technique[hi]), true);
+        if (c == NULL) {
+            *nomem = true;
+            break;
+        }
+        if (*c <= 1)
+            distinct++;
+        *c = (*c == 0 ? 1 : *c) + 1;
+        for (; b->ms[hi] - b->ms[lo] >= window_ms; lo++) {
+            int *d = map_slot(&counts, fnv(0, b->technique[lo]), false);
+            if (d != NULL && --*d == 1)
+                distinct--;
+        }
+        met = (min_count > 0 && (long long)(hi - lo + 1) >= min_count) ||
+              (min_distinct > 0 && distinct >= min_distinct);
+        if (met)
+            *at = b->ms[hi];
+    }
+    map_clear(&counts);
+    return met;
+}
+
+/* Unattached weak signals: a burst by one principal anywhere in the batch's time span (with
+ * the principal's earlier weak signals) opens an incident with all of them. */
 static enum err_code check_bursts(struct run *r, struct err *err)
 {
     struct map done = {0};
@@ -692,35 +855,57 @@ static enum err_code check_bursts(struct run *r, struct err *err)
 
     for (size_t w = r->nweak; w-- > 0 && rc == ERR_OK;) {
         const struct db_obs_signal *s = r->weak[w]; /* the latest of its group first */
+        long long first = s->time_ms, last = s->time_ms;
         uint64_t h;
         if (s->principal == NULL || map_get(&r->attached, (uint64_t)s->signal_id) >= 0)
             continue;
         h = fnv(fnv(0, s->principal), s->cls);
         if (map_get(&done, h) >= 0)
             continue;
-        map_put(&done, h, 1);
+        if (!map_put(&done, h, 1)) {
+            rc = err_set(err, ERR_NOMEM, "out of memory");
+            break;
+        }
+        for (size_t v = 0; v < w; v++) { /* the group's time span in this batch */
+            const struct db_obs_signal *o = r->weak[v];
+            if (o->principal == NULL || strcmp(o->principal, s->principal) != 0 ||
+                strcmp(o->cls, s->cls) != 0)
+                continue;
+            if (o->time_ms < first)
+                first = o->time_ms;
+            if (o->time_ms > last)
+                last = o->time_ms;
+        }
         for (size_t b = 0; b < sizeof bursts / sizeof bursts[0] && rc == ERR_OK; b++) {
-            long long count = 0, distinct = 0;
+            struct db_obs_burst times;
+            long long at = 0;
+            bool met, nomem = false;
             int idx;
             if (strcmp(bursts[b].cls, s->cls) != 0)
                 continue;
-            rc = db_obs_corr_burst(r->tx, s->principal, s->cls, s->time_ms, bursts[b].window_ms,
-                                   &count, &distinct, err);
+            rc = db_obs_corr_burst(r->tx, s->principal, s->cls, first - bursts[b].window_ms,
+                                   last, &times, err);
             if (rc != ERR_OK)
                 break;
-            if (!((bursts[b].min_count > 0 && count >= bursts[b].min_count) ||
-                  (bursts[b].min_distinct > 0 && distinct >= bursts[b].min_distinct)))
+            met = burst_in(&times, bursts[b].window_ms, bursts[b].min_count,
+                           bursts[b].min_distinct, &at, &nomem);
+            db_obs_burst_free(&times);
+            if (nomem) {
+                rc = err_set(err, ERR_NOMEM, "out of memory");
+                break;
+            }
+            if (!met)
                 continue;
             idx = open_inc(r, s, s->cls);
             if (idx < 0 || !attach(r, idx, s, false)) {
                 rc = err_set(err, ERR_NOMEM, "out of memory");
                 break;
             }
-            /* Every weak signal of the principal in the window joins it. */
+            /* Every weak signal of the principal from the burst on joins it. */
             if (r->nextra < sizeof r->extra / sizeof r->extra[0]) {
                 struct db_obs_sigbatch *x = &r->extra[r->nextra++];
-                rc = db_obs_corr_weak(r->tx, NULL, s->principal,
-                                      s->time_ms - bursts[b].window_ms, s->time_ms, x, err);
+                rc = db_obs_corr_weak(r->tx, NULL, s->principal, at - bursts[b].window_ms,
+                                      last, x, err);
                 for (size_t j = 0; rc == ERR_OK && j < x->n; j++)
                     if (!attach(r, idx, &x->rows[j], false))
                         rc = err_set(err, ERR_NOMEM, "out of memory");
@@ -758,23 +943,70 @@ static char *ids_literal(struct run *r, int *pos)
     return s;
 }
 
+/* Appends len bytes of s to a growing NUL-terminated buffer. */
+static bool append_raw(char **buf, size_t *n, size_t *cap, const char *s, size_t len)
+{
+    if (*n + len + 1 > *cap) {
+        size_t nc = *cap ? *cap * 2 : 4096;
+        char *nb;
+        while (nc < *n + len + 1)
+            nc *= 2;
+        nb = realloc(*buf, nc);
+        if (nb == NULL)
+            return false;
+        *buf = nb;
+        *cap = nc;
+    }
+    memcpy(*buf + *n, s, len);
+    *n += len;
+    (*buf)[*n] = '\0';
+    return true;
+}
+
+/* The signals each touched incident took in this batch, one chunk row per incident: a text[]
+ * literal whose element k is the bigint[] literal of the signals of the incident at position
+ * k + 1 of ids, in folding order; the weak ones also as a bigint[] literal. */
 static enum err_code write_pairs(struct run *r, const char *ids, const int *pos, struct err *err)
 {
-    size_t n1, c1, n2, c2;
-    char *a = array_start(&n1, &c1), *b = array_start(&n2, &c2);
+    size_t npos = r->ninc + 1, n1, c1, n2, c2;
+    size_t *end = calloc(npos + 1, sizeof *end);
+    long long *sorted = malloc((r->npairs + 1) * sizeof *sorted);
+    char *a = array_start(&n1, &c1), *w = array_start(&n2, &c2);
     enum err_code rc = ERR_OK;
-    bool ok = a != NULL && b != NULL;
+    bool ok = end != NULL && sorted != NULL && a != NULL && w != NULL;
 
+    /* A stable counting sort of the pairs by their incident's position (1-based, dense). */
+    for (size_t i = 0; ok && i < r->npairs; i++) {
+        end[pos[r->pairs[i].inc]]++;
+        if (r->pairs[i].weak)
+            ok = append_num(&w, &n2, &c2, r->pairs[i].signal_id);
+    }
+    for (size_t k = 0, sum = 0; ok && k <= npos; k++) {
+        size_t c = end[k];
+        end[k] = sum; /* the start of position k, for now */
+        sum += c;
+    }
     for (size_t i = 0; ok && i < r->npairs; i++)
-        ok = append_num(&a, &n1, &c1, pos[r->pairs[i].inc]) &&
-             append_num(&b, &n2, &c2, r->pairs[i].signal_id);
-    ok = ok && array_end(&a, &n1, &c1) && array_end(&b, &n2, &c2);
+        sorted[end[pos[r->pairs[i].inc]]++] = r->pairs[i].signal_id; /* now: ends */
+    for (size_t k = 1, from = end[0]; ok && k <= npos && from < r->npairs; k++) {
+        ok = append_raw(&a, &n1, &c1, n1 > 1 ? ",\"{" : "\"{", n1 > 1 ? 3 : 2);
+        for (size_t i = from; ok && i < end[k]; i++) {
+            char num[24];
+            int len = snprintf(num, sizeof num, "%s%lld", i == from ? "" : ",", sorted[i]);
+            ok = append_raw(&a, &n1, &c1, num, (size_t)len);
+        }
+        ok = ok && append_raw(&a, &n1, &c1, "}\"", 2);
+        from = end[k];
+    }
+    ok = ok && array_end(&a, &n1, &c1) && array_end(&w, &n2, &c2);
     if (!ok)
         rc = err_set(err, ERR_NOMEM, "out of memory");
     else if (r->npairs > 0)
-        rc = db_obs_incident_signals(r->tx, ids, a, b, err);
+        rc = db_obs_incident_signals(r->tx, ids, a, w, err);
+    free(end);
+    free(sorted);
     free(a);
-    free(b);
+    free(w);
     return rc;
 }
 
@@ -786,8 +1018,8 @@ static enum err_code write_keys(struct run *r, const char *ids, const int *pos, 
     bool ok = k != NULL && x != NULL && m != NULL;
 
     for (size_t i = 0; ok && i < r->nkw; i++) {
-        if (r->kw[i].inc < 0 || r->kw[i].ms == 0 || pos[r->kw[i].inc] == 0)
-            continue; /* loaded, not changed */
+        if (!r->kw[i].persist || r->kw[i].inc < 0 || r->kw[i].ms == 0 || pos[r->kw[i].inc] == 0)
+            continue; /* looked up, or loaded and not changed */
         ok = append_num(&k, &n1, &c1, (long long)r->kw[i].key) &&
              append_num(&x, &n2, &c2, pos[r->kw[i].inc]) && append_num(&m, &n3, &c3, r->kw[i].ms);
         count++;
@@ -1049,7 +1281,6 @@ static void batch_reset(struct run *r)
 {
     map_clear(&r->keys);
     map_clear(&r->stepmap);
-    map_clear(&r->linkmap);
     map_clear(&r->attached);
     r->nkw = r->nsteps = r->nlinks = r->npairs = r->nretro = r->nweak = 0;
     for (size_t i = 0; i < r->nextra; i++)
@@ -1095,6 +1326,7 @@ static enum err_code write_batch(struct run *r, struct err *err)
 static void run_free(struct run *r)
 {
     batch_reset(r);
+    map_clear(&r->linkmap);
     free(r->inc);
     free(r->kw);
     free(r->steps);

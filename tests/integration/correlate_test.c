@@ -382,9 +382,11 @@ static void test_a_burst_of_access_denied_opens_one_incident(void **state)
     (void)state;
 
     /* 24 denied calls by one principal within four minutes, after a clean day: weak alone,
-     * a burst together (20 denials in 5 minutes). */
-    for (int i = 0; i < 24; i++) {
-        char *t = trail(tc.account, -900 + i * 10, "iam.amazonaws.com",
+     * a burst together (20 denials in 5 minutes). A 25th, ten minutes after the burst and the
+     * last of the batch, must not hide it: the whole span of the batch is searched, not only
+     * the window ending at its last signal. */
+    for (int i = 0; i < 25; i++) {
+        char *t = trail(tc.account, i < 24 ? -900 + i * 10 : -60, "iam.amazonaws.com",
                         i % 2 ? "ListRoles" : "GetAccountAuthorizationDetails", "null");
         char *at = strstr(t, "\"requestParameters\"");
         char *line = NULL;
@@ -402,10 +404,10 @@ static void test_a_burst_of_access_denied_opens_one_incident(void **state)
     inc = incident(&tc, obs_str(json_array_get(json_object_get(list, "items"), 0), "id"));
     assert_string_equal(obs_str(inc, "class"), "access-denied");
     assert_string_equal(obs_str(inc, "severity"), "medium");
-    assert_int_equal(counter(inc, "attempts"), 24);
+    assert_int_equal(counter(inc, "attempts"), 25); /* the burst and what followed */
     snprintf(q, sizeof q, "SELECT count(*) FROM signals WHERE tenant_id = '%s' AND weak",
              tc.tenant_id);
-    assert_true(obs_sql_num(db, q) >= 24);
+    assert_true(obs_sql_num(db, q) >= 25);
     json_decref(inc);
     json_decref(list);
 }
@@ -479,7 +481,7 @@ static void test_benign_traffic_opens_nothing(void **state)
 
 static void test_incident_routes(void **state)
 {
-    json_t *list, *page, *r = NULL;
+    json_t *list, *page, *r = NULL, *ids = json_object();
     char path[256], id[40], q[512];
     const char *cursor;
     long long seen = 0;
@@ -507,6 +509,14 @@ static void test_incident_routes(void **state)
         snprintf(path, sizeof path, "/v1/incidents/%s/events?limit=500%s", id, c);
         assert_int_equal(obs_call(&srv, "GET", path, ta.token, NULL, NULL, 0, &page), 200);
         seen += (long long)json_array_size(json_object_get(page, "items"));
+        for (size_t k = 0; k < json_array_size(json_object_get(page, "items")); k++) {
+            long long sid = json_integer_value(
+                json_object_get(json_array_get(json_object_get(page, "items"), k), "signal_id"));
+            char key[24];
+            assert_true(sid > 0);
+            snprintf(key, sizeof key, "%lld", sid);
+            assert_true(json_object_set_new(ids, key, json_true()) == 0);
+        }
         if (pages == 0) {
             json_t *e = json_array_get(json_object_get(page, "items"), 0);
             assert_string_equal(obs_str(e, "detector"), "payload.sqli");
@@ -523,6 +533,8 @@ static void test_incident_routes(void **state)
         json_decref(page);
     }
     assert_int_equal(seen, 5000);
+    assert_int_equal(json_object_size(ids), 5000); /* each once */
+    json_decref(ids);
     /* Acknowledge, then resolve (secops and above), audited; resolving notifies. */
     snprintf(path, sizeof path, "/v1/incidents/%s", id);
     assert_int_equal(obs_call(&srv, "PATCH", path, ta.token, NULL,
@@ -573,6 +585,57 @@ static void test_incident_routes(void **state)
     }
 }
 
+/* Retention (the obs.partitions job's function, run here as the application role): the day
+ * partitions and signals older than the retention go, with the attachment of a weak signal it
+ * deletes; newer signals stay. */
+static void test_retention_drops_old_days_and_signals(void **state)
+{
+    char app[256], admin[256], q[1024], *v;
+    long long recent;
+    (void)state;
+
+    h_db_url(db, false, app, sizeof app);
+    h_db_admin_url(db, admin, sizeof admin);
+    assert_int_equal(obs_sql_num(db, "SELECT count(*) FROM (SELECT obs_partition_ensure("
+                                     "(now() AT TIME ZONE 'UTC')::date - 40)) x"),
+                     1);
+    snprintf(q, sizeof q,
+             "WITH s AS (INSERT INTO signals (tenant_id, time, event_id, source, rule_id, class,"
+             " technique, confidence, severity, weak, account_id)"
+             " VALUES ('%s', now() - interval '40 days', gen_random_uuid(), 'cloudtrail',"
+             " 'CT-01', 'recon', 'ListFunctions', 0.3, 'low', true, '%s') RETURNING signal_id)"
+             " INSERT INTO weak_signals_attached (tenant_id, signal_id)"
+             " SELECT '%s', signal_id FROM s",
+             tc.tenant_id, tc.account, tc.tenant_id);
+    assert_int_equal(h_sql_exec(admin, q, false), 0);
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM signals WHERE tenant_id = '%s' AND time > now() - interval"
+             " '1 day'",
+             tc.tenant_id);
+    recent = obs_sql_num(db, q);
+    assert_true(recent > 0);
+    v = h_sql(app, "SELECT obs_retention(30)");
+    assert_non_null(v);
+    assert_true(strtol(v, NULL, 10) >= 1); /* at least the partition made above */
+    free(v);
+    assert_int_equal(obs_sql_num(db, "SELECT count(*) FROM pg_class WHERE relname ="
+                                     " 'events_p' || to_char((now() AT TIME ZONE 'UTC')::date"
+                                     " - 40, 'YYYYMMDD')"),
+                     0);
+    assert_int_equal(obs_sql_num(db, "SELECT count(*) FROM signals WHERE time < now() -"
+                                     " interval '31 days'"),
+                     0);
+    assert_int_equal(obs_sql_num(db, "SELECT count(*) FROM weak_signals_attached a WHERE NOT"
+                                     " EXISTS (SELECT 1 FROM signals s WHERE s.tenant_id ="
+                                     " a.tenant_id AND s.signal_id = a.signal_id)"),
+                     0);
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM signals WHERE tenant_id = '%s' AND time > now() - interval"
+             " '1 day'",
+             tc.tenant_id);
+    assert_int_equal(obs_sql_num(db, q), recent);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -584,6 +647,7 @@ int main(void)
         cmocka_unit_test(test_benign_traffic_opens_nothing),
         cmocka_unit_test(test_a_burst_of_access_denied_opens_one_incident),
         cmocka_unit_test(test_incident_routes),
+        cmocka_unit_test(test_retention_drops_old_days_and_signals),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
