@@ -588,6 +588,9 @@ enum err_code db_obs_incident_links(struct db_tx *tx, const char *rows_json, jso
                                     struct err *err);
 enum err_code db_obs_incident_steps(struct db_tx *tx, const char *rows_json, json_t **added,
                                     struct err *err);
+/* The tenant's function execution roles: a new array of [aws_account_id, role name, [attached
+ * managed policy ARNs]]. */
+enum err_code db_obs_function_roles(struct db_tx *tx, json_t **out, struct err *err);
 /* Open posture findings on the resources of arns_json (a JSON array of ARNs): a new array of
  * {resource_arn, finding_id, severity}; empty until the findings table exists. */
 enum err_code db_obs_open_findings(struct db_tx *tx, const char *arns_json, json_t **out,

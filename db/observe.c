@@ -802,3 +802,22 @@ enum err_code db_obs_corr_enqueue(struct db_tx *tx, const char *tenant_id, doubl
     snprintf(d, sizeof d, "%.3f", delay_s);
     return db_exec_count(tx, &corr_enqueue_stmt, p, NULL, err);
 }
+
+/* The tenant's function execution roles in the inventory (posture reads a role only for the
+ * functions that use it), with the managed policies attached to each (rule CT-08). */
+static const struct db_stmt function_roles_stmt = {
+    "obs_function_roles",
+    "SELECT coalesce(json_agg(json_build_array(a.aws_account_id, r.name,"
+    "       coalesce((SELECT json_agg(p->>'PolicyArn') FROM jsonb_array_elements("
+    "                 CASE WHEN jsonb_typeof(r.data->'AttachedPolicies') = 'array'"
+    "                      THEN r.data->'AttachedPolicies' ELSE '[]' END) p"
+    "                 WHERE p->>'PolicyArn' IS NOT NULL), '[]'))), '[]')"
+    "  FROM resources r JOIN cloud_accounts a"
+    "    ON a.tenant_id = r.tenant_id AND a.account_id = r.account_id"
+    " WHERE r.type = 'aws.iam.role' AND r.removed_at IS NULL",
+    0};
+
+enum err_code db_obs_function_roles(struct db_tx *tx, json_t **out, struct err *err)
+{
+    return db_exec_json(tx, &function_roles_stmt, NULL, out, err);
+}

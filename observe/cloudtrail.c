@@ -19,6 +19,7 @@ struct ct_view {
     const char *account; /* recipientAccountId, or userIdentity.accountId */
     const char *region;
     enum obs_key_seen key_seen;
+    const struct obs_ct_ctx *ctx; /* may be NULL */
 };
 
 /* Fills the parts of a signal the rule decides: class, technique, severity; evidence and
@@ -269,31 +270,48 @@ static bool m_public_url(const struct ct_view *v, struct obs_signal *s)
     return true;
 }
 
-/* CT-08: role permissions changed; critical when administrator access is granted. */
+/* CT-08: a function's execution role (or a managed policy attached to one) changed: medium, and
+ * critical when administrator access is granted. Other roles, once the inventory knows the
+ * account's function roles, are a weak signal (part of a principal's story, never an incident
+ * alone) unless administrator access is granted (high: escalation through any role). */
 static bool m_role_permissions(const struct ct_view *v, struct obs_signal *s)
 {
     static const char *const names[] = {"AttachRolePolicy", "PutRolePolicy", "CreatePolicyVersion",
                                         "SetDefaultPolicyVersion", "DeleteRolePermissionsBoundary",
                                         "UpdateAssumeRolePolicy"};
     const char *policy_arn, *doc, *role;
-    bool hit = false;
+    enum obs_role_use use = OBS_ROLE_UNKNOWN;
+    bool hit = false, admin;
     for (size_t i = 0; i < sizeof names / sizeof names[0] && !hit; i++)
         hit = is(v, "iam.amazonaws.com", names[i]);
     if (!hit)
         return false;
     role = jstr(v->req, "roleName");
+    policy_arn = jstr(v->req, "policyArn");
+    doc = jstr(v->req, "policyDocument");
     if (role != NULL)
         snprintf(s->resource, sizeof s->resource, "arn:aws:iam::%s:role/%s",
                  v->account ? v->account : "", role);
-    snprintf(s->technique, sizeof s->technique, "role-permissions-changed");
-    policy_arn = jstr(v->req, "policyArn");
-    doc = jstr(v->req, "policyDocument");
-    if ((policy_arn != NULL && strstr(policy_arn, "AdministratorAccess") != NULL) ||
-        (doc != NULL && (strstr(doc, "\"Action\":\"*\"") != NULL ||
-                         strstr(doc, "\"Action\": \"*\"") != NULL))) {
-        s->severity = "critical";
-        snprintf(s->technique, sizeof s->technique, "role-granted-admin");
+    else if (policy_arn != NULL)
+        snprintf(s->resource, sizeof s->resource, "%s", policy_arn);
+    if (v->ctx != NULL && v->ctx->role_use != NULL)
+        use = v->ctx->role_use(v->ctx->arg, v->account ? v->account : "", role,
+                               role == NULL ? policy_arn : NULL);
+    /* AttachRolePolicy names both: the role decides. */
+    admin = (policy_arn != NULL && strstr(policy_arn, "AdministratorAccess") != NULL) ||
+            (doc != NULL && (strstr(doc, "\"Action\":\"*\"") != NULL ||
+                             strstr(doc, "\"Action\": \"*\"") != NULL));
+    if (use == OBS_ROLE_OTHER) {
+        snprintf(s->technique, sizeof s->technique, admin ? "role-granted-admin"
+                                                          : "role-permissions-changed");
+        s->severity = admin ? "high" : "low";
+        s->weak = !admin;
+        return true;
     }
+    snprintf(s->technique, sizeof s->technique,
+             admin ? "function-role-granted-admin" : "function-role-permissions-changed");
+    if (admin)
+        s->severity = "critical";
     return true;
 }
 
@@ -408,7 +426,7 @@ const char *obs_severity_name(int rank)
     return order[rank < 0 ? 0 : rank > 4 ? 4 : rank];
 }
 
-bool obs_ct_evaluate(const json_t *record, enum obs_key_seen key_seen, struct obs_signal *out)
+bool obs_ct_evaluate(const json_t *record, const struct obs_ct_ctx *ctx, struct obs_signal *out)
 {
     struct ct_view v = {0};
     const json_t *who = json_object_get(record, "userIdentity");
@@ -429,7 +447,8 @@ bool obs_ct_evaluate(const json_t *record, enum obs_key_seen key_seen, struct ob
     if (v.account == NULL)
         v.account = jstr(who, "accountId");
     v.region = jstr(record, "awsRegion");
-    v.key_seen = key_seen;
+    v.key_seen = ctx != NULL ? ctx->key_seen : OBS_KEY_UNSEEN;
+    v.ctx = ctx;
 
     for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
         const struct ct_rule *r = &rules[i];
@@ -446,7 +465,7 @@ bool obs_ct_evaluate(const json_t *record, enum obs_key_seen key_seen, struct ob
         s.source = "cloudtrail";
         s.rule_id = r->id;
         s.cls = r->cls;
-        s.confidence = s.weak ? 0.3 : 0.9;
+        s.confidence = s.weak ? 0.3 : 0.9; /* a rule may have made its match weak */
         if (s.evidence[0] == '\0')
             snprintf(s.evidence, sizeof s.evidence, "%.60s %.40s from %.45s", v.name,
                      v.error ? v.error : "", ip ? ip : "?");

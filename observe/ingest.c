@@ -671,6 +671,68 @@ static enum obs_key_seen key_seen(const json_t *rec, const char *time, struct ba
     return seen;
 }
 
+/* The tenant's function execution roles, read from the inventory the first time a record of the
+ * batch changes an IAM role or policy (rule CT-08). */
+struct fn_roles {
+    struct db_tx *tx;
+    bool loaded;
+    enum err_code rc;    /* of the load; the batch fails with it */
+    struct err err;
+    struct strset accounts; /* accounts with any role in the inventory */
+    struct strset roles;    /* "account:role name" */
+    struct strset policies; /* managed policy ARNs attached to them */
+};
+
+static void fn_roles_load(struct fn_roles *f)
+{
+    json_t *rows = NULL, *row, *p;
+    size_t i, j;
+
+    f->loaded = true;
+    f->rc = db_obs_function_roles(f->tx, &rows, &f->err);
+    json_array_foreach(rows, i, row)
+    {
+        const char *acct = json_string_value(json_array_get(row, 0));
+        const char *name = json_string_value(json_array_get(row, 1));
+        char key[300];
+        if (acct == NULL || name == NULL)
+            continue;
+        snprintf(key, sizeof key, "%s:%s", acct, name);
+        if (!strset_add(&f->accounts, acct) || !strset_add(&f->roles, key))
+            f->rc = err_set(&f->err, ERR_NOMEM, "out of memory");
+        json_array_foreach(json_array_get(row, 2), j, p)
+            if (json_is_string(p) && !strset_add(&f->policies, json_string_value(p)))
+                f->rc = err_set(&f->err, ERR_NOMEM, "out of memory");
+    }
+    json_decref(rows);
+}
+
+static enum obs_role_use fn_role_use(void *arg, const char *account, const char *role_name,
+                                     const char *policy_arn)
+{
+    struct fn_roles *f = arg;
+    char key[300];
+
+    if (!f->loaded)
+        fn_roles_load(f);
+    if (f->rc != ERR_OK || !strset_has(&f->accounts, account))
+        return OBS_ROLE_UNKNOWN; /* no inventory of this account yet */
+    if (role_name != NULL) {
+        snprintf(key, sizeof key, "%s:%s", account, role_name);
+        return strset_has(&f->roles, key) ? OBS_ROLE_FUNCTION : OBS_ROLE_OTHER;
+    }
+    if (policy_arn != NULL)
+        return strset_has(&f->policies, policy_arn) ? OBS_ROLE_FUNCTION : OBS_ROLE_OTHER;
+    return OBS_ROLE_UNKNOWN;
+}
+
+static void fn_roles_free(struct fn_roles *f)
+{
+    strset_free(&f->accounts);
+    strset_free(&f->roles);
+    strset_free(&f->policies);
+}
+
 static void day_of(long long ms, char out[11])
 {
     char t[32];
@@ -744,6 +806,8 @@ static enum err_code build(struct db_tx *tx, const struct obs_ingest_opts *o, js
 {
     json_t *accounts = NULL, *e;
     struct strset acct = {0}, keys = {0}, pairs = {0};
+    struct fn_roles roles = {.tx = tx, .rc = ERR_OK};
+    struct obs_ct_ctx ctx = {.role_use = fn_role_use, .arg = &roles};
     enum err_code rc;
     size_t i;
 
@@ -791,7 +855,8 @@ static enum err_code build(struct db_tx *tx, const struct obs_ingest_opts *o, js
             rc = detect_payload(b, &v, e, id, err);
             break;
         case EV_CLOUDTRAIL:
-            if (obs_ct_evaluate(v.payload, key_seen(v.payload, v.time, b, &keys, &pairs), &s))
+            ctx.key_seen = key_seen(v.payload, v.time, b, &keys, &pairs);
+            if (obs_ct_evaluate(v.payload, &ctx, &s) && roles.rc == ERR_OK)
                 rc = add_signal(b, &v, id, &s, NULL, jstr(v.payload, "sourceIPAddress") &&
                                 is_ip(jstr(v.payload, "sourceIPAddress")) ?
                                 jstr(v.payload, "sourceIPAddress") : NULL, 0, err);
@@ -803,11 +868,16 @@ static enum err_code build(struct db_tx *tx, const struct obs_ingest_opts *o, js
         case EV_LOG:
             break;
         }
+        if (rc == ERR_OK && roles.rc != ERR_OK) {
+            *err = roles.err;
+            rc = roles.rc;
+        }
         if (rc != ERR_OK)
             goto out;
     }
 out:
     json_decref(accounts);
+    fn_roles_free(&roles);
     strset_free(&acct);
     strset_free(&keys);
     strset_free(&pairs);

@@ -110,10 +110,26 @@ const char *obs_severity_name(int rank);
  * "UpdateFunctionCode". Writes at most outlen bytes. */
 void obs_ct_event_name(const char *name, char *out, size_t outlen);
 
+/* What the tenant's inventory says about an IAM role or managed policy (rule CT-08). */
+enum obs_role_use {
+    OBS_ROLE_UNKNOWN = 0,  /* no inventory yet: every role counts as a function's */
+    OBS_ROLE_FUNCTION,     /* a function's execution role, or a policy attached to one */
+    OBS_ROLE_OTHER,        /* the inventory knows the account's function roles: not one */
+};
+
+/* The database's view of one record, for the rules that need more than the record. */
+struct obs_ct_ctx {
+    enum obs_key_seen key_seen; /* the record's access key and address (CT-12) */
+    /* The role (name, in account) or managed policy (ARN) a record changes; NULL = unknown. */
+    enum obs_role_use (*role_use)(void *arg, const char *account, const char *role_name,
+                                  const char *policy_arn);
+    void *arg;
+};
+
 /* Evaluates the rule table on one CloudTrail record (tenant's account: the record's
  * recipientAccountId); writes the most severe match into *out and returns true, or false when
- * nothing matched. key_seen: the database's view of the record's access key and address. */
-bool obs_ct_evaluate(const json_t *record, enum obs_key_seen key_seen, struct obs_signal *out);
+ * nothing matched. ctx: the database's view (may be NULL: nothing known). */
+bool obs_ct_evaluate(const json_t *record, const struct obs_ct_ctx *ctx, struct obs_signal *out);
 
 /* In-function reports: the signal for a violation {action, target, decision}, false when the
  * report is not suspicious (a write under /tmp). */

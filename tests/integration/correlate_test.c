@@ -412,6 +412,49 @@ static void test_a_burst_of_access_denied_opens_one_incident(void **state)
     json_decref(list);
 }
 
+/* CT-08 with an inventory (what a posture scan stores): a change to the function's role is a
+ * signal of its own; a change to another role of the account is weak, joining a story only. */
+static void test_role_changes_are_judged_against_the_inventory(void **state)
+{
+    struct body b = {0};
+    char q[1024], admin[256];
+    (void)state;
+
+    h_db_admin_url(db, admin, sizeof admin);
+    snprintf(q, sizeof q,
+             "INSERT INTO resources (tenant_id, resource_id, account_id, region, type, arn, name,"
+             " data) SELECT tenant_id, gen_random_uuid(), account_id, 'us-east-1', 'aws.iam.role',"
+             " 'arn:aws:iam::%s:role/service/orders-fn', 'orders-fn',"
+             " '{\"RoleName\":\"orders-fn\",\"AttachedPolicies\":[{\"PolicyArn\":"
+             "\"arn:aws:iam::%s:policy/orders-data\"}]}'"
+             " FROM cloud_accounts WHERE tenant_id = '%s'",
+             tc.account, tc.account, tc.tenant_id);
+    assert_int_equal(h_sql_exec(admin, q, false), 0);
+    push(&tc, &b, trail(tc.account, -30, "iam.amazonaws.com", "PutRolePolicy",
+                        "{\"roleName\":\"orders-fn\",\"policyName\":\"p\",\"policyDocument\":"
+                        "\"{}\"}"));
+    push(&tc, &b, trail(tc.account, -29, "iam.amazonaws.com", "PutRolePolicy",
+                        "{\"roleName\":\"build-cache\",\"policyName\":\"p\",\"policyDocument\":"
+                        "\"{}\"}"));
+    snprintf(q, sizeof q, "{\"policyArn\":\"arn:aws:iam::%s:policy/orders-data\","
+                          "\"policyDocument\":\"{}\",\"setAsDefault\":true}", tc.account);
+    push(&tc, &b, trail(tc.account, -28, "iam.amazonaws.com", "CreatePolicyVersion", q));
+    send(&tc, &b);
+    free(b.s);
+    snprintf(q, sizeof q,
+             "SELECT string_agg(technique || ':' || weak, ',' ORDER BY time) FROM signals"
+             " WHERE tenant_id = '%s' AND rule_id = 'CT-08'",
+             tc.tenant_id);
+    {
+        char *v = h_sql(admin, q);
+        assert_non_null(v);
+        assert_string_equal(v, "function-role-permissions-changed:false,"
+                               "role-permissions-changed:true,"
+                               "function-role-permissions-changed:false");
+        free(v);
+    }
+}
+
 /* A posture finding open on the attacked function (its role can read every table, say) is
  * attached to the incident and makes it worse. */
 static void test_open_posture_findings_on_the_function_are_attached(void **state)
@@ -646,6 +689,7 @@ int main(void)
         cmocka_unit_test(test_open_posture_findings_on_the_function_are_attached),
         cmocka_unit_test(test_benign_traffic_opens_nothing),
         cmocka_unit_test(test_a_burst_of_access_denied_opens_one_incident),
+        cmocka_unit_test(test_role_changes_are_judged_against_the_inventory),
         cmocka_unit_test(test_incident_routes),
         cmocka_unit_test(test_retention_drops_old_days_and_signals),
     };

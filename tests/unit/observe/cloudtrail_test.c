@@ -62,7 +62,8 @@ static void expect(const char *source, const char *name, const char *params, con
 {
     json_t *r = record(source, name, params, error);
     struct obs_signal s;
-    bool hit = obs_ct_evaluate(r, seen, &s);
+    struct obs_ct_ctx ctx = {.key_seen = seen};
+    bool hit = obs_ct_evaluate(r, &ctx, &s);
     json_decref(r);
     if (rule == NULL) {
         if (hit)
@@ -153,11 +154,70 @@ static void test_the_most_severe_rule_wins(void **state)
     json_t *r = record("lambda.amazonaws.com", "AddPermission20150331v2",
                        "{\"functionName\":\"f\",\"principal\":\"*\"}", NULL);
     struct obs_signal s;
+    struct obs_ct_ctx ctx = {.key_seen = OBS_KEY_NEW_ADDR};
     (void)state;
-    assert_true(obs_ct_evaluate(r, OBS_KEY_NEW_ADDR, &s));
+    assert_true(obs_ct_evaluate(r, &ctx, &s));
     assert_string_equal(s.rule_id, "CT-06");
     assert_string_equal(s.resource, "arn:aws:lambda:us-east-1:444455556666:function:f");
     json_decref(r);
+}
+
+/* The inventory of the test: account 444455556666 runs one function with role "orders-fn",
+ * which has the managed policy "arn:aws:iam::444455556666:policy/orders-data" attached. */
+static enum obs_role_use inventory(void *arg, const char *account, const char *role,
+                                   const char *policy)
+{
+    (void)arg;
+    if (strcmp(account, "444455556666") != 0)
+        return OBS_ROLE_UNKNOWN;
+    if (role != NULL)
+        return strcmp(role, "orders-fn") == 0 ? OBS_ROLE_FUNCTION : OBS_ROLE_OTHER;
+    return policy != NULL && strcmp(policy, "arn:aws:iam::444455556666:policy/orders-data") == 0
+               ? OBS_ROLE_FUNCTION
+               : OBS_ROLE_OTHER;
+}
+
+static void ct08(const char *name, const char *params, bool with_inventory, const char *severity,
+                 bool weak, const char *technique)
+{
+    json_t *r = record("iam.amazonaws.com", name, params, NULL);
+    struct obs_ct_ctx ctx = {.key_seen = OBS_KEY_KNOWN_ADDR,
+                             .role_use = with_inventory ? inventory : NULL};
+    struct obs_signal s;
+    if (!obs_ct_evaluate(r, &ctx, &s))
+        fail_msg("%s %s: no match", name, params);
+    assert_string_equal(s.rule_id, "CT-08");
+    assert_string_equal(s.severity, severity);
+    assert_int_equal(s.weak, weak);
+    assert_string_equal(s.technique, technique);
+    json_decref(r);
+}
+
+/* CT-08 is about functions' roles: a change to another role is a weak signal (it still joins a
+ * principal's story) unless it grants administrator access; without an inventory every role
+ * counts. */
+static void test_role_changes_matter_for_function_roles(void **state)
+{
+    static const char admin[] = "{\"roleName\":\"%s\",\"policyArn\":"
+                                "\"arn:aws:iam::aws:policy/AdministratorAccess\"}";
+    char p[256];
+    (void)state;
+    ct08("PutRolePolicy", "{\"roleName\":\"orders-fn\",\"policyName\":\"x\","
+         "\"policyDocument\":\"{}\"}", true, "medium", false, "function-role-permissions-changed");
+    ct08("PutRolePolicy", "{\"roleName\":\"ci-deployer\",\"policyName\":\"x\","
+         "\"policyDocument\":\"{}\"}", true, "low", true, "role-permissions-changed");
+    snprintf(p, sizeof p, admin, "orders-fn");
+    ct08("AttachRolePolicy", p, true, "critical", false, "function-role-granted-admin");
+    snprintf(p, sizeof p, admin, "ci-deployer");
+    ct08("AttachRolePolicy", p, true, "high", false, "role-granted-admin");
+    ct08("CreatePolicyVersion", "{\"policyArn\":\"arn:aws:iam::444455556666:policy/orders-data\","
+         "\"policyDocument\":\"{}\"}", true, "medium", false,
+         "function-role-permissions-changed");
+    ct08("CreatePolicyVersion", "{\"policyArn\":\"arn:aws:iam::444455556666:policy/other\","
+         "\"policyDocument\":\"{}\"}", true, "low", true, "role-permissions-changed");
+    ct08("PutRolePolicy", "{\"roleName\":\"ci-deployer\",\"policyName\":\"x\","
+         "\"policyDocument\":\"{}\"}", false, "medium", false,
+         "function-role-permissions-changed");
 }
 
 static void test_in_function_reports(void **state)
@@ -201,6 +261,7 @@ int main(void)
         cmocka_unit_test(test_lambda_event_names_lose_their_version_suffix),
         cmocka_unit_test(test_each_rule_matches_its_record),
         cmocka_unit_test(test_the_most_severe_rule_wins),
+        cmocka_unit_test(test_role_changes_matter_for_function_roles),
         cmocka_unit_test(test_in_function_reports),
         cmocka_unit_test(test_severity_names_round_trip),
     };
