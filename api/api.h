@@ -323,6 +323,7 @@ enum err_code api_incidents_list(struct api_req *req, struct err *err);
 enum err_code api_incidents_get(struct api_req *req, struct err *err);
 enum err_code api_incidents_update(struct api_req *req, struct err *err);
 enum err_code api_incidents_events(struct api_req *req, struct err *err);
+enum err_code api_ingest_rejections(struct api_req *req, struct err *err);
 
 /* The embedded OpenAPI document (build/gen/openapi.c). */
 extern const char api_openapi_doc[];

@@ -148,7 +148,7 @@ enum err_code api_firehose_ingest(struct api_req *req, struct err *err)
     struct obs_ingest_opts o = {0};
     json_t *events = NULL, *rejected = NULL, *resp = NULL;
     const char *body, *ct = header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
-    char *owned = NULL, id[128], key[160], reason[200];
+    char *owned = NULL, id[128], key[160];
     size_t len, dropped = 0;
     enum err_code rc;
 
@@ -166,13 +166,18 @@ enum err_code api_firehose_ingest(struct api_req *req, struct err *err)
         rc = err_set(err, ERR_NOMEM, "out of memory");
         goto out;
     }
+    /* Records that cannot be decoded join the answer's rejections ({record, error}), which are
+     * stored with it: GET /v1/ingest/rejections shows them to the tenant. */
     rc = obs_firehose_decode(body, len, header(req, "X-Amz-Firehose-Source-Arn"), events,
-                             &dropped, reason, sizeof reason, err);
+                             rejected, err);
     if (rc != ERR_OK)
         goto out;
+    dropped = json_array_size(rejected);
     if (json_array_size(events) == 0 && dropped > 0) {
         /* Nothing usable: a failure, so Firehose keeps the batch in its error bucket. */
-        rc = err_set(err, ERR_INVALID, "no record could be decoded (%s)", reason);
+        rc = err_set(err, ERR_INVALID, "no record could be decoded (record %lld: %s)",
+                     json_integer_value(json_object_get(json_array_get(rejected, 0), "record")),
+                     json_string_value(json_object_get(json_array_get(rejected, 0), "error")));
         goto out;
     }
     snprintf(key, sizeof key, "firehose:%s", id);
@@ -184,17 +189,16 @@ enum err_code api_firehose_ingest(struct api_req *req, struct err *err)
     rc = obs_ingest(req->db, &o, events, rejected, &resp, err);
     rejected = NULL;
     if (rc == ERR_OK) {
-        /* Firehose has no per-record answer: what could not be used is logged (never the data)
-         * and the rest acknowledged; retrying would not make it usable. */
+        /* Firehose has no per-record answer: what could not be used is stored with the answer
+         * (GET /v1/ingest/rejections) and logged (never the data), the rest acknowledged;
+         * retrying would not make it usable. */
         const json_t *rej = json_object_get(resp, "rejected");
-        if (dropped > 0 || json_array_size(rej) > 0)
+        const char *first = json_string_value(json_object_get(json_array_get(rej, 0), "error"));
+        if (json_array_size(rej) > 0)
             log_event(LOG_WARN, req->request_id, "ingest.firehose_rejected",
-                      "{s:s, s:I, s:s, s:I, s:s}", "tenant_id", req->who.tenant_id,
-                      "records_dropped", (json_int_t)dropped, "record_reason", reason,
-                      "events_rejected", (json_int_t)json_array_size(rej), "event_reason",
-                      json_string_value(json_object_get(json_array_get(rej, 0), "error"))
-                          ? json_string_value(json_object_get(json_array_get(rej, 0), "error"))
-                          : "");
+                      "{s:s, s:I, s:I, s:s}", "tenant_id", req->who.tenant_id,
+                      "records_dropped", (json_int_t)dropped, "rejected",
+                      (json_int_t)json_array_size(rej), "first_reason", first ? first : "");
         json_decref(resp);
         resp = json_pack("{s:s, s:I}", "requestId", id, "timestamp", (json_int_t)wall_ms());
         rc = resp ? api_reply_json(req, 200, resp) : err_set(err, ERR_NOMEM, "out of memory");

@@ -1,5 +1,6 @@
 /* Incidents: lists with filters, one incident with its story, its folded events, and the status
- * change (acknowledge, resolve) that secops make; resolving notifies through the outbox. */
+ * change (acknowledge, resolve) that secops make; resolving notifies through the outbox. Also the
+ * list of what ingest rejected (the other read of the observe data). */
 #include "api/api.h"
 
 #include "db/db.h"
@@ -164,4 +165,10 @@ out:
     json_decref(after);
     json_decref(payload);
     return rc;
+}
+
+/* What ingest did not store, for the tenant to see: Firehose has no per-record answer. */
+enum err_code api_ingest_rejections(struct api_req *req, struct err *err)
+{
+    return api_reply_list(req, db_ingest_rejections, API_CURSOR_INT, err);
 }

@@ -148,6 +148,8 @@ const struct api_route api_routes[] = {
      NULL, "Acknowledge or resolve an incident"},
     {"GET", "/v1/incidents/{id:uuid}/events", api_incidents_events, API_ROLE_VIEWER,
      API_BODY_NONE, 0, page_query, "The events folded into an incident"},
+    {"GET", "/v1/ingest/rejections", api_ingest_rejections, API_ROLE_VIEWER, API_BODY_NONE, 0,
+     page_query, "Ingest requests of the last day that rejected events or Firehose records"},
 };
 
 const size_t api_routes_count = sizeof api_routes / sizeof api_routes[0];

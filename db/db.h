@@ -588,6 +588,10 @@ enum err_code db_obs_incident_links(struct db_tx *tx, const char *rows_json, jso
                                     struct err *err);
 enum err_code db_obs_incident_steps(struct db_tx *tx, const char *rows_json, json_t **added,
                                     struct err *err);
+/* Ingest answers of the last day that rejected events or Firehose records, newest first (keyset
+ * on a sequence; before: the cursor, may be NULL). */
+enum err_code db_ingest_rejections(struct db_tx *tx, int limit, const char *before,
+                                   json_t **items, char *next, size_t nextlen, struct err *err);
 /* The tenant's function execution roles: a new array of [aws_account_id, role name, [attached
  * managed policy ARNs]]. */
 enum err_code db_obs_function_roles(struct db_tx *tx, json_t **out, struct err *err);

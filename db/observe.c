@@ -821,3 +821,27 @@ enum err_code db_obs_function_roles(struct db_tx *tx, json_t **out, struct err *
 {
     return db_exec_json(tx, &function_roles_stmt, NULL, out, err);
 }
+
+/* Ingest requests of the last day whose answer rejected something, newest first (keyset on
+ * seq): the request (its Idempotency-Key, or the Firehose request id), when, what was accepted
+ * and the first 100 rejections. */
+static const struct db_stmt rejections_stmt = {
+    "obs_ingest_rejections",
+    "SELECT json_build_object('request_id', CASE WHEN r.idem_key LIKE 'firehose:%'"
+    "         THEN substr(r.idem_key, 10) ELSE r.idem_key END,"
+    "       'source', CASE WHEN r.idem_key LIKE 'firehose:%' THEN 'firehose' ELSE 'events' END,"
+    "       'received_at', " TS("r.created_at") ", 'accepted', r.response->'accepted',"
+    "       'rejected_count', jsonb_array_length(r.response->'rejected'),"
+    "       'rejected', (SELECT coalesce(jsonb_agg(x), '[]') FROM (SELECT x FROM"
+    "         jsonb_array_elements(r.response->'rejected') x LIMIT 100) y)), r.seq"
+    "  FROM ingest_requests r"
+    " WHERE r.response->'rejected' <> '[]'::jsonb"
+    "   AND ($2::bigint IS NULL OR r.seq < $2::bigint)"
+    " ORDER BY r.seq DESC LIMIT $1::int",
+    2};
+
+enum err_code db_ingest_rejections(struct db_tx *tx, int limit, const char *before,
+                                   json_t **items, char *next, size_t nextlen, struct err *err)
+{
+    return db_list_json(tx, &rejections_stmt, limit, before, items, next, nextlen, err);
+}

@@ -92,3 +92,10 @@ BEGIN
     RETURN n;
 END
 $$;
+
+-- Ingest answers that rejected something (per event, or a Firehose record that could not be
+-- decoded) are listed for the tenant, newest first (GET /v1/ingest/rejections): Firehose shows
+-- no per-record answer to anyone, so this is where a tenant sees what was not stored.
+ALTER TABLE ingest_requests ADD COLUMN seq bigint GENERATED ALWAYS AS IDENTITY;
+CREATE INDEX ingest_requests_rejections ON ingest_requests (tenant_id, seq)
+    WHERE response->'rejected' <> '[]'::jsonb;

@@ -98,16 +98,13 @@ static int add_trail(json_t *events, json_t *rec, const char *owner)
 }
 
 struct drops {
-    size_t *n;
-    char *reason;
-    size_t len;
+    json_t *list; /* {record, error} */
 };
 
 static void drop(struct drops *d, size_t index, const char *why)
 {
-    if (*d->n == 0)
-        snprintf(d->reason, d->len, "record %zu: %s", index, why);
-    (*d->n)++;
+    json_array_append_new(d->list, json_pack("{s:I, s:s}", "record", (json_int_t)index, "error",
+                                             why));
 }
 
 static void add_log_events(json_t *events, const json_t *cwl, const char *region,
@@ -237,17 +234,14 @@ static bool arn_region(const char *arn, char *out, size_t n)
 }
 
 enum err_code obs_firehose_decode(const char *body, size_t len, const char *source_arn,
-                                  json_t *events, size_t *dropped, char *reason, size_t reasonlen,
-                                  struct err *err)
+                                  json_t *events, json_t *dropped, struct err *err)
 {
     json_t *doc, *records, *rec;
     json_error_t jerr;
     char region[32];
-    struct drops d = {dropped, reason, reasonlen};
+    struct drops d = {dropped};
     size_t i;
 
-    *dropped = 0;
-    reason[0] = '\0';
     doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (doc == NULL)
         return err_set(err, ERR_INVALID, "malformed JSON at line %d column %d", jerr.line,

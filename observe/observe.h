@@ -66,11 +66,11 @@ enum err_code obs_batch_parse(const char *body, size_t len, bool ndjson, json_t 
  * base64(gzip(CloudWatch Logs subscription JSON)) or CloudTrail JSON ({"Records": [...]} or one
  * record), gzip or not, into candidate events of the native schema appended to events (a JSON
  * array). source_arn (X-Amz-Firehose-Source-Arn, may be NULL) gives the region of log events.
- * Records that cannot be decoded are skipped: *dropped counts them and the first reason is
- * written to reason[reasonlen]. The envelope itself malformed is ERR_INVALID. */
+ * Records that cannot be decoded are skipped, each appended to dropped (a JSON array) as
+ * {record: its index, error: why} (never its content). The envelope itself malformed is
+ * ERR_INVALID. */
 enum err_code obs_firehose_decode(const char *body, size_t len, const char *source_arn,
-                                  json_t *events, size_t *dropped, char *reason, size_t reasonlen,
-                                  struct err *err);
+                                  json_t *events, json_t *dropped, struct err *err);
 
 /* The request id of a Lambda platform or application log line (START/END/REPORT, the runtime's
  * tab-separated lines, or the JSON log format), copied into out[outlen]; false when none. */

@@ -254,6 +254,49 @@ static void test_the_access_key_header_authenticates(void **state)
     free(body);
 }
 
+/* The records dropped from delivery ...0004 (below) are listed for the tenant, each with its
+ * index and reason and never its content; another tenant sees none of it. */
+static void expect_rejections_listed(void)
+{
+    struct obs_tenant other;
+    json_t *r = NULL, *item, *rej, *e;
+    bool base64 = false, size = false;
+    size_t i;
+
+    assert_int_equal(obs_call(&srv, "GET", "/v1/ingest/rejections", ten.token, NULL, NULL, 0, &r),
+                     200);
+    item = json_array_get(json_object_get(r, "items"), 0);
+    assert_string_equal(obs_str(item, "request_id"), "c0000000-0000-4000-8000-000000000004");
+    assert_string_equal(obs_str(item, "source"), "firehose");
+    assert_int_equal(json_integer_value(json_object_get(item, "accepted")), 4);
+    rej = json_object_get(item, "rejected");
+    assert_true(json_array_size(rej) >= 4);
+    assert_int_equal(json_integer_value(json_object_get(item, "rejected_count")),
+                     (long long)json_array_size(rej));
+    json_array_foreach(rej, i, e)
+    {
+        long long rec = json_integer_value(json_object_get(e, "record"));
+        const char *why = obs_str(e, "error");
+        assert_true(strlen(why) > 0);
+        assert_null(strstr(why, "plain text")); /* never the content */
+        assert_null(strstr(why, "hello"));
+        base64 |= rec == 0 && strstr(why, "base64") != NULL;
+        size |= rec == 5 && strstr(why, "1,024,000") != NULL;
+    }
+    assert_true(base64);
+    assert_true(size);
+    json_decref(r);
+    assert_int_equal(obs_tenant_new(&srv, "otherhose", "444455550000", &other), 0);
+    assert_int_equal(obs_call(&srv, "GET", "/v1/ingest/rejections", other.token, NULL, NULL, 0,
+                              &r),
+                     200);
+    assert_int_equal(json_array_size(json_object_get(r, "items")), 0);
+    json_decref(r);
+    assert_int_equal(obs_call(&srv, "GET", "/v1/ingest/rejections?cursor=x", ten.token, NULL,
+                              NULL, 0, NULL),
+                     400);
+}
+
 static void test_bad_records_are_dropped_and_good_ones_kept(void **state)
 {
     char *logs = lambda_logs(), *good = record(logs), *body, *big, *bigdata;
@@ -287,6 +330,7 @@ static void test_bad_records_are_dropped_and_good_ones_kept(void **state)
                      200);
     assert_int_equal(count("events", "true"), before + 4);
     free(body);
+    expect_rejections_listed();
     /* Nothing usable at all: a failure Firehose retries, then keeps in its error bucket. */
     datas[1] = "AAAA====";
     datas[2] = NULL;
