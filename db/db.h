@@ -527,7 +527,7 @@ enum err_code db_obs_corr_enqueue(struct db_tx *tx, const char *tenant_id, doubl
  * JSON array of ids. */
 enum err_code db_obs_corr_pending(struct db_tx *tx, json_t **tenants, struct err *err);
 
-/* One signal as correlation reads it; strings point into the batch's arena (NULL = SQL NULL). */
+/* One signal as correlation reads it; strings point into the batch's result (NULL = SQL NULL). */
 struct db_obs_signal {
     long long signal_id;
     const char *xid;
@@ -537,12 +537,15 @@ struct db_obs_signal {
     const char *account_id, *function_arn, *route, *source_ip, *request_id, *trace_id;
     const char *principal, *access_key_id, *shape, *location, *evidence;
     long long records;
+    uint64_t memo; /* the caller's (correlation caches its repeat key here); 0 when read */
 };
 struct db_obs_sigbatch {
-    size_t n;
-    struct db_obs_signal *rows;
-    char *arena;
+    size_t n, cap;
+    struct db_obs_signal *rows; /* strings point into res */
+    void *res;                  /* the result the rows were read from */
 };
+/* The functions filling a batch reuse it (a zeroed one, or an earlier batch, whose rows are
+ * then gone); free it once at the end. */
 void db_obs_sigbatch_free(struct db_obs_sigbatch *b); /* NULL-safe; leaves it empty */
 
 /* The next signals in [from, to) after (after_xid, after_id), in xid order, at most limit. */

@@ -287,42 +287,36 @@ void db_obs_sigbatch_free(struct db_obs_sigbatch *b)
 {
     if (b == NULL)
         return;
+    PQclear(b->res);
     free(b->rows);
-    free(b->arena);
     memset(b, 0, sizeof b[0]);
 }
 
-/* Copies the rows of r (SIGNAL_COLS) into b: one arena for every string. */
-static enum err_code copy_signals(PGresult *r, struct db_obs_sigbatch *b, struct err *err)
+/* Points b's rows into r (SIGNAL_COLS), which b then owns: no string is copied, and b's row
+ * array is reused when large enough (one batch after another). */
+static enum err_code take_signals(PGresult *r, struct db_obs_sigbatch *b, struct err *err)
 {
     int n = PQntuples(r), nf = PQnfields(r);
-    size_t total = 0, pos = 0;
 
-    memset(b, 0, sizeof *b);
+    PQclear(b->res);
+    b->res = r;
+    b->n = 0;
     if (n <= 0)
         return ERR_OK;
-    for (int i = 0; i < n; i++)
-        for (int f = 0; f < nf; f++)
-            total += (size_t)PQgetlength(r, i, f) + 1;
-    b->rows = calloc((size_t)n, sizeof b->rows[0]);
-    b->arena = malloc(total);
-    if (b->rows == NULL || b->arena == NULL) {
-        db_obs_sigbatch_free(b);
-        return err_set(err, ERR_NOMEM, "out of memory");
+    if (nf != 21)
+        return err_set(err, ERR_INTERNAL, "unexpected signal columns");
+    if ((size_t)n > b->cap) {
+        struct db_obs_signal *rows = realloc(b->rows, (size_t)n * sizeof rows[0]);
+        if (rows == NULL)
+            return err_set(err, ERR_NOMEM, "out of memory");
+        b->rows = rows;
+        b->cap = (size_t)n;
     }
     for (int i = 0; i < n; i++) {
         struct db_obs_signal *s = &b->rows[i];
         const char *v[21];
-        for (int f = 0; f < nf && f < 21; f++) {
-            size_t len = (size_t)PQgetlength(r, i, f);
-            if (PQgetisnull(r, i, f)) {
-                v[f] = NULL;
-                continue;
-            }
-            memcpy(b->arena + pos, PQgetvalue(r, i, f), len + 1);
-            v[f] = b->arena + pos;
-            pos += len + 1;
-        }
+        for (int f = 0; f < 21; f++)
+            v[f] = PQgetisnull(r, i, f) ? NULL : PQgetvalue(r, i, f);
         s->signal_id = strtoll(v[0], NULL, 10);
         s->xid = v[1];
         s->time_ms = strtoll(v[2], NULL, 10);
@@ -344,9 +338,25 @@ static enum err_code copy_signals(PGresult *r, struct db_obs_sigbatch *b, struct
         s->location = v[18];
         s->evidence = v[19];
         s->records = strtoll(v[20], NULL, 10);
+        s->memo = 0;
     }
     b->n = (size_t)n;
     return ERR_OK;
+}
+
+/* Runs a statement returning SIGNAL_COLS into out (reused). */
+static enum err_code run_signals(struct db_tx *tx, const struct db_stmt *st,
+                                 const char *const *p, struct db_obs_sigbatch *out,
+                                 struct err *err)
+{
+    PGresult *r = NULL;
+    enum err_code rc = db_run(tx, st, p, &r, err);
+    if (rc != ERR_OK) {
+        PQclear(r);
+        out->n = 0;
+        return rc;
+    }
+    return take_signals(r, out, err);
 }
 
 enum err_code db_obs_corr_signals(struct db_tx *tx, const char *from, const char *to,
@@ -355,17 +365,10 @@ enum err_code db_obs_corr_signals(struct db_tx *tx, const char *from, const char
 {
     char id[24], lim[16];
     const char *p[5] = {from, to, after_xid, id, lim};
-    PGresult *r = NULL;
-    enum err_code rc;
 
-    memset(out, 0, sizeof *out);
     snprintf(id, sizeof id, "%lld", after_id);
     snprintf(lim, sizeof lim, "%d", limit);
-    rc = db_run(tx, &corr_signals_stmt, p, &r, err);
-    if (rc == ERR_OK)
-        rc = copy_signals(r, out, err);
-    PQclear(r);
-    return rc;
+    return run_signals(tx, &corr_signals_stmt, p, out, err);
 }
 
 enum err_code db_obs_corr_weak(struct db_tx *tx, const char *access_key_id, const char *principal,
@@ -374,17 +377,10 @@ enum err_code db_obs_corr_weak(struct db_tx *tx, const char *access_key_id, cons
 {
     char f[24], t[24];
     const char *p[4] = {access_key_id, principal, f, t};
-    PGresult *r = NULL;
-    enum err_code rc;
 
-    memset(out, 0, sizeof *out);
     snprintf(f, sizeof f, "%lld", from_ms);
     snprintf(t, sizeof t, "%lld", to_ms);
-    rc = db_run(tx, &corr_weak_stmt, p, &r, err);
-    if (rc == ERR_OK)
-        rc = copy_signals(r, out, err);
-    PQclear(r);
-    return rc;
+    return run_signals(tx, &corr_weak_stmt, p, out, err);
 }
 
 static const struct db_stmt corr_burst_stmt = {
@@ -464,16 +460,9 @@ enum err_code db_obs_corr_origins(struct db_tx *tx, const char *traces, const ch
 {
     char id[24];
     const char *p[4] = {traces, requests, before_xid, id};
-    PGresult *r = NULL;
-    enum err_code rc;
 
-    memset(out, 0, sizeof *out);
     snprintf(id, sizeof id, "%lld", before_id);
-    rc = db_run(tx, &corr_origins_stmt, p, &r, err);
-    if (rc == ERR_OK)
-        rc = copy_signals(r, out, err);
-    PQclear(r);
-    return rc;
+    return run_signals(tx, &corr_origins_stmt, p, out, err);
 }
 
 #define INCIDENT_STATE                                                                          \

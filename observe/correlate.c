@@ -340,7 +340,9 @@ static const char *target_of(const struct db_obs_signal *s)
     return "";
 }
 
-static uint64_t repeat_key(const struct db_obs_signal *s, char *text, size_t n)
+/* The repeat key's text: class, payload shape, function and route of a payload or in-function
+ * attack; rule, technique and principal of a CloudTrail one. */
+static void repeat_text(const struct db_obs_signal *s, char *text, size_t n)
 {
     if (strcmp(s->source, "cloudtrail") == 0)
         snprintf(text, n, "%s|%s|%.180s", s->rule_id, s->technique,
@@ -348,7 +350,45 @@ static uint64_t repeat_key(const struct db_obs_signal *s, char *text, size_t n)
     else
         snprintf(text, n, "%s|%s|%.180s|%.200s", s->cls, s->shape,
                  s->function_arn ? s->function_arn : "", s->route ? s->route : "");
-    return fnv(fnv(0, "repeat"), text);
+}
+
+/* FNV-1a over at most max bytes of s (NULL: none), continuing h. */
+static uint64_t fnv_part(uint64_t h, const char *s, size_t max)
+{
+    for (size_t i = 0; s != NULL && i < max && s[i]; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* The hash of repeat_text() as fnv(fnv(0, "repeat"), text) computes it (incident_keys holds
+ * these), without formatting the text. */
+static uint64_t repeat_hash(const struct db_obs_signal *s)
+{
+    uint64_t h = fnv(0, "repeat");
+    bool ct = strcmp(s->source, "cloudtrail") == 0;
+
+    h = fnv_part(h, ct ? s->rule_id : s->cls, SIZE_MAX);
+    h = fnv_part(h, "|", 1);
+    h = fnv_part(h, ct ? s->technique : s->shape, SIZE_MAX);
+    h = fnv_part(h, "|", 1);
+    h = fnv_part(h, ct ? s->principal : s->function_arn, 180);
+    if (!ct) {
+        h = fnv_part(h, "|", 1);
+        h = fnv_part(h, s->route, 200);
+    }
+    return (h ^ 0x7c) * 1099511628211ULL;
+}
+
+/* Fills every signal's memo with its repeat key: it is needed several times for each. */
+static void memo_repeat_keys(struct db_obs_sigbatch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        b->rows[i].memo = repeat_hash(&b->rows[i]);
+}
+
+static uint64_t repeat_key(const struct db_obs_signal *s)
+{
+    return s->memo != 0 ? s->memo : repeat_hash(s);
 }
 
 /* The link keys of a signal (at most 3). The first is its trace id (else request id) when it
@@ -437,7 +477,6 @@ static bool attach(struct run *r, int idx, const struct db_obs_signal *s, bool r
     bool stored;
     size_t nl = link_keys(s, lk, &stored);
     const char *resource = s->function_arn;
-    char rk[512];
     int st;
 
     if (map_get(&r->attached, (uint64_t)s->signal_id) >= 0)
@@ -481,7 +520,7 @@ static bool attach(struct run *r, int idx, const struct db_obs_signal *s, bool r
         !add_link(r, idx, "access_key", s->access_key_id))
         return false;
     /* Keys: this attack's repeats and the story's links now lead here. */
-    if (!key_set(r, repeat_key(s, rk, sizeof rk), idx, s->time_ms, true))
+    if (!key_set(r, repeat_key(s), idx, s->time_ms, true))
         return false;
     for (size_t k = 0; k < nl; k++)
         if (!key_set(r, lk[k], idx, s->time_ms, k > 0 || stored))
@@ -505,7 +544,7 @@ static int open_inc(struct run *r, const struct db_obs_signal *s, const char *cl
         return -1;
     i = &r->inc[idx];
     obs_uuid_new(i->id);
-    repeat_key(s, rk, sizeof rk);
+    repeat_text(s, rk, sizeof rk);
     snprintf(i->repeat_key, sizeof i->repeat_key, "%.255s", rk);
     snprintf(i->kind, sizeof i->kind, "%s",
              strcmp(s->source, "cloudtrail") == 0 ? "cloud"
@@ -623,12 +662,11 @@ static bool append_text(char **buf, size_t *n, size_t *cap, const char *s)
 static bool needs_origin(struct run *r, const struct db_obs_signal *s, uint64_t *trace_key)
 {
     uint64_t k[3];
-    char rk[512];
     bool stored;
     if (link_keys(s, k, &stored) == 0 || stored)
         return false;
     *trace_key = k[0];
-    return key_incident(r, repeat_key(s, rk, sizeof rk), s->time_ms) < 0;
+    return key_incident(r, repeat_key(s), s->time_ms) < 0;
 }
 
 /* The trace ids (and request ids of signals without one) that needs_origin picks, as text[]
@@ -724,10 +762,9 @@ static enum err_code load_keys(struct run *r, const struct db_obs_sigbatch *b, s
 
     for (i = 0; ok && i < b->n; i++) {
         uint64_t k[4];
-        char rk[512];
         bool stored;
         size_t nk = link_keys(&b->rows[i], k, &stored);
-        k[nk++] = repeat_key(&b->rows[i], rk, sizeof rk);
+        k[nk++] = repeat_key(&b->rows[i]);
         for (size_t j = stored ? 0 : 1; ok && j < nk; j++)
             ok = want_key(r, &seen, &text, &n, &cap, k[j]);
     }
@@ -741,19 +778,17 @@ static enum err_code load_keys(struct run *r, const struct db_obs_sigbatch *b, s
     text[1] = '\0';
     n = 1;
     for (i = 0; ok && i < origins.n; i++) {
-        char rk[512];
-        ok = want_key(r, &seen, &text, &n, &cap, repeat_key(&origins.rows[i], rk, sizeof rk));
+        ok = want_key(r, &seen, &text, &n, &cap, repeat_key(&origins.rows[i]));
     }
     rc = ok ? lookup(r, &text, &n, &cap, err) : err_set(err, ERR_NOMEM, "out of memory");
     /* A trace or request id leads where its earlier signal's repeat key leads. */
     for (i = 0; rc == ERR_OK && i < origins.n; i++) {
         uint64_t k[3];
-        char rk[512];
         bool stored;
         int kw;
         if (link_keys(&origins.rows[i], k, &stored) == 0 || stored)
             continue;
-        kw = map_get(&r->keys, repeat_key(&origins.rows[i], rk, sizeof rk));
+        kw = map_get(&r->keys, repeat_key(&origins.rows[i]));
         if (kw >= 0 && r->kw[kw].inc >= 0 && !key_set(r, k[0], r->kw[kw].inc, 0, false))
             rc = err_set(err, ERR_NOMEM, "out of memory");
     }
@@ -767,10 +802,9 @@ out:
 static void fold(struct run *r, const struct db_obs_signal *s, bool *nomem)
 {
     uint64_t lk[3];
-    char rk[512];
     bool stored;
     size_t nl = link_keys(s, lk, &stored);
-    int idx = key_incident(r, repeat_key(s, rk, sizeof rk), s->time_ms);
+    int idx = key_incident(r, repeat_key(s), s->time_ms);
 
     for (size_t k = 0; idx < 0 && k < nl; k++)
         idx = key_incident(r, lk[k], s->time_ms);
@@ -1366,6 +1400,7 @@ enum err_code obs_correlate_tenant(struct db_tx *tx, const char *tenant_id,
         rc = db_obs_corr_signals(tx, from, to, after_xid, after_id, CORR_BATCH, &b, err);
         if (rc != ERR_OK || b.n == 0)
             break;
+        memo_repeat_keys(&b);
         rc = load_keys(&r, &b, err);
         for (size_t i = 0; rc == ERR_OK && i < b.n && !nomem; i++)
             fold(&r, &b.rows[i], &nomem);
@@ -1380,8 +1415,7 @@ enum err_code obs_correlate_tenant(struct db_tx *tx, const char *tenant_id,
         st->signals += b.n;
         snprintf(after_xid, sizeof after_xid, "%s", b.rows[b.n - 1].xid);
         after_id = b.rows[b.n - 1].signal_id;
-        batch_reset(&r);
-        db_obs_sigbatch_free(&b);
+        batch_reset(&r); /* b's rows stay until the next batch replaces them */
         if (rc != ERR_OK)
             break;
     }
