@@ -19,10 +19,31 @@
 #define LEVELS 2                       /* a leaf may hold JSON once (a JSON string in JSON) */
 #define VARIANTS 4                     /* url, url twice, html entities, base64 */
 #define MAX_RULES 256
+#define RULE_WORDS (MAX_RULES / 64)
+#define START_KINDS (OBS_START_ADDRESS + 1)
+/* Leaves (and their decoded forms) are gathered into one buffer and scanned by Hyperscan in one
+ * call: its fixed cost per call (hundreds of ns) would otherwise dominate short values. The
+ * buffer is flushed (scanned and confirmed) when it or the segment table is full. */
+#define BATCH_CAP (256 * 1024) /* > OBS_LEAF_CAP: a segment always fits an empty batch */
+#define SEG_CAP 1024
+#define LOCS_CAP (64 * 1024)
+/* Between segments: not a word character, so \b at a segment's edge behaves as at the edge of a
+ * buffer of its own. A pattern may still match across it; such a candidate only costs the
+ * confirmation, which runs on the one segment (see confirm()). */
+#define SEPARATOR '\0'
 
 struct obs_detector {
     hs_database_t *db;
     pcre2_code *re[MAX_RULES]; /* NULL for rules confirmed by code */
+    uint64_t start_rules[START_KINDS][RULE_WORDS]; /* rules candidate by each enum obs_start */
+};
+
+/* One string handed to Hyperscan: a leaf or one decoded form of it. */
+struct seg {
+    size_t off, len; /* in the batch buffer */
+    size_t loc;      /* its location, an offset in locs */
+    bool secret;     /* the location holds credentials: mask everything in evidence */
+    uint64_t hits[RULE_WORDS];
 };
 
 struct level {
@@ -36,8 +57,12 @@ struct obs_scratch {
     pcre2_match_data *md;
     pcre2_match_context *mctx;
     pcre2_jit_stack *jit;
-    unsigned char hits[MAX_RULES / 8];
-    bool any_hit;
+    /* the batch awaiting a scan */
+    size_t used, nseg, locs_used, last_loc;
+    size_t cur; /* the segment of the last Hyperscan match (matches come mostly in order) */
+    struct seg seg[SEG_CAP];
+    char batch[BATCH_CAP];
+    char locs[LOCS_CAP];
     /* the event being inspected */
     struct obs_match best[OBS_CLASS_COUNT];
     bool have[OBS_CLASS_COUNT];
@@ -90,9 +115,13 @@ enum err_code obs_detector_new(struct obs_detector **out, struct err *err)
     if (d == NULL)
         return err_set(err, ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < obs_rule_count; i++) {
+        if (obs_rules[i].start != OBS_START_NONE)
+            d->start_rules[obs_rules[i].start][i / 64] |= 1ull << (i % 64);
         if (obs_rules[i].hs != NULL || obs_rules[i].start == OBS_START_NONE) {
             exprs[n] = obs_rules[i].hs != NULL ? obs_rules[i].hs : obs_rules[i].re;
-            flags[n] = HS_FLAG_CASELESS | HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH;
+            /* every match, not one per pattern and scan: a scan covers many segments (and
+             * Hyperscan is faster without the single-match bookkeeping) */
+            flags[n] = HS_FLAG_CASELESS | HS_FLAG_DOTALL;
             if (obs_rules[i].hs == NULL)
                 flags[n] |= HS_FLAG_PREFILTER;
             ids[n++] = (unsigned)i;
@@ -166,16 +195,34 @@ enum err_code obs_scratch_new(const struct obs_detector *d, struct obs_scratch *
     return ERR_OK;
 }
 
+/* Marks the rule as a candidate of the segment that holds the match's last byte; a match that
+ * ends on a separator belongs to no segment. */
 static int on_hit(unsigned int id, unsigned long long from, unsigned long long to,
                   unsigned int flags, void *ctx)
 {
     struct obs_scratch *s = ctx;
+    size_t last = (size_t)to - 1;
+    struct seg *g = &s->seg[s->cur];
 
     (void)from;
-    (void)to;
     (void)flags;
-    s->hits[id / 8] |= (unsigned char)(1u << (id % 8));
-    s->any_hit = true;
+    if (to == 0 || id >= MAX_RULES)
+        return 0;
+    if (last < g->off || last >= g->off + g->len) {
+        size_t lo = 0, hi = s->nseg; /* the last segment starting at or before last */
+        while (hi - lo > 1) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (s->seg[mid].off <= last)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        g = &s->seg[lo];
+        if (last < g->off || last >= g->off + g->len)
+            return 0;
+        s->cur = lo;
+    }
+    g->hits[id / 64] |= 1ull << (id % 64);
     return 0;
 }
 
@@ -204,11 +251,13 @@ static size_t shape_end(size_t len, size_t start, size_t end)
 
 /* Keeps the match if it beats what the class has in this event; the evidence and the shape
  * (given, or else hashed from the text) are only made for a match that is kept. */
-static void offer(struct obs_scratch *s, enum obs_class cls, const char *technique, double conf,
-                  const char *text, size_t len, size_t start, size_t end, const uint64_t *shape)
+static void offer(struct obs_scratch *s, const struct seg *g, enum obs_class cls,
+                  const char *technique, double conf, size_t start, size_t end,
+                  const uint64_t *shape)
 {
     struct obs_match *m = &s->best[cls];
-    size_t ln = strlen(s->loc);
+    const char *text = s->batch + g->off, *loc = s->locs + g->loc;
+    size_t len = g->len, ln = strlen(loc);
 
     if (s->have[cls] && m->confidence >= conf)
         return;
@@ -216,8 +265,8 @@ static void offer(struct obs_scratch *s, enum obs_class cls, const char *techniq
     m->cls = cls;
     m->technique = technique;
     m->confidence = conf;
-    memcpy(m->location, s->loc, ln + 1);
-    obs_evidence(text, len, start, end, s->secret, m->evidence, sizeof m->evidence);
+    memcpy(m->location, loc, ln + 1);
+    obs_evidence(text, len, start, end, g->secret, m->evidence, sizeof m->evidence);
     hex64(shape != NULL ? *shape
                         : obs_shape_text(text, start, shape_end(len, start, end), (unsigned)cls),
           m->shape);
@@ -287,68 +336,109 @@ static unsigned start_conditions(const char *t, size_t len)
     return m;
 }
 
-/* Scans one decoded form of a leaf and confirms the candidates. */
-static void scan(struct obs_scratch *s, const char *text, size_t len)
+/* Confirms the candidates of one segment: the rules Hyperscan found and those its start selects,
+ * in rule order. Confirmers see the segment alone, never its neighbours in the batch. */
+static void confirm(struct obs_scratch *s, struct seg *g)
 {
     const struct obs_detector *d = s->d;
+    const char *text = s->batch + g->off;
+    size_t len = g->len;
     bool ssrf_done = false;
     unsigned sql = 0;
-
-    if (len == 0)
-        return;
-    if (len > s->budget)
-        len = s->budget;
-    s->budget -= len;
-    if (len == 0)
-        return;
-    memset(s->hits, 0, sizeof s->hits);
-    s->any_hit = false;
     unsigned starts = start_conditions(text, len);
-    if (starts != 0) {
-        for (size_t i = 0; i < obs_rule_count; i++) {
-            if (obs_rules[i].start != OBS_START_NONE && (starts & (1u << obs_rules[i].start))) {
-                s->hits[i / 8] |= (unsigned char)(1u << (i % 8));
-                s->any_hit = true;
+
+    for (unsigned k = 0; starts != 0 && k < START_KINDS; k++)
+        if (starts & (1u << k))
+            for (size_t w = 0; w < RULE_WORDS; w++)
+                g->hits[w] |= d->start_rules[k][w];
+    for (size_t w = 0; w < RULE_WORDS; w++) {
+        for (uint64_t bits = g->hits[w]; bits != 0; bits &= bits - 1) {
+            size_t i = w * 64 + (size_t)__builtin_ctzll(bits);
+            const struct obs_rule *r = &obs_rules[i];
+            if (r->confirm == OBS_CONFIRM_SQL_RAW) {
+                sql |= OBS_SQL_RAW; /* collected here, run once below with every context */
+            } else if (r->confirm == OBS_CONFIRM_SQL_QUOTED) {
+                sql |= OBS_SQL_QUOTED;
+            } else if (r->confirm == OBS_CONFIRM_SQL_ANYWHERE) {
+                sql |= OBS_SQL_ANYWHERE;
+            } else if (r->confirm == OBS_CONFIRM_SQL_STACKED) {
+                sql |= OBS_SQL_STACKED;
+            } else if (r->confirm == OBS_CONFIRM_SSRF) {
+                struct obs_ssrf_hit h;
+                if (ssrf_done || (s->have[OBS_SSRF] && s->best[OBS_SSRF].confidence >= 0.95))
+                    continue;
+                ssrf_done = true;
+                if (obs_ssrf_check(text, len, &h))
+                    offer(s, g, OBS_SSRF, h.technique, h.confidence, h.start, h.end, NULL);
+            } else {
+                if (s->have[r->cls] && s->best[r->cls].confidence >= r->confidence)
+                    continue;
+                int mrc = pcre2_match(d->re[i], (PCRE2_SPTR)text, len, 0, 0, s->md, s->mctx);
+                if (mrc < 0)
+                    continue; /* no match, or a limit hit: the prefilter was too broad */
+                PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->md);
+                size_t a = ov[0], b = ov[1] >= ov[0] ? ov[1] : ov[0];
+                offer(s, g, r->cls, r->technique, r->confidence, a, b, NULL);
             }
-        }
-    }
-    if (hs_scan(d->db, text, (unsigned)len, 0, s->hs, on_hit, s) != HS_SUCCESS || !s->any_hit)
-        return;
-    for (size_t i = 0; i < obs_rule_count; i++) {
-        const struct obs_rule *r = &obs_rules[i];
-        if (!(s->hits[i / 8] & (1u << (i % 8))))
-            continue;
-        if (r->confirm == OBS_CONFIRM_SQL_RAW) {
-            sql |= OBS_SQL_RAW; /* collected here, run once below with every context */
-        } else if (r->confirm == OBS_CONFIRM_SQL_QUOTED) {
-            sql |= OBS_SQL_QUOTED;
-        } else if (r->confirm == OBS_CONFIRM_SQL_ANYWHERE) {
-            sql |= OBS_SQL_ANYWHERE;
-        } else if (r->confirm == OBS_CONFIRM_SQL_STACKED) {
-            sql |= OBS_SQL_STACKED;
-        } else if (r->confirm == OBS_CONFIRM_SSRF) {
-            struct obs_ssrf_hit h;
-            if (ssrf_done || (s->have[OBS_SSRF] && s->best[OBS_SSRF].confidence >= 0.95))
-                continue;
-            ssrf_done = true;
-            if (obs_ssrf_check(text, len, &h))
-                offer(s, OBS_SSRF, h.technique, h.confidence, text, len, h.start, h.end, NULL);
-        } else {
-            if (s->have[r->cls] && s->best[r->cls].confidence >= r->confidence)
-                continue;
-            int mrc = pcre2_match(d->re[i], (PCRE2_SPTR)text, len, 0, 0, s->md, s->mctx);
-            if (mrc < 0)
-                continue; /* no match, or a limit hit: the prefilter was too broad */
-            PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->md);
-            size_t a = ov[0], b = ov[1] >= ov[0] ? ov[1] : ov[0];
-            offer(s, r->cls, r->technique, r->confidence, text, len, a, b, NULL);
         }
     }
     if (sql != 0 && !(s->have[OBS_SQLI] && s->best[OBS_SQLI].confidence >= 0.95)) {
         struct obs_sql_hit h;
         if (obs_sql_check(text, len, sql, &h))
-            offer(s, OBS_SQLI, h.technique, h.confidence, text, len, h.start, h.end, &h.shape);
+            offer(s, g, OBS_SQLI, h.technique, h.confidence, h.start, h.end, &h.shape);
     }
+}
+
+/* Scans the batch in one Hyperscan call and confirms its segments in the order they were
+ * added (so the most confident match per class, first on ties, is what one scan per segment
+ * would find), then empties it. */
+static void flush(struct obs_scratch *s)
+{
+    if (s->nseg == 0)
+        return;
+    s->cur = 0;
+    /* on a Hyperscan error nothing is confirmed, as nothing is known */
+    if (hs_scan(s->d->db, s->batch, (unsigned)s->used, 0, s->hs, on_hit, s) == HS_SUCCESS)
+        for (size_t i = 0; i < s->nseg; i++)
+            confirm(s, &s->seg[i]);
+    s->used = 0;
+    s->nseg = 0;
+    s->locs_used = 0;
+    s->last_loc = 0;
+}
+
+/* Adds one decoded form of a leaf, at the current location, to the batch (within the event's
+ * budget), flushing the batch first when it is full. */
+static void scan(struct obs_scratch *s, const char *text, size_t len)
+{
+    size_t ln = strlen(s->loc);
+    bool same_loc;
+
+    if (len > s->budget)
+        len = s->budget;
+    s->budget -= len;
+    if (len == 0)
+        return;
+    same_loc = s->nseg > 0 && strcmp(s->locs + s->last_loc, s->loc) == 0;
+    if (s->nseg == SEG_CAP || BATCH_CAP - s->used < len + 1 ||
+        (!same_loc && LOCS_CAP - s->locs_used < ln + 1)) {
+        flush(s);
+        same_loc = false;
+    }
+    if (!same_loc) {
+        s->last_loc = s->locs_used;
+        memcpy(s->locs + s->locs_used, s->loc, ln + 1);
+        s->locs_used += ln + 1;
+    }
+    struct seg *g = &s->seg[s->nseg++];
+    g->off = s->used;
+    g->len = len;
+    g->loc = s->last_loc;
+    g->secret = s->secret;
+    memset(g->hits, 0, sizeof g->hits);
+    memcpy(s->batch + s->used, text, len);
+    s->batch[s->used + len] = SEPARATOR;
+    s->used += len + 1;
 }
 
 static void leaf(struct obs_scratch *s, int level, const char *text, size_t len);
@@ -462,6 +552,10 @@ static void reset(const struct obs_detector *d, struct obs_scratch *s)
     s->budget = EVENT_BUDGET;
     s->secret = false;
     s->loc[0] = '\0';
+    s->used = 0;
+    s->nseg = 0;
+    s->locs_used = 0;
+    s->last_loc = 0;
 }
 
 static int by_confidence(const void *a, const void *b)
@@ -473,11 +567,13 @@ static int by_confidence(const void *a, const void *b)
     return (int)x->cls - (int)y->cls;
 }
 
+/* Flushes the batch and writes the best match per class, most confident first. */
 static size_t collect(struct obs_scratch *s, struct obs_match *out, size_t max)
 {
     struct obs_match all[OBS_CLASS_COUNT];
     size_t n = 0;
 
+    flush(s);
     for (int c = 0; c < OBS_CLASS_COUNT; c++)
         if (s->have[c])
             all[n++] = s->best[c];
