@@ -51,6 +51,15 @@ struct level {
     char v[VARIANTS][OBS_LEAF_CAP];
 };
 
+/* Where the best match of a class lies in the batch: its location, evidence and shape are only
+ * rendered for the match that is still the best when the batch is flushed. */
+struct pending {
+    bool due;
+    bool has_shape;
+    size_t seg, start, end;
+    uint64_t shape;
+};
+
 struct obs_scratch {
     const struct obs_detector *d;
     hs_scratch_t *hs;
@@ -66,6 +75,7 @@ struct obs_scratch {
     /* the event being inspected */
     struct obs_match best[OBS_CLASS_COUNT];
     bool have[OBS_CLASS_COUNT];
+    struct pending pend[OBS_CLASS_COUNT]; /* best[c]'s evidence, still to be rendered */
     size_t budget;
     bool secret;   /* the current location holds credentials: mask everything */
     char loc[128]; /* the current location */
@@ -249,15 +259,14 @@ static size_t shape_end(size_t len, size_t start, size_t end)
     return want < len ? want : len;
 }
 
-/* Keeps the match if it beats what the class has in this event; the evidence and the shape
- * (given, or else hashed from the text) are only made for a match that is kept. */
+/* Keeps the match if it beats what the class has in this event; its location, evidence and
+ * shape (given, or else hashed from the text) are made when the batch is flushed (render()). */
 static void offer(struct obs_scratch *s, const struct seg *g, enum obs_class cls,
                   const char *technique, double conf, size_t start, size_t end,
                   const uint64_t *shape)
 {
     struct obs_match *m = &s->best[cls];
-    const char *text = s->batch + g->off, *loc = s->locs + g->loc;
-    size_t len = g->len, ln = strlen(loc);
+    struct pending *p = &s->pend[cls];
 
     if (s->have[cls] && m->confidence >= conf)
         return;
@@ -265,11 +274,33 @@ static void offer(struct obs_scratch *s, const struct seg *g, enum obs_class cls
     m->cls = cls;
     m->technique = technique;
     m->confidence = conf;
-    memcpy(m->location, loc, ln + 1);
-    obs_evidence(text, len, start, end, g->secret, m->evidence, sizeof m->evidence);
-    hex64(shape != NULL ? *shape
-                        : obs_shape_text(text, start, shape_end(len, start, end), (unsigned)cls),
-          m->shape);
+    p->due = true;
+    p->seg = (size_t)(g - s->seg);
+    p->start = start;
+    p->end = end;
+    p->has_shape = shape != NULL;
+    p->shape = shape != NULL ? *shape : 0;
+}
+
+/* Renders the location, evidence and shape of the matches the batch's segments gave. */
+static void render(struct obs_scratch *s)
+{
+    for (int c = 0; c < OBS_CLASS_COUNT; c++) {
+        struct pending *p = &s->pend[c];
+        struct obs_match *m = &s->best[c];
+        if (!p->due)
+            continue;
+        p->due = false;
+        const struct seg *g = &s->seg[p->seg];
+        const char *text = s->batch + g->off, *loc = s->locs + g->loc;
+        size_t ln = strlen(loc);
+        memcpy(m->location, loc, ln + 1);
+        obs_evidence(text, g->len, p->start, p->end, g->secret, m->evidence, sizeof m->evidence);
+        hex64(p->has_shape ? p->shape
+                           : obs_shape_text(text, p->start, shape_end(g->len, p->start, p->end),
+                                            (unsigned)c),
+              m->shape);
+    }
 }
 
 static char lower_c(char c)
@@ -401,6 +432,7 @@ static void flush(struct obs_scratch *s)
     if (hs_scan(s->d->db, s->batch, (unsigned)s->used, 0, s->hs, on_hit, s) == HS_SUCCESS)
         for (size_t i = 0; i < s->nseg; i++)
             confirm(s, &s->seg[i]);
+    render(s);
     s->used = 0;
     s->nseg = 0;
     s->locs_used = 0;
@@ -549,6 +581,7 @@ static void reset(const struct obs_detector *d, struct obs_scratch *s)
 {
     s->d = d;
     memset(s->have, 0, sizeof s->have);
+    memset(s->pend, 0, sizeof s->pend);
     s->budget = EVENT_BUDGET;
     s->secret = false;
     s->loc[0] = '\0';
