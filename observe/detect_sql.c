@@ -130,8 +130,9 @@ static char keyword_type(const char *w)
 {
     if (w[0] < 'a' || w[0] > 'z' || w[1] == '\0')
         return 0;
+    /* the second letter rules out most of the bucket without a call */
     for (unsigned i = kw_first[w[0] - 'a']; i < kw_first[w[0] - 'a' + 1]; i++)
-        if (strcmp(keywords[i].w, w) == 0)
+        if (keywords[i].w[1] == w[1] && strcmp(keywords[i].w + 2, w + 2) == 0)
             return keywords[i].type;
     return 0;
 }

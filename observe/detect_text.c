@@ -30,11 +30,9 @@ static bool is_tokenish(char c)
     return is_alnum(c) || c == '+' || c == '/' || c == '=' || c == '_' || c == '-' || c == '.';
 }
 
-/* Case-insensitive: does s[i..] start with the lower-case word w? */
-static bool starts_ci(const char *s, size_t len, size_t i, const char *w)
+/* Case-insensitive: does s[i..] start with the lower-case word w of n bytes? */
+static bool starts_ci(const char *s, size_t len, size_t i, const char *w, size_t n)
 {
-    size_t n = strlen(w);
-
     if (i + n > len)
         return false;
     for (size_t k = 0; k < n; k++)
@@ -47,8 +45,13 @@ static bool starts_ci(const char *s, size_t len, size_t i, const char *w)
  * after password-like names; with all, any token-like run of 20+ characters. */
 static void mask_secrets(char *buf, size_t n, bool all)
 {
-    static const char *const names[] = {"password", "passwd", "pwd",        "secret", "token",
-                                        "api_key",  "apikey", "access_key", "session"};
+#define NAME(w) {w, sizeof w - 1}
+    static const struct {
+        const char *w;
+        size_t n;
+    } names[] = {NAME("password"), NAME("passwd"), NAME("pwd"),        NAME("secret"), NAME("token"),
+                 NAME("api_key"),  NAME("apikey"), NAME("access_key"), NAME("session")};
+#undef NAME
     size_t i = 0;
 
     while (i < n) {
@@ -85,7 +88,7 @@ static void mask_secrets(char *buf, size_t n, bool all)
             }
         }
         /* "Bearer x", "Basic x" */
-        if (starts_ci(buf, n, i, "bearer ") || starts_ci(buf, n, i, "basic ")) {
+        if (c0 == 'b' && (starts_ci(buf, n, i, "bearer ", 7) || starts_ci(buf, n, i, "basic ", 6))) {
             size_t k = i + (lower(buf[i]) == 'b' && lower(buf[i + 1]) == 'e' ? 7 : 6);
             size_t s = k;
             while (k < n && is_tokenish(buf[k]))
@@ -98,9 +101,10 @@ static void mask_secrets(char *buf, size_t n, bool all)
         }
         /* name=value, name: value, "name":"value" */
         for (size_t w = 0; w < sizeof names / sizeof names[0]; w++) {
-            if (!starts_ci(buf, n, i, names[w]) || (i > 0 && is_alnum(buf[i - 1])))
+            if (names[w].w[0] != c0 || !starts_ci(buf, n, i, names[w].w, names[w].n) ||
+                (i > 0 && is_alnum(buf[i - 1])))
                 continue;
-            size_t k = i + strlen(names[w]);
+            size_t k = i + names[w].n;
             while (k < n && (is_alnum(buf[k]) || buf[k] == '_'))
                 k++; /* password_hash, secretKey */
             while (k < n && (buf[k] == '"' || buf[k] == '\'' || buf[k] == ' '))
