@@ -36,6 +36,8 @@ struct obs_detector {
     hs_database_t *db;
     pcre2_code *re[MAX_RULES]; /* NULL for rules confirmed by code */
     uint64_t start_rules[START_KINDS][RULE_WORDS]; /* rules candidate by each enum obs_start */
+    /* the rules a Hyperscan id stands for: rows with the same expression share one pattern */
+    uint64_t hs_rules[MAX_RULES][RULE_WORDS];
 };
 
 /* One string handed to Hyperscan: a leaf or one decoded form of it. */
@@ -128,13 +130,21 @@ enum err_code obs_detector_new(struct obs_detector **out, struct err *err)
         if (obs_rules[i].start != OBS_START_NONE)
             d->start_rules[obs_rules[i].start][i / 64] |= 1ull << (i % 64);
         if (obs_rules[i].hs != NULL || obs_rules[i].start == OBS_START_NONE) {
-            exprs[n] = obs_rules[i].hs != NULL ? obs_rules[i].hs : obs_rules[i].re;
+            const char *e = obs_rules[i].hs != NULL ? obs_rules[i].hs : obs_rules[i].re;
             /* every match, not one per pattern and scan: a scan covers many segments (and
              * Hyperscan is faster without the single-match bookkeeping) */
-            flags[n] = HS_FLAG_CASELESS | HS_FLAG_DOTALL;
+            unsigned f = HS_FLAG_CASELESS | HS_FLAG_DOTALL;
+            unsigned same = 0;
             if (obs_rules[i].hs == NULL)
-                flags[n] |= HS_FLAG_PREFILTER;
-            ids[n++] = (unsigned)i;
+                f |= HS_FLAG_PREFILTER;
+            while (same < n && !(flags[same] == f && strcmp(exprs[same], e) == 0))
+                same++;
+            if (same == n) { /* a new pattern; a repeated one stands for this row too */
+                exprs[n] = e;
+                flags[n] = f;
+                ids[n++] = (unsigned)i;
+            }
+            d->hs_rules[ids[same]][i / 64] |= 1ull << (i % 64);
         }
         if (obs_rules[i].confirm != OBS_CONFIRM_PCRE)
             continue;
@@ -232,7 +242,8 @@ static int on_hit(unsigned int id, unsigned long long from, unsigned long long t
             return 0;
         s->cur = lo;
     }
-    g->hits[id / 64] |= 1ull << (id % 64);
+    for (size_t w = 0; w < RULE_WORDS; w++)
+        g->hits[w] |= s->d->hs_rules[id][w];
     return 0;
 }
 
