@@ -21,6 +21,7 @@
 #define MAX_RULES 256
 #define RULE_WORDS (MAX_RULES / 64)
 #define START_KINDS (OBS_START_ADDRESS + 1)
+#define BYTE_SLOTS 8
 /* Leaves (and their decoded forms) are gathered into one buffer and scanned by Hyperscan in one
  * call: its fixed cost per call (hundreds of ns) would otherwise dominate short values. The
  * buffer is flushed (scanned and confirmed) when it or the segment table is full. */
@@ -38,6 +39,13 @@ struct obs_detector {
     uint64_t start_rules[START_KINDS][RULE_WORDS]; /* rules candidate by each enum obs_start */
     /* the rules a Hyperscan id stands for: rows with the same expression share one pattern */
     uint64_t hs_rules[MAX_RULES][RULE_WORDS];
+    /* Rows whose expression is one byte of a set (';', ['"], a backtick): a candidate wherever
+     * such a byte occurs, which a table lookup per byte tells for less than a Hyperscan pattern
+     * costs (and without a callback per quote). byte_slots[c] has bit k when byte c is in the
+     * set of byte_rule[k]. */
+    unsigned char byte_slots[256];
+    unsigned byte_rule[BYTE_SLOTS];
+    unsigned nbyte;
 };
 
 /* One string handed to Hyperscan: a leaf or one decoded form of it. */
@@ -98,6 +106,64 @@ const char *obs_class_name(enum obs_class c)
     return (unsigned)c < OBS_CLASS_COUNT ? class_names[c] : "unknown";
 }
 
+static bool is_punct(char c)
+{
+    return c != '\0' && strchr("!\"#%&',-/:;<=>@_`~$()*+.?[\\]^{|}", c) != NULL;
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* One literal byte of a pattern at *e: a plain character, \xHH or an escaped punctuation
+ * character (not \s, \d, ...); advances *e. False for anything else. */
+static bool literal_byte(const char **e, unsigned char *out)
+{
+    const char *p = *e;
+
+    if (*p == '\\' && p[1] == 'x' && hex_digit(p[2]) >= 0 && hex_digit(p[3]) >= 0) {
+        *out = (unsigned char)(hex_digit(p[2]) * 16 + hex_digit(p[3]));
+        *e = p + 4;
+        return true;
+    }
+    if (*p == '\\' && is_punct(p[1])) {
+        *out = (unsigned char)p[1];
+        *e = p + 2;
+        return true;
+    }
+    if (*p == '\0' || strchr("\\.[]()|*+?{}^$-", *p) != NULL)
+        return false;
+    *out = (unsigned char)*p;
+    *e = p + 1;
+    return true;
+}
+
+/* Is the whole expression one byte of a set ("x", "\x60", "['\"]")? Fills set (both cases
+ * of letters: patterns are caseless). */
+static bool one_byte_expr(const char *e, bool set[256])
+{
+    unsigned char c;
+    bool bracket = *e == '[';
+
+    memset(set, 0, 256 * sizeof set[0]);
+    if (bracket)
+        e++;
+    do {
+        if (!literal_byte(&e, &c))
+            return false;
+        set[c] = true;
+        if (c >= 'a' && c <= 'z')
+            set[c - 32] = true;
+        if (c >= 'A' && c <= 'Z')
+            set[c + 32] = true;
+    } while (bracket && *e != ']');
+    return bracket ? e[0] == ']' && e[1] == '\0' : *e == '\0';
+}
+
 void obs_detector_free(struct obs_detector *d)
 {
     if (d == NULL)
@@ -131,6 +197,14 @@ enum err_code obs_detector_new(struct obs_detector **out, struct err *err)
             d->start_rules[obs_rules[i].start][i / 64] |= 1ull << (i % 64);
         if (obs_rules[i].hs != NULL || obs_rules[i].start == OBS_START_NONE) {
             const char *e = obs_rules[i].hs != NULL ? obs_rules[i].hs : obs_rules[i].re;
+            bool set[256];
+            if (d->nbyte < BYTE_SLOTS && one_byte_expr(e, set)) {
+                for (unsigned c = 0; c < 256; c++)
+                    if (set[c])
+                        d->byte_slots[c] |= (unsigned char)(1u << d->nbyte);
+                d->byte_rule[d->nbyte++] = (unsigned)i;
+                goto pcre;
+            }
             /* every match, not one per pattern and scan: a scan covers many segments (and
              * Hyperscan is faster without the single-match bookkeeping) */
             unsigned f = HS_FLAG_CASELESS | HS_FLAG_DOTALL;
@@ -146,6 +220,7 @@ enum err_code obs_detector_new(struct obs_detector **out, struct err *err)
             }
             d->hs_rules[ids[same]][i / 64] |= 1ull << (i % 64);
         }
+    pcre:
         if (obs_rules[i].confirm != OBS_CONFIRM_PCRE)
             continue;
         int ec;
@@ -388,7 +463,14 @@ static void confirm(struct obs_scratch *s, struct seg *g)
     bool ssrf_done = false;
     unsigned sql = 0;
     unsigned starts = start_conditions(text, len);
+    unsigned bytes = 0;
 
+    if (d->nbyte > 0)
+        for (size_t i = 0; i < len; i++)
+            bytes |= d->byte_slots[(unsigned char)text[i]];
+    for (unsigned k = 0; bytes != 0 && k < d->nbyte; k++)
+        if (bytes & (1u << k))
+            g->hits[d->byte_rule[k] / 64] |= 1ull << (d->byte_rule[k] % 64);
     for (unsigned k = 0; starts != 0 && k < START_KINDS; k++)
         if (starts & (1u << k))
             for (size_t w = 0; w < RULE_WORDS; w++)
