@@ -209,9 +209,9 @@ static bool next_tok(struct lexer *lx, struct tok *t)
             k++;
         set_word(t, s + i, k - i);
         lx->pos = k;
-        t->type = keyword_type(t->word);
-        if (t->type == 0)
-            t->type = 'b';
+        /* no keyword is longer than 9 letters */
+        const char kt = k - i <= 9 ? keyword_type(t->word) : 0;
+        t->type = kt != 0 ? kt : 'b';
         if (t->type != '&' && t->type != 'o') {
             /* a word right before '(' (inline comments allowed, not spaces) is a call */
             size_t q = lx->pos;
@@ -224,7 +224,7 @@ static bool next_tok(struct lexer *lx, struct tok *t)
             if (q < n && s[q] == '(')
                 t->type = t->type == 'E' || t->type == 'U' ? t->type : 'f';
         }
-        if (strcmp(t->word, "order") == 0 || strcmp(t->word, "group") == 0) {
+        if (kt == 'k' && (strcmp(t->word, "order") == 0 || strcmp(t->word, "group") == 0)) {
             struct lexer peek = *lx;
             struct tok nt;
             if (next_tok(&peek, &nt) && strcmp(nt.word, "by") == 0) {

@@ -57,14 +57,17 @@ static void mask_secrets(char *buf, size_t n, bool all)
     while (i < n) {
         size_t run = 0;
         const char c0 = lower(buf[i]);
-        /* every secret below starts with one of these letters: skip the rest fast */
-        if (!all && c0 != 'a' && c0 != 'e' && c0 != 'b' && c0 != 'p' && c0 != 's' && c0 != 't') {
+        /* every secret below starts with one of these letters, and all but "bearer"/"basic"
+         * only where no letter or digit precedes: skip the rest fast */
+        const bool word_start = i == 0 || !is_alnum(buf[i - 1]);
+        if (!all && ((c0 != 'a' && c0 != 'e' && c0 != 'b' && c0 != 'p' && c0 != 's' && c0 != 't') ||
+                     (!word_start && c0 != 'b'))) {
             i++;
             continue;
         }
         /* AKIA/ASIA + 16 upper-case alphanumerics */
-        if (i + 20 <= n && (memcmp(buf + i, "AKIA", 4) == 0 || memcmp(buf + i, "ASIA", 4) == 0) &&
-            (i == 0 || !is_alnum(buf[i - 1]))) {
+        if (word_start && buf[i] == 'A' && i + 20 <= n &&
+            (memcmp(buf + i, "AKIA", 4) == 0 || memcmp(buf + i, "ASIA", 4) == 0)) {
             bool ok = true;
             for (size_t k = 4; k < 20; k++)
                 if (!((buf[i + k] >= 'A' && buf[i + k] <= 'Z') ||
@@ -100,9 +103,8 @@ static void mask_secrets(char *buf, size_t n, bool all)
             }
         }
         /* name=value, name: value, "name":"value" */
-        for (size_t w = 0; w < sizeof names / sizeof names[0]; w++) {
-            if (names[w].w[0] != c0 || !starts_ci(buf, n, i, names[w].w, names[w].n) ||
-                (i > 0 && is_alnum(buf[i - 1])))
+        for (size_t w = 0; word_start && w < sizeof names / sizeof names[0]; w++) {
+            if (names[w].w[0] != c0 || !starts_ci(buf, n, i, names[w].w, names[w].n))
                 continue;
             size_t k = i + names[w].n;
             while (k < n && (is_alnum(buf[k]) || buf[k] == '_'))
