@@ -42,8 +42,9 @@ static bool starts_ci(const char *s, size_t len, size_t i, const char *w, size_t
 }
 
 /* Masks in place in buf[0, n): AWS access key ids, JWTs, bearer/basic credentials and the value
- * after password-like names; with all, any token-like run of 20+ characters. */
-static void mask_secrets(char *buf, size_t n, bool all)
+ * after password-like names; with all, any token-like run of 20+ characters. Only secrets that
+ * start before limit are looked for (what follows is not shown). */
+static void mask_secrets(char *buf, size_t n, size_t limit, bool all)
 {
 #define NAME(w) {w, sizeof w - 1}
     static const struct {
@@ -54,14 +55,20 @@ static void mask_secrets(char *buf, size_t n, bool all)
 #undef NAME
     size_t i = 0;
 
-    while (i < n) {
+    while (i < n && i < limit) {
         size_t run = 0;
         const char c0 = lower(buf[i]);
         /* every secret below starts with one of these letters, and all but "bearer"/"basic"
          * only where no letter or digit precedes: skip the rest fast */
+        static const bool first[256] = {['a'] = 1, ['b'] = 1, ['e'] = 1, ['p'] = 1, ['s'] = 1,
+                                        ['t'] = 1, ['A'] = 1, ['B'] = 1, ['E'] = 1, ['P'] = 1,
+                                        ['S'] = 1, ['T'] = 1};
+        if (!all && !first[(unsigned char)buf[i]]) {
+            i++;
+            continue;
+        }
         const bool word_start = i == 0 || !is_alnum(buf[i - 1]);
-        if (!all && ((c0 != 'a' && c0 != 'e' && c0 != 'b' && c0 != 'p' && c0 != 's' && c0 != 't') ||
-                     (!word_start && c0 != 'b'))) {
+        if (!all && !word_start && c0 != 'b') {
             i++;
             continue;
         }
@@ -173,7 +180,8 @@ void obs_evidence(const char *text, size_t len, size_t start, size_t end, bool m
         end = start + EVIDENCE_WINDOW;
     memcpy(buf, text + start, end - start);
     n = end - start;
-    mask_secrets(buf, n, mask_all);
+    /* rendering never takes more input bytes than it writes */
+    mask_secrets(buf, n, cap - 1, mask_all);
     /* render: valid UTF-8 kept, control bytes and invalid bytes become '?' or ' ' */
     for (size_t i = 0; i < n && o + 1 < cap;) {
         const unsigned char c = (unsigned char)buf[i];
