@@ -711,12 +711,11 @@ static size_t collect(struct obs_scratch *s, struct obs_match *out, size_t max)
     return n;
 }
 
-size_t obs_inspect_string(const struct obs_detector *d, struct obs_scratch *s, const char *text,
-                          size_t len, const char *location, struct obs_match *out, size_t max)
+/* Inspects one string at a location given by the caller. */
+static void caller_leaf(struct obs_scratch *s, const char *text, size_t len, const char *location)
 {
     size_t ln = location != NULL ? strlen(location) : 0;
 
-    reset(d, s);
     if (ln >= sizeof s->loc)
         ln = sizeof s->loc - 1;
     if (ln > 0)
@@ -724,6 +723,23 @@ size_t obs_inspect_string(const struct obs_detector *d, struct obs_scratch *s, c
     s->loc[ln] = '\0';
     if (text != NULL)
         leaf(s, 0, text, len);
+}
+
+size_t obs_inspect_string(const struct obs_detector *d, struct obs_scratch *s, const char *text,
+                          size_t len, const char *location, struct obs_match *out, size_t max)
+{
+    reset(d, s);
+    caller_leaf(s, text, len, location);
+    return collect(s, out, max);
+}
+
+size_t obs_inspect_strings(const struct obs_detector *d, struct obs_scratch *s,
+                           const struct obs_leaf *leaves, size_t n, struct obs_match *out,
+                           size_t max)
+{
+    reset(d, s);
+    for (size_t i = 0; leaves != NULL && i < n && s->budget > 0; i++)
+        caller_leaf(s, leaves[i].text, leaves[i].len, leaves[i].location);
     return collect(s, out, max);
 }
 

@@ -71,4 +71,23 @@ size_t obs_inspect_event(const struct obs_detector *d, struct obs_scratch *s, co
 size_t obs_inspect_string(const struct obs_detector *d, struct obs_scratch *s, const char *text,
                           size_t len, const char *location, struct obs_match *out, size_t max);
 
+/* One string for obs_inspect_strings(): text (len bytes, need not be NUL-terminated) and where
+ * it was found (copied into matches; NULL for none). */
+struct obs_leaf {
+    const char *text;
+    size_t len;
+    const char *location;
+};
+
+/* Inspects n strings together as the leaves of one event (each decoded as for a leaf, as
+ * obs_inspect_string() does) and writes at most max matches, at most one per class over all of
+ * them (the most confident; on a tie the earliest), into out; returns how many. Costs less than
+ * n calls of obs_inspect_string(): the strings share one Hyperscan scan. Each match lies within
+ * one string (its location and evidence are that string's): a signature is never matched across
+ * two of them. The event budget (2 MiB of inspected bytes, decoded forms counted) covers the n
+ * strings together. Thread-safety as for obs_inspect_event(). */
+size_t obs_inspect_strings(const struct obs_detector *d, struct obs_scratch *s,
+                           const struct obs_leaf *leaves, size_t n, struct obs_match *out,
+                           size_t max);
+
 #endif
