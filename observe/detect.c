@@ -35,7 +35,7 @@
 
 struct obs_detector {
     hs_database_t *db;
-    pcre2_code *re[MAX_RULES]; /* NULL for rules confirmed by code */
+    pcre2_code *re[MAX_RULES];                     /* NULL for rules confirmed by code */
     uint64_t start_rules[START_KINDS][RULE_WORDS]; /* rules candidate by each enum obs_start */
     /* the rules a Hyperscan id stands for: rows with the same expression share one pattern */
     uint64_t hs_rules[MAX_RULES][RULE_WORDS];

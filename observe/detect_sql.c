@@ -606,8 +606,8 @@ static bool verb_after_semicolon(const char *text, size_t len)
     const char *p = text, *end = text + len;
 
     while ((p = memchr(p, ';', (size_t)(end - p))) != NULL) {
-        struct lexer lx = {.s = text, .len = len, .pos = (size_t)(p - text) + 1,
-                           .exec_comment = false};
+        struct lexer lx = {
+            .s = text, .len = len, .pos = (size_t)(p - text) + 1, .exec_comment = false};
         struct tok t;
         if (next_tok(&lx, &t) && t.type == 'E')
             return true;

@@ -46,13 +46,11 @@ static bool starts_ci(const char *s, size_t len, size_t i, const char *w, size_t
  * start before limit are looked for (what follows is not shown). */
 static void mask_secrets(char *buf, size_t n, size_t limit, bool all)
 {
-#define NAME(w) {w, sizeof w - 1}
     static const struct {
         const char *w;
-        size_t n;
-    } names[] = {NAME("password"), NAME("passwd"), NAME("pwd"),        NAME("secret"), NAME("token"),
-                 NAME("api_key"),  NAME("apikey"), NAME("access_key"), NAME("session")};
-#undef NAME
+        size_t n; /* strlen(w) */
+    } names[] = {{"password", 8}, {"passwd", 6}, {"pwd", 3},         {"secret", 6}, {"token", 5},
+                 {"api_key", 7},  {"apikey", 6}, {"access_key", 10}, {"session", 7}};
     size_t i = 0;
 
     while (i < n && i < limit) {
@@ -60,9 +58,9 @@ static void mask_secrets(char *buf, size_t n, size_t limit, bool all)
         const char c0 = lower(buf[i]);
         /* every secret below starts with one of these letters, and all but "bearer"/"basic"
          * only where no letter or digit precedes: skip the rest fast */
-        static const bool first[256] = {['a'] = 1, ['b'] = 1, ['e'] = 1, ['p'] = 1, ['s'] = 1,
-                                        ['t'] = 1, ['A'] = 1, ['B'] = 1, ['E'] = 1, ['P'] = 1,
-                                        ['S'] = 1, ['T'] = 1};
+        static const bool first[256] = {
+            ['a'] = 1, ['b'] = 1, ['e'] = 1, ['p'] = 1, ['s'] = 1, ['t'] = 1,
+            ['A'] = 1, ['B'] = 1, ['E'] = 1, ['P'] = 1, ['S'] = 1, ['T'] = 1};
         if (!all && !first[(unsigned char)buf[i]]) {
             i++;
             continue;
@@ -98,7 +96,8 @@ static void mask_secrets(char *buf, size_t n, size_t limit, bool all)
             }
         }
         /* "Bearer x", "Basic x" */
-        if (c0 == 'b' && (starts_ci(buf, n, i, "bearer ", 7) || starts_ci(buf, n, i, "basic ", 6))) {
+        if (c0 == 'b' &&
+            (starts_ci(buf, n, i, "bearer ", 7) || starts_ci(buf, n, i, "basic ", 6))) {
             size_t k = i + (lower(buf[i]) == 'b' && lower(buf[i + 1]) == 'e' ? 7 : 6);
             size_t s = k;
             while (k < n && is_tokenish(buf[k]))
