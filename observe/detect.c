@@ -453,6 +453,23 @@ static unsigned start_conditions(const char *t, size_t len)
     return m;
 }
 
+/* The byte_slots bits of every byte of t (four lanes: no chain of dependent loads). */
+static unsigned byte_rules_in(const struct obs_detector *d, const unsigned char *t, size_t len)
+{
+    unsigned a = 0, b = 0, c = 0, e = 0;
+    size_t i = 0;
+
+    for (; i + 4 <= len; i += 4) {
+        a |= d->byte_slots[t[i]];
+        b |= d->byte_slots[t[i + 1]];
+        c |= d->byte_slots[t[i + 2]];
+        e |= d->byte_slots[t[i + 3]];
+    }
+    for (; i < len; i++)
+        a |= d->byte_slots[t[i]];
+    return a | b | c | e;
+}
+
 /* Confirms the candidates of one segment: the rules Hyperscan found and those its start selects,
  * in rule order. Confirmers see the segment alone, never its neighbours in the batch. */
 static void confirm(struct obs_scratch *s, struct seg *g)
@@ -463,11 +480,8 @@ static void confirm(struct obs_scratch *s, struct seg *g)
     bool ssrf_done = false;
     unsigned sql = 0;
     unsigned starts = start_conditions(text, len);
-    unsigned bytes = 0;
+    unsigned bytes = d->nbyte > 0 ? byte_rules_in(d, (const unsigned char *)text, len) : 0;
 
-    if (d->nbyte > 0)
-        for (size_t i = 0; i < len; i++)
-            bytes |= d->byte_slots[(unsigned char)text[i]];
     for (unsigned k = 0; bytes != 0 && k < d->nbyte; k++)
         if (bytes & (1u << k))
             g->hits[d->byte_rule[k] / 64] |= 1ull << (d->byte_rule[k] % 64);
@@ -574,13 +588,20 @@ struct walk_ctx {
     size_t loc_base; /* length of s->loc before the JSON path */
 };
 
+/* s->loc = its first base bytes + "." + path (no dot at the start or for an empty path), cut to
+ * fit. */
 static void set_loc(struct obs_scratch *s, size_t base, const char *path)
 {
-    size_t room = sizeof s->loc - base;
+    size_t at = base, n = strlen(path);
 
     if (base >= sizeof s->loc - 1)
         return;
-    snprintf(s->loc + base, room, "%s%s", base > 0 && path[0] != '\0' ? "." : "", path);
+    if (base > 0 && path[0] != '\0')
+        s->loc[at++] = '.';
+    if (n > sizeof s->loc - 1 - at)
+        n = sizeof s->loc - 1 - at;
+    memcpy(s->loc + at, path, n);
+    s->loc[at + n] = '\0';
 }
 
 static void on_json_leaf(void *ctx, const char *path, const char *str, size_t len, bool is_key)
