@@ -29,8 +29,9 @@
 #define SEG_CAP 1024
 #define LOCS_CAP (64 * 1024)
 /* Between segments: not a word character, so \b at a segment's edge behaves as at the edge of a
- * buffer of its own. A pattern may still match across it; such a candidate only costs the
- * confirmation, which runs on the one segment (see confirm()). */
+ * buffer of its own; and no Hyperscan expression has ^ or $ (checked by has_anchor()). So every
+ * match within a segment is found in the batch too. A pattern may also match across a separator;
+ * such a candidate only costs a confirmation, which runs on the one segment (see confirm()). */
 #define SEPARATOR '\0'
 
 struct obs_detector {
@@ -164,6 +165,30 @@ static bool one_byte_expr(const char *e, bool set[256])
     return bracket ? e[0] == ']' && e[1] == '\0' : *e == '\0';
 }
 
+/* Does the expression use ^ or $ outside a character class? They would mean the start and end
+ * of the batch, not of a leaf: such conditions are enum obs_start or PCRE2's, never Hyperscan's. */
+static bool has_anchor(const char *e)
+{
+    bool in_class = false;
+
+    for (; *e != '\0'; e++) {
+        if (*e == '\\' && e[1] != '\0')
+            e++;
+        else if (in_class)
+            in_class = *e != ']';
+        else if (*e == '[') {
+            in_class = true;
+            if (e[1] == '^')
+                e++;
+            if (e[1] == ']') /* a ']' first in a class is a member */
+                e++;
+        } else if (*e == '^' || *e == '$') {
+            return true;
+        }
+    }
+    return false;
+}
+
 void obs_detector_free(struct obs_detector *d)
 {
     if (d == NULL)
@@ -198,6 +223,11 @@ enum err_code obs_detector_new(struct obs_detector **out, struct err *err)
         if (obs_rules[i].hs != NULL || obs_rules[i].start == OBS_START_NONE) {
             const char *e = obs_rules[i].hs != NULL ? obs_rules[i].hs : obs_rules[i].re;
             bool set[256];
+            if (has_anchor(e)) {
+                rc = err_set(err, ERR_INTERNAL, "payload rule %zu: ^ or $ in a Hyperscan pattern",
+                             i);
+                goto out;
+            }
             if (d->nbyte < BYTE_SLOTS && one_byte_expr(e, set)) {
                 for (unsigned c = 0; c < 256; c++)
                     if (set[c])

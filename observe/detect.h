@@ -1,8 +1,11 @@
 /* observe/detect - payload inspection of function input events: every string leaf of an event
  * (query, path, headers, cookies, body; decoded from base64, URL encoding and nested JSON) is
  * matched for attacks with a multi-pattern prefilter (Hyperscan) and confirmation (PCRE2 and a
- * SQL tokeniser). The detector is compiled once and shared read-only by every thread; each
- * thread inspects with its own scratch. No I/O, no allocation per event beyond the scratch. */
+ * SQL tokeniser). All the leaves of one call and their decoded forms are prefiltered in one
+ * Hyperscan scan (a batch of up to 256 KiB, then another), and each candidate is confirmed on its
+ * own leaf only. The detector is compiled once and shared read-only by every thread; each thread
+ * inspects with its own scratch (about 2 MiB). No I/O, no allocation per event beyond the
+ * scratch. */
 #ifndef PARAPET_OBSERVE_DETECT_H
 #define PARAPET_OBSERVE_DETECT_H
 
