@@ -181,6 +181,21 @@ static unsigned long inspect_groups(const struct obs_detector *det, struct obs_s
     return found;
 }
 
+/* One row: the strings of v inspected GROUP at a time. */
+static void batch_row(const char *name, const char *strings, const struct obs_detector *det,
+                      struct obs_scratch *scr, const struct strs *v, double memchr_mbs)
+{
+    struct clock2 c;
+    double cpu, wall;
+    char what[96];
+
+    start(&c);
+    unsigned long found = inspect_groups(det, scr, v);
+    stop(&c, &cpu, &wall);
+    snprintf(what, sizeof what, "obs_inspect_strings(), %s, %d strings per call", strings, GROUP);
+    (void)row(name, what, v->bytes, v->n, cpu, wall, memchr_mbs, found);
+}
+
 /* Loads the events of tests/data/detect/events as parsed JSON (the ingest path parses once). */
 static size_t load_events(json_t **out, size_t cap, size_t *bytes)
 {
@@ -320,25 +335,8 @@ int main(void)
               cpu, wall, memchr_mbs, found);
 
     /* 5. the same strings, GROUP per call */
-    start(&c);
-    found = inspect_groups(det, scr, &big);
-    stop(&c, &cpu, &wall);
-    {
-        char what[96];
-        snprintf(what, sizeof what, "obs_inspect_strings(), corpus mix, %d strings per call",
-                 GROUP);
-        (void)row("inspect-batch", what, big.bytes, big.n, cpu, wall, memchr_mbs, found);
-    }
-    start(&c);
-    found = inspect_groups(det, scr, &big_benign);
-    stop(&c, &cpu, &wall);
-    {
-        char what[96];
-        snprintf(what, sizeof what, "obs_inspect_strings(), benign strings, %d strings per call",
-                 GROUP);
-        (void)row("benign-batch", what, big_benign.bytes, big_benign.n, cpu, wall, memchr_mbs,
-                  found);
-    }
+    batch_row("inspect-batch", "corpus mix", det, scr, &big, memchr_mbs);
+    batch_row("benign-batch", "benign strings", det, scr, &big_benign, memchr_mbs);
 
     /* 6. whole events */
     {
