@@ -27,6 +27,7 @@
  * buffer is flushed (scanned and confirmed) when it or the segment table is full. */
 #define BATCH_CAP (256 * 1024) /* > OBS_LEAF_CAP: a segment always fits an empty batch */
 #define SEG_CAP 1024
+_Static_assert(BATCH_CAP > OBS_LEAF_CAP, "a segment must fit an empty batch");
 #define LOCS_CAP (64 * 1024)
 /* Between segments: not a word character, so \b at a segment's edge behaves as at the edge of a
  * buffer of its own; and no Hyperscan expression has ^ or $ (checked by has_anchor()). So every
@@ -586,6 +587,8 @@ static void scan(struct obs_scratch *s, const char *text, size_t len)
     if (len > s->budget)
         len = s->budget;
     s->budget -= len;
+    if (len > OBS_LEAF_CAP) /* callers cut at the cap already; an empty batch holds this much */
+        len = OBS_LEAF_CAP;
     if (len == 0)
         return;
     same_loc = s->nseg > 0 && strcmp(s->locs + s->last_loc, s->loc) == 0;
