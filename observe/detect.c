@@ -200,17 +200,58 @@ void obs_detector_free(struct obs_detector *d)
     free(d);
 }
 
+/* The Hyperscan patterns being gathered: pattern k is exprs[k] with flags[k], reported as id
+ * ids[k] (the first row with that expression). */
+struct prefilters {
+    const char *exprs[MAX_RULES];
+    unsigned flags[MAX_RULES];
+    unsigned ids[MAX_RULES];
+    unsigned n;
+};
+
+/* Registers row i's prefilter (its anchor, or its expression in prefilter mode): as a byte of
+ * a set when it is one, else as a Hyperscan pattern, shared with an earlier row that has the
+ * same expression. */
+static enum err_code add_prefilter(struct obs_detector *d, size_t i, struct prefilters *pf,
+                                   struct err *err)
+{
+    const char *e = obs_rules[i].hs != NULL ? obs_rules[i].hs : obs_rules[i].re;
+    bool set[256];
+    /* every match, not one per pattern and scan: a scan covers many segments (and Hyperscan is
+     * faster without the single-match bookkeeping) */
+    unsigned f =
+        HS_FLAG_CASELESS | HS_FLAG_DOTALL | (obs_rules[i].hs == NULL ? HS_FLAG_PREFILTER : 0);
+    unsigned same = 0;
+
+    if (has_anchor(e))
+        return err_set(err, ERR_INTERNAL, "payload rule %zu: ^ or $ in a Hyperscan pattern", i);
+    if (d->nbyte < BYTE_SLOTS && one_byte_expr(e, set)) {
+        for (unsigned c = 0; c < 256; c++)
+            if (set[c])
+                d->byte_slots[c] |= (unsigned char)(1u << d->nbyte);
+        d->byte_rule[d->nbyte++] = (unsigned)i;
+        return ERR_OK;
+    }
+    while (same < pf->n && !(pf->flags[same] == f && strcmp(pf->exprs[same], e) == 0))
+        same++;
+    if (same == pf->n) {
+        pf->exprs[pf->n] = e;
+        pf->flags[pf->n] = f;
+        pf->ids[pf->n++] = (unsigned)i;
+    }
+    d->hs_rules[pf->ids[same]][i / 64] |= 1ull << (i % 64);
+    return ERR_OK;
+}
+
 enum err_code obs_detector_new(struct obs_detector **out, struct err *err)
 {
     enum err_code rc = ERR_OK;
     struct obs_detector *d = NULL;
-    const char *exprs[MAX_RULES];
-    unsigned flags[MAX_RULES];
-    unsigned ids[MAX_RULES];
-    unsigned n = 0;
+    struct prefilters pf;
     hs_compile_error_t *cerr = NULL;
 
     *out = NULL;
+    pf.n = 0;
     if (obs_rule_count > MAX_RULES)
         return err_set(err, ERR_INTERNAL, "too many payload rules");
     if (hs_valid_platform() != HS_SUCCESS)
@@ -222,36 +263,10 @@ enum err_code obs_detector_new(struct obs_detector **out, struct err *err)
         if (obs_rules[i].start != OBS_START_NONE)
             d->start_rules[obs_rules[i].start][i / 64] |= 1ull << (i % 64);
         if (obs_rules[i].hs != NULL || obs_rules[i].start == OBS_START_NONE) {
-            const char *e = obs_rules[i].hs != NULL ? obs_rules[i].hs : obs_rules[i].re;
-            bool set[256];
-            if (has_anchor(e)) {
-                rc = err_set(err, ERR_INTERNAL, "payload rule %zu: ^ or $ in a Hyperscan pattern",
-                             i);
+            rc = add_prefilter(d, i, &pf, err);
+            if (rc != ERR_OK)
                 goto out;
-            }
-            if (d->nbyte < BYTE_SLOTS && one_byte_expr(e, set)) {
-                for (unsigned c = 0; c < 256; c++)
-                    if (set[c])
-                        d->byte_slots[c] |= (unsigned char)(1u << d->nbyte);
-                d->byte_rule[d->nbyte++] = (unsigned)i;
-                goto pcre;
-            }
-            /* every match, not one per pattern and scan: a scan covers many segments (and
-             * Hyperscan is faster without the single-match bookkeeping) */
-            unsigned f = HS_FLAG_CASELESS | HS_FLAG_DOTALL;
-            unsigned same = 0;
-            if (obs_rules[i].hs == NULL)
-                f |= HS_FLAG_PREFILTER;
-            while (same < n && !(flags[same] == f && strcmp(exprs[same], e) == 0))
-                same++;
-            if (same == n) { /* a new pattern; a repeated one stands for this row too */
-                exprs[n] = e;
-                flags[n] = f;
-                ids[n++] = (unsigned)i;
-            }
-            d->hs_rules[ids[same]][i / 64] |= 1ull << (i % 64);
         }
-    pcre:
         if (obs_rules[i].confirm != OBS_CONFIRM_PCRE)
             continue;
         int ec;
@@ -268,9 +283,10 @@ enum err_code obs_detector_new(struct obs_detector **out, struct err *err)
         /* JIT where the platform has it; the interpreter otherwise */
         (void)pcre2_jit_compile(d->re[i], PCRE2_JIT_COMPLETE);
     }
-    if (hs_compile_multi(exprs, flags, ids, n, HS_MODE_BLOCK, NULL, &d->db, &cerr) != HS_SUCCESS) {
+    if (hs_compile_multi(pf.exprs, pf.flags, pf.ids, pf.n, HS_MODE_BLOCK, NULL, &d->db, &cerr) !=
+        HS_SUCCESS) {
         rc = err_set(err, ERR_INTERNAL, "payload rule %u: %s",
-                     cerr->expression >= 0 ? ids[cerr->expression] : 0u, cerr->message);
+                     cerr->expression >= 0 ? pf.ids[cerr->expression] : 0u, cerr->message);
         hs_free_compile_error(cerr);
         goto out;
     }
