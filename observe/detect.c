@@ -18,7 +18,7 @@
 #define EVENT_BUDGET (2 * 1024 * 1024) /* bytes of leaves inspected per event, all variants */
 #define LEVELS 2                       /* a leaf may hold JSON once (a JSON string in JSON) */
 #define VARIANTS 4                     /* url, url twice, html entities, base64 */
-#define MAX_RULES 256
+#define MAX_RULES 128                  /* rows of obs_rules[] at most (85 today) */
 #define RULE_WORDS (MAX_RULES / 64)
 #define START_KINDS (OBS_START_ADDRESS + 1)
 #define BYTE_SLOTS 8

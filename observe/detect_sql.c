@@ -610,6 +610,14 @@ static bool may_break(const char *text, size_t len, size_t p)
     return t == '&' || t == 'U' || t == 'E' || t == 'o' || (t == 'k' && strcmp(word, "or") == 0);
 }
 
+/* The position of the first quote (' or ") at or after p, or len. */
+static size_t next_quote(const char *text, size_t len, size_t p)
+{
+    while (p < len && text[p] != '\'' && text[p] != '"')
+        p++;
+    return p;
+}
+
 /* Does a statement verb follow one of the value's semicolons (spaces and inline comments
  * between)? Prose has semicolons too; stacked queries need a verb after one. */
 static bool verb_after_semicolon(const char *text, size_t len)
@@ -662,10 +670,10 @@ bool obs_sql_check(const char *text, size_t len, unsigned contexts, struct obs_s
             better(hit, &found, &v, T, first);
     }
     /* quote contexts: the value pasted inside '...' or "...", each quote a possible break */
-    for (size_t p = 0; (contexts & OBS_SQL_QUOTED) && p < len && quotes < SQL_MAX_QUOTES &&
-                       (!found || hit->confidence < 0.95);
-         p++) {
-        if ((text[p] != '\'' && text[p] != '"') || !may_break(text, len, p))
+    for (size_t p = (contexts & OBS_SQL_QUOTED) ? next_quote(text, len, 0) : len;
+         p < len && quotes < SQL_MAX_QUOTES && (!found || hit->confidence < 0.95);
+         p = next_quote(text, len, p + 1)) {
+        if (!may_break(text, len, p))
             continue;
         quotes++;
         struct lexer q = {.s = text, .len = len, .pos = p + 1, .exec_comment = false};
