@@ -18,16 +18,58 @@
 #define EVENT_BUDGET (2 * 1024 * 1024) /* bytes of leaves inspected per event, all variants */
 #define LEVELS 2                       /* a leaf may hold JSON once (a JSON string in JSON) */
 #define VARIANTS 4                     /* url, url twice, html entities, base64 */
-#define MAX_RULES 256
+#define MAX_RULES 128                  /* rows of obs_rules[] at most (85 today) */
+#define RULE_WORDS (MAX_RULES / 64)
+#define START_KINDS (OBS_START_ADDRESS + 1)
+#define BYTE_SLOTS 8
+/* Leaves (and their decoded forms) are gathered into one buffer and scanned by Hyperscan in one
+ * call: its fixed cost per call (hundreds of ns) would otherwise dominate short values. The
+ * buffer is flushed (scanned and confirmed) when it or the segment table is full. */
+#define BATCH_CAP (256 * 1024) /* > OBS_LEAF_CAP: a segment always fits an empty batch */
+#define SEG_CAP 1024
+_Static_assert(BATCH_CAP > OBS_LEAF_CAP, "a segment must fit an empty batch");
+#define LOCS_CAP (64 * 1024)
+/* Between segments: not a word character, so \b at a segment's edge behaves as at the edge of a
+ * buffer of its own; and no Hyperscan expression has ^ or $ (checked by has_anchor()). So every
+ * match within a segment is found in the batch too. A pattern may also match across a separator;
+ * such a candidate only costs a confirmation, which runs on the one segment (see confirm()). */
+#define SEPARATOR '\0'
 
 struct obs_detector {
     hs_database_t *db;
-    pcre2_code *re[MAX_RULES]; /* NULL for rules confirmed by code */
+    pcre2_code *re[MAX_RULES];                     /* NULL for rules confirmed by code */
+    uint64_t start_rules[START_KINDS][RULE_WORDS]; /* rules candidate by each enum obs_start */
+    /* the rules a Hyperscan id stands for: rows with the same expression share one pattern */
+    uint64_t hs_rules[MAX_RULES][RULE_WORDS];
+    /* Rows whose expression is one byte of a set (';', ['"], a backtick): a candidate wherever
+     * such a byte occurs, which a table lookup per byte tells for less than a Hyperscan pattern
+     * costs (and without a callback per quote). byte_slots[c] has bit k when byte c is in the
+     * set of byte_rule[k]. */
+    unsigned char byte_slots[256];
+    unsigned byte_rule[BYTE_SLOTS];
+    unsigned nbyte;
+};
+
+/* One string handed to Hyperscan: a leaf or one decoded form of it. */
+struct seg {
+    size_t off, len; /* in the batch buffer */
+    size_t loc;      /* its location, an offset in locs */
+    bool secret;     /* the location holds credentials: mask everything in evidence */
+    uint64_t hits[RULE_WORDS];
 };
 
 struct level {
     char unesc[OBS_LEAF_CAP];
     char v[VARIANTS][OBS_LEAF_CAP];
+};
+
+/* Where the best match of a class lies in the batch: its location, evidence and shape are only
+ * rendered for the match that is still the best when the batch is flushed. */
+struct pending {
+    bool due;
+    bool has_shape;
+    size_t seg, start, end;
+    uint64_t shape;
 };
 
 struct obs_scratch {
@@ -36,11 +78,16 @@ struct obs_scratch {
     pcre2_match_data *md;
     pcre2_match_context *mctx;
     pcre2_jit_stack *jit;
-    unsigned char hits[MAX_RULES / 8];
-    bool any_hit;
+    /* the batch awaiting a scan */
+    size_t used, nseg, locs_used, last_loc;
+    size_t cur; /* the segment of the last Hyperscan match (matches come mostly in order) */
+    struct seg seg[SEG_CAP];
+    char batch[BATCH_CAP];
+    char locs[LOCS_CAP];
     /* the event being inspected */
     struct obs_match best[OBS_CLASS_COUNT];
     bool have[OBS_CLASS_COUNT];
+    struct pending pend[OBS_CLASS_COUNT]; /* best[c]'s evidence, still to be rendered */
     size_t budget;
     bool secret;   /* the current location holds credentials: mask everything */
     char loc[128]; /* the current location */
@@ -61,6 +108,88 @@ const char *obs_class_name(enum obs_class c)
     return (unsigned)c < OBS_CLASS_COUNT ? class_names[c] : "unknown";
 }
 
+static bool is_punct(char c)
+{
+    return c != '\0' && strchr("!\"#%&',-/:;<=>@_`~$()*+.?[\\]^{|}", c) != NULL;
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* One literal byte of a pattern at *e: a plain character, \xHH or an escaped punctuation
+ * character (not \s, \d, ...); advances *e. False for anything else. */
+static bool literal_byte(const char **e, unsigned char *out)
+{
+    const char *p = *e;
+
+    if (*p == '\\' && p[1] == 'x' && hex_digit(p[2]) >= 0 && hex_digit(p[3]) >= 0) {
+        *out = (unsigned char)(hex_digit(p[2]) * 16 + hex_digit(p[3]));
+        *e = p + 4;
+        return true;
+    }
+    if (*p == '\\' && is_punct(p[1])) {
+        *out = (unsigned char)p[1];
+        *e = p + 2;
+        return true;
+    }
+    if (*p == '\0' || strchr("\\.[]()|*+?{}^$-", *p) != NULL)
+        return false;
+    *out = (unsigned char)*p;
+    *e = p + 1;
+    return true;
+}
+
+/* Is the whole expression one byte of a set ("x", "\x60", "['\"]")? Fills set (both cases
+ * of letters: patterns are caseless). */
+static bool one_byte_expr(const char *e, bool set[256])
+{
+    unsigned char c;
+    bool bracket = *e == '[';
+
+    memset(set, 0, 256 * sizeof set[0]);
+    if (bracket)
+        e++;
+    do {
+        if (!literal_byte(&e, &c))
+            return false;
+        set[c] = true;
+        if (c >= 'a' && c <= 'z')
+            set[c - 32] = true;
+        if (c >= 'A' && c <= 'Z')
+            set[c + 32] = true;
+    } while (bracket && *e != ']');
+    return bracket ? e[0] == ']' && e[1] == '\0' : *e == '\0';
+}
+
+/* Does the expression use ^ or $ outside a character class? They would mean the start and end
+ * of the batch, not of a leaf: such conditions are enum obs_start or PCRE2's, never Hyperscan's. */
+static bool has_anchor(const char *e)
+{
+    bool in_class = false;
+
+    for (; *e != '\0'; e++) {
+        if (*e == '\\' && e[1] != '\0')
+            e++;
+        else if (in_class)
+            in_class = *e != ']';
+        else if (*e == '[') {
+            in_class = true;
+            if (e[1] == '^')
+                e++;
+            if (e[1] == ']') /* a ']' first in a class is a member */
+                e++;
+        } else if (*e == '^' || *e == '$') {
+            return true;
+        }
+    }
+    return false;
+}
+
 void obs_detector_free(struct obs_detector *d)
 {
     if (d == NULL)
@@ -71,17 +200,58 @@ void obs_detector_free(struct obs_detector *d)
     free(d);
 }
 
+/* The Hyperscan patterns being gathered: pattern k is exprs[k] with flags[k], reported as id
+ * ids[k] (the first row with that expression). */
+struct prefilters {
+    const char *exprs[MAX_RULES];
+    unsigned flags[MAX_RULES];
+    unsigned ids[MAX_RULES];
+    unsigned n;
+};
+
+/* Registers row i's prefilter (its anchor, or its expression in prefilter mode): as a byte of
+ * a set when it is one, else as a Hyperscan pattern, shared with an earlier row that has the
+ * same expression. */
+static enum err_code add_prefilter(struct obs_detector *d, size_t i, struct prefilters *pf,
+                                   struct err *err)
+{
+    const char *e = obs_rules[i].hs != NULL ? obs_rules[i].hs : obs_rules[i].re;
+    bool set[256];
+    /* every match, not one per pattern and scan: a scan covers many segments (and Hyperscan is
+     * faster without the single-match bookkeeping) */
+    unsigned f =
+        HS_FLAG_CASELESS | HS_FLAG_DOTALL | (obs_rules[i].hs == NULL ? HS_FLAG_PREFILTER : 0);
+    unsigned same = 0;
+
+    if (has_anchor(e))
+        return err_set(err, ERR_INTERNAL, "payload rule %zu: ^ or $ in a Hyperscan pattern", i);
+    if (d->nbyte < BYTE_SLOTS && one_byte_expr(e, set)) {
+        for (unsigned c = 0; c < 256; c++)
+            if (set[c])
+                d->byte_slots[c] |= (unsigned char)(1u << d->nbyte);
+        d->byte_rule[d->nbyte++] = (unsigned)i;
+        return ERR_OK;
+    }
+    while (same < pf->n && !(pf->flags[same] == f && strcmp(pf->exprs[same], e) == 0))
+        same++;
+    if (same == pf->n) {
+        pf->exprs[pf->n] = e;
+        pf->flags[pf->n] = f;
+        pf->ids[pf->n++] = (unsigned)i;
+    }
+    d->hs_rules[pf->ids[same]][i / 64] |= 1ull << (i % 64);
+    return ERR_OK;
+}
+
 enum err_code obs_detector_new(struct obs_detector **out, struct err *err)
 {
     enum err_code rc = ERR_OK;
     struct obs_detector *d = NULL;
-    const char *exprs[MAX_RULES];
-    unsigned flags[MAX_RULES];
-    unsigned ids[MAX_RULES];
-    unsigned n = 0;
+    struct prefilters pf;
     hs_compile_error_t *cerr = NULL;
 
     *out = NULL;
+    pf.n = 0;
     if (obs_rule_count > MAX_RULES)
         return err_set(err, ERR_INTERNAL, "too many payload rules");
     if (hs_valid_platform() != HS_SUCCESS)
@@ -90,12 +260,12 @@ enum err_code obs_detector_new(struct obs_detector **out, struct err *err)
     if (d == NULL)
         return err_set(err, ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < obs_rule_count; i++) {
+        if (obs_rules[i].start != OBS_START_NONE)
+            d->start_rules[obs_rules[i].start][i / 64] |= 1ull << (i % 64);
         if (obs_rules[i].hs != NULL || obs_rules[i].start == OBS_START_NONE) {
-            exprs[n] = obs_rules[i].hs != NULL ? obs_rules[i].hs : obs_rules[i].re;
-            flags[n] = HS_FLAG_CASELESS | HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH;
-            if (obs_rules[i].hs == NULL)
-                flags[n] |= HS_FLAG_PREFILTER;
-            ids[n++] = (unsigned)i;
+            rc = add_prefilter(d, i, &pf, err);
+            if (rc != ERR_OK)
+                goto out;
         }
         if (obs_rules[i].confirm != OBS_CONFIRM_PCRE)
             continue;
@@ -113,9 +283,10 @@ enum err_code obs_detector_new(struct obs_detector **out, struct err *err)
         /* JIT where the platform has it; the interpreter otherwise */
         (void)pcre2_jit_compile(d->re[i], PCRE2_JIT_COMPLETE);
     }
-    if (hs_compile_multi(exprs, flags, ids, n, HS_MODE_BLOCK, NULL, &d->db, &cerr) != HS_SUCCESS) {
+    if (hs_compile_multi(pf.exprs, pf.flags, pf.ids, pf.n, HS_MODE_BLOCK, NULL, &d->db, &cerr) !=
+        HS_SUCCESS) {
         rc = err_set(err, ERR_INTERNAL, "payload rule %u: %s",
-                     cerr->expression >= 0 ? ids[cerr->expression] : 0u, cerr->message);
+                     cerr->expression >= 0 ? pf.ids[cerr->expression] : 0u, cerr->message);
         hs_free_compile_error(cerr);
         goto out;
     }
@@ -166,16 +337,35 @@ enum err_code obs_scratch_new(const struct obs_detector *d, struct obs_scratch *
     return ERR_OK;
 }
 
+/* Marks the rule as a candidate of the segment that holds the match's last byte; a match that
+ * ends on a separator belongs to no segment. */
 static int on_hit(unsigned int id, unsigned long long from, unsigned long long to,
                   unsigned int flags, void *ctx)
 {
     struct obs_scratch *s = ctx;
+    size_t last = (size_t)to - 1;
+    struct seg *g = &s->seg[s->cur];
 
     (void)from;
-    (void)to;
     (void)flags;
-    s->hits[id / 8] |= (unsigned char)(1u << (id % 8));
-    s->any_hit = true;
+    if (to == 0 || id >= MAX_RULES)
+        return 0;
+    if (last < g->off || last >= g->off + g->len) {
+        size_t lo = 0, hi = s->nseg; /* the last segment starting at or before last */
+        while (hi - lo > 1) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (s->seg[mid].off <= last)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        g = &s->seg[lo];
+        if (last < g->off || last >= g->off + g->len)
+            return 0;
+        s->cur = lo;
+    }
+    for (size_t w = 0; w < RULE_WORDS; w++)
+        g->hits[w] |= s->d->hs_rules[id][w];
     return 0;
 }
 
@@ -202,13 +392,14 @@ static size_t shape_end(size_t len, size_t start, size_t end)
     return want < len ? want : len;
 }
 
-/* Keeps the match if it beats what the class has in this event; the evidence and the shape
- * (given, or else hashed from the text) are only made for a match that is kept. */
-static void offer(struct obs_scratch *s, enum obs_class cls, const char *technique, double conf,
-                  const char *text, size_t len, size_t start, size_t end, const uint64_t *shape)
+/* Keeps the match if it beats what the class has in this event; its location, evidence and
+ * shape (given, or else hashed from the text) are made when the batch is flushed (render()). */
+static void offer(struct obs_scratch *s, const struct seg *g, enum obs_class cls,
+                  const char *technique, double conf, size_t start, size_t end,
+                  const uint64_t *shape)
 {
     struct obs_match *m = &s->best[cls];
-    size_t ln = strlen(s->loc);
+    struct pending *p = &s->pend[cls];
 
     if (s->have[cls] && m->confidence >= conf)
         return;
@@ -216,11 +407,33 @@ static void offer(struct obs_scratch *s, enum obs_class cls, const char *techniq
     m->cls = cls;
     m->technique = technique;
     m->confidence = conf;
-    memcpy(m->location, s->loc, ln + 1);
-    obs_evidence(text, len, start, end, s->secret, m->evidence, sizeof m->evidence);
-    hex64(shape != NULL ? *shape
-                        : obs_shape_text(text, start, shape_end(len, start, end), (unsigned)cls),
-          m->shape);
+    p->due = true;
+    p->seg = (size_t)(g - s->seg);
+    p->start = start;
+    p->end = end;
+    p->has_shape = shape != NULL;
+    p->shape = shape != NULL ? *shape : 0;
+}
+
+/* Renders the location, evidence and shape of the matches the batch's segments gave. */
+static void render(struct obs_scratch *s)
+{
+    for (int c = 0; c < OBS_CLASS_COUNT; c++) {
+        struct pending *p = &s->pend[c];
+        struct obs_match *m = &s->best[c];
+        if (!p->due)
+            continue;
+        p->due = false;
+        const struct seg *g = &s->seg[p->seg];
+        const char *text = s->batch + g->off, *loc = s->locs + g->loc;
+        size_t ln = strlen(loc);
+        memcpy(m->location, loc, ln + 1);
+        obs_evidence(text, g->len, p->start, p->end, g->secret, m->evidence, sizeof m->evidence);
+        hex64(p->has_shape ? p->shape
+                           : obs_shape_text(text, p->start, shape_end(g->len, p->start, p->end),
+                                            (unsigned)c),
+              m->shape);
+    }
 }
 
 static char lower_c(char c)
@@ -287,68 +500,133 @@ static unsigned start_conditions(const char *t, size_t len)
     return m;
 }
 
-/* Scans one decoded form of a leaf and confirms the candidates. */
-static void scan(struct obs_scratch *s, const char *text, size_t len)
+/* The byte_slots bits of every byte of t (four lanes: no chain of dependent loads). */
+static unsigned byte_rules_in(const struct obs_detector *d, const unsigned char *t, size_t len)
+{
+    unsigned a = 0, b = 0, c = 0, e = 0;
+    size_t i = 0;
+
+    for (; i + 4 <= len; i += 4) {
+        a |= d->byte_slots[t[i]];
+        b |= d->byte_slots[t[i + 1]];
+        c |= d->byte_slots[t[i + 2]];
+        e |= d->byte_slots[t[i + 3]];
+    }
+    for (; i < len; i++)
+        a |= d->byte_slots[t[i]];
+    return a | b | c | e;
+}
+
+/* Confirms the candidates of one segment: the rules Hyperscan found and those its start selects,
+ * in rule order. Confirmers see the segment alone, never its neighbours in the batch. */
+static void confirm(struct obs_scratch *s, struct seg *g)
 {
     const struct obs_detector *d = s->d;
+    const char *text = s->batch + g->off;
+    size_t len = g->len;
     bool ssrf_done = false;
     unsigned sql = 0;
-
-    if (len == 0)
-        return;
-    if (len > s->budget)
-        len = s->budget;
-    s->budget -= len;
-    if (len == 0)
-        return;
-    memset(s->hits, 0, sizeof s->hits);
-    s->any_hit = false;
     unsigned starts = start_conditions(text, len);
-    if (starts != 0) {
-        for (size_t i = 0; i < obs_rule_count; i++) {
-            if (obs_rules[i].start != OBS_START_NONE && (starts & (1u << obs_rules[i].start))) {
-                s->hits[i / 8] |= (unsigned char)(1u << (i % 8));
-                s->any_hit = true;
+    unsigned bytes = d->nbyte > 0 ? byte_rules_in(d, (const unsigned char *)text, len) : 0;
+
+    for (unsigned k = 0; bytes != 0 && k < d->nbyte; k++)
+        if (bytes & (1u << k))
+            g->hits[d->byte_rule[k] / 64] |= 1ull << (d->byte_rule[k] % 64);
+    for (unsigned k = 0; starts != 0 && k < START_KINDS; k++)
+        if (starts & (1u << k))
+            for (size_t w = 0; w < RULE_WORDS; w++)
+                g->hits[w] |= d->start_rules[k][w];
+    for (size_t w = 0; w < RULE_WORDS; w++) {
+        for (uint64_t bits = g->hits[w]; bits != 0; bits &= bits - 1) {
+            size_t i = w * 64 + (size_t)__builtin_ctzll(bits);
+            const struct obs_rule *r = &obs_rules[i];
+            if (r->confirm == OBS_CONFIRM_SQL_RAW) {
+                sql |= OBS_SQL_RAW; /* collected here, run once below with every context */
+            } else if (r->confirm == OBS_CONFIRM_SQL_QUOTED) {
+                sql |= OBS_SQL_QUOTED;
+            } else if (r->confirm == OBS_CONFIRM_SQL_ANYWHERE) {
+                sql |= OBS_SQL_ANYWHERE;
+            } else if (r->confirm == OBS_CONFIRM_SQL_STACKED) {
+                sql |= OBS_SQL_STACKED;
+            } else if (r->confirm == OBS_CONFIRM_SSRF) {
+                struct obs_ssrf_hit h;
+                if (ssrf_done || (s->have[OBS_SSRF] && s->best[OBS_SSRF].confidence >= 0.95))
+                    continue;
+                ssrf_done = true;
+                if (obs_ssrf_check(text, len, &h))
+                    offer(s, g, OBS_SSRF, h.technique, h.confidence, h.start, h.end, NULL);
+            } else {
+                if (s->have[r->cls] && s->best[r->cls].confidence >= r->confidence)
+                    continue;
+                int mrc = pcre2_match(d->re[i], (PCRE2_SPTR)text, len, 0, 0, s->md, s->mctx);
+                if (mrc < 0)
+                    continue; /* no match, or a limit hit: the prefilter was too broad */
+                PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->md);
+                size_t a = ov[0], b = ov[1] >= ov[0] ? ov[1] : ov[0];
+                offer(s, g, r->cls, r->technique, r->confidence, a, b, NULL);
             }
-        }
-    }
-    if (hs_scan(d->db, text, (unsigned)len, 0, s->hs, on_hit, s) != HS_SUCCESS || !s->any_hit)
-        return;
-    for (size_t i = 0; i < obs_rule_count; i++) {
-        const struct obs_rule *r = &obs_rules[i];
-        if (!(s->hits[i / 8] & (1u << (i % 8))))
-            continue;
-        if (r->confirm == OBS_CONFIRM_SQL_RAW) {
-            sql |= OBS_SQL_RAW; /* collected here, run once below with every context */
-        } else if (r->confirm == OBS_CONFIRM_SQL_QUOTED) {
-            sql |= OBS_SQL_QUOTED;
-        } else if (r->confirm == OBS_CONFIRM_SQL_ANYWHERE) {
-            sql |= OBS_SQL_ANYWHERE;
-        } else if (r->confirm == OBS_CONFIRM_SQL_STACKED) {
-            sql |= OBS_SQL_STACKED;
-        } else if (r->confirm == OBS_CONFIRM_SSRF) {
-            struct obs_ssrf_hit h;
-            if (ssrf_done || (s->have[OBS_SSRF] && s->best[OBS_SSRF].confidence >= 0.95))
-                continue;
-            ssrf_done = true;
-            if (obs_ssrf_check(text, len, &h))
-                offer(s, OBS_SSRF, h.technique, h.confidence, text, len, h.start, h.end, NULL);
-        } else {
-            if (s->have[r->cls] && s->best[r->cls].confidence >= r->confidence)
-                continue;
-            int mrc = pcre2_match(d->re[i], (PCRE2_SPTR)text, len, 0, 0, s->md, s->mctx);
-            if (mrc < 0)
-                continue; /* no match, or a limit hit: the prefilter was too broad */
-            PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->md);
-            size_t a = ov[0], b = ov[1] >= ov[0] ? ov[1] : ov[0];
-            offer(s, r->cls, r->technique, r->confidence, text, len, a, b, NULL);
         }
     }
     if (sql != 0 && !(s->have[OBS_SQLI] && s->best[OBS_SQLI].confidence >= 0.95)) {
         struct obs_sql_hit h;
         if (obs_sql_check(text, len, sql, &h))
-            offer(s, OBS_SQLI, h.technique, h.confidence, text, len, h.start, h.end, &h.shape);
+            offer(s, g, OBS_SQLI, h.technique, h.confidence, h.start, h.end, &h.shape);
     }
+}
+
+/* Scans the batch in one Hyperscan call and confirms its segments in the order they were
+ * added (so the most confident match per class, first on ties, is what one scan per segment
+ * would find), then empties it. */
+static void flush(struct obs_scratch *s)
+{
+    if (s->nseg == 0)
+        return;
+    s->cur = 0;
+    /* on a Hyperscan error nothing is confirmed, as nothing is known */
+    if (hs_scan(s->d->db, s->batch, (unsigned)s->used, 0, s->hs, on_hit, s) == HS_SUCCESS)
+        for (size_t i = 0; i < s->nseg; i++)
+            confirm(s, &s->seg[i]);
+    render(s);
+    s->used = 0;
+    s->nseg = 0;
+    s->locs_used = 0;
+    s->last_loc = 0;
+}
+
+/* Adds one decoded form of a leaf, at the current location, to the batch (within the event's
+ * budget), flushing the batch first when it is full. */
+static void scan(struct obs_scratch *s, const char *text, size_t len)
+{
+    size_t ln = strlen(s->loc);
+    bool same_loc;
+
+    if (len > s->budget)
+        len = s->budget;
+    s->budget -= len;
+    if (len > OBS_LEAF_CAP) /* callers cut at the cap already; an empty batch holds this much */
+        len = OBS_LEAF_CAP;
+    if (len == 0)
+        return;
+    same_loc = s->nseg > 0 && strcmp(s->locs + s->last_loc, s->loc) == 0;
+    if (s->nseg == SEG_CAP || BATCH_CAP - s->used < len + 1 ||
+        (!same_loc && LOCS_CAP - s->locs_used < ln + 1)) {
+        flush(s);
+        same_loc = false;
+    }
+    if (!same_loc) {
+        s->last_loc = s->locs_used;
+        memcpy(s->locs + s->locs_used, s->loc, ln + 1);
+        s->locs_used += ln + 1;
+    }
+    struct seg *g = &s->seg[s->nseg++];
+    g->off = s->used;
+    g->len = len;
+    g->loc = s->last_loc;
+    g->secret = s->secret;
+    memset(g->hits, 0, sizeof g->hits);
+    memcpy(s->batch + s->used, text, len);
+    s->batch[s->used + len] = SEPARATOR;
+    s->used += len + 1;
 }
 
 static void leaf(struct obs_scratch *s, int level, const char *text, size_t len);
@@ -359,13 +637,20 @@ struct walk_ctx {
     size_t loc_base; /* length of s->loc before the JSON path */
 };
 
+/* s->loc = its first base bytes + "." + path (no dot at the start or for an empty path), cut to
+ * fit. */
 static void set_loc(struct obs_scratch *s, size_t base, const char *path)
 {
-    size_t room = sizeof s->loc - base;
+    size_t at = base, n = strlen(path);
 
     if (base >= sizeof s->loc - 1)
         return;
-    snprintf(s->loc + base, room, "%s%s", base > 0 && path[0] != '\0' ? "." : "", path);
+    if (base > 0 && path[0] != '\0')
+        s->loc[at++] = '.';
+    if (n > sizeof s->loc - 1 - at)
+        n = sizeof s->loc - 1 - at;
+    memcpy(s->loc + at, path, n);
+    s->loc[at + n] = '\0';
 }
 
 static void on_json_leaf(void *ctx, const char *path, const char *str, size_t len, bool is_key)
@@ -459,9 +744,14 @@ static void reset(const struct obs_detector *d, struct obs_scratch *s)
 {
     s->d = d;
     memset(s->have, 0, sizeof s->have);
+    memset(s->pend, 0, sizeof s->pend);
     s->budget = EVENT_BUDGET;
     s->secret = false;
     s->loc[0] = '\0';
+    s->used = 0;
+    s->nseg = 0;
+    s->locs_used = 0;
+    s->last_loc = 0;
 }
 
 static int by_confidence(const void *a, const void *b)
@@ -473,11 +763,13 @@ static int by_confidence(const void *a, const void *b)
     return (int)x->cls - (int)y->cls;
 }
 
+/* Flushes the batch and writes the best match per class, most confident first. */
 static size_t collect(struct obs_scratch *s, struct obs_match *out, size_t max)
 {
     struct obs_match all[OBS_CLASS_COUNT];
     size_t n = 0;
 
+    flush(s);
     for (int c = 0; c < OBS_CLASS_COUNT; c++)
         if (s->have[c])
             all[n++] = s->best[c];
@@ -489,12 +781,11 @@ static size_t collect(struct obs_scratch *s, struct obs_match *out, size_t max)
     return n;
 }
 
-size_t obs_inspect_string(const struct obs_detector *d, struct obs_scratch *s, const char *text,
-                          size_t len, const char *location, struct obs_match *out, size_t max)
+/* Inspects one string at a location given by the caller. */
+static void caller_leaf(struct obs_scratch *s, const char *text, size_t len, const char *location)
 {
     size_t ln = location != NULL ? strlen(location) : 0;
 
-    reset(d, s);
     if (ln >= sizeof s->loc)
         ln = sizeof s->loc - 1;
     if (ln > 0)
@@ -502,6 +793,23 @@ size_t obs_inspect_string(const struct obs_detector *d, struct obs_scratch *s, c
     s->loc[ln] = '\0';
     if (text != NULL)
         leaf(s, 0, text, len);
+}
+
+size_t obs_inspect_string(const struct obs_detector *d, struct obs_scratch *s, const char *text,
+                          size_t len, const char *location, struct obs_match *out, size_t max)
+{
+    reset(d, s);
+    caller_leaf(s, text, len, location);
+    return collect(s, out, max);
+}
+
+size_t obs_inspect_strings(const struct obs_detector *d, struct obs_scratch *s,
+                           const struct obs_leaf *leaves, size_t n, struct obs_match *out,
+                           size_t max)
+{
+    reset(d, s);
+    for (size_t i = 0; leaves != NULL && i < n && s->budget > 0; i++)
+        caller_leaf(s, leaves[i].text, leaves[i].len, leaves[i].location);
     return collect(s, out, max);
 }
 

@@ -46,15 +46,21 @@ size_t obs_url_decode(const char *src, size_t len, char *dst, size_t cap, bool p
 
     *changed = false;
     while (i < len && n < cap) {
-        if (s[i] == '%' && i + 2 < len + 0 && text_hex_digit((unsigned char)s[i + 1]) >= 0 && text_hex_digit((unsigned char)s[i + 2]) >= 0) {
-            dst[n++] = (char)(text_hex_digit((unsigned char)s[i + 1]) * 16 + text_hex_digit((unsigned char)s[i + 2]));
+        if (s[i] == '%' && i + 2 < len + 0 && text_hex_digit((unsigned char)s[i + 1]) >= 0 &&
+            text_hex_digit((unsigned char)s[i + 2]) >= 0) {
+            dst[n++] = (char)(text_hex_digit((unsigned char)s[i + 1]) * 16 +
+                              text_hex_digit((unsigned char)s[i + 2]));
             i += 3;
             *changed = true;
         } else if (s[i] == '%' && i + 5 < len && (s[i + 1] == 'u' || s[i + 1] == 'U') &&
-                   text_hex_digit((unsigned char)s[i + 2]) >= 0 && text_hex_digit((unsigned char)s[i + 3]) >= 0 && text_hex_digit((unsigned char)s[i + 4]) >= 0 &&
+                   text_hex_digit((unsigned char)s[i + 2]) >= 0 &&
+                   text_hex_digit((unsigned char)s[i + 3]) >= 0 &&
+                   text_hex_digit((unsigned char)s[i + 4]) >= 0 &&
                    text_hex_digit((unsigned char)s[i + 5]) >= 0) {
-            unsigned long cp = (unsigned long)(text_hex_digit((unsigned char)s[i + 2]) << 12 | text_hex_digit((unsigned char)s[i + 3]) << 8 |
-                                               text_hex_digit((unsigned char)s[i + 4]) << 4 | text_hex_digit((unsigned char)s[i + 5]));
+            unsigned long cp = (unsigned long)(text_hex_digit((unsigned char)s[i + 2]) << 12 |
+                                               text_hex_digit((unsigned char)s[i + 3]) << 8 |
+                                               text_hex_digit((unsigned char)s[i + 4]) << 4 |
+                                               text_hex_digit((unsigned char)s[i + 5]));
             n = put_utf8(dst, n, cap, cp);
             i += 6;
             *changed = true;
@@ -156,19 +162,22 @@ size_t obs_html_decode(const char *src, size_t len, char *dst, size_t cap, bool 
     return n;
 }
 
+/* 1 + the value of a base64 digit (either alphabet), 0 for any other byte */
+static const unsigned char b64tab[256] = {
+    ['A'] = 1,  ['B'] = 2,  ['C'] = 3,  ['D'] = 4,  ['E'] = 5,  ['F'] = 6,  ['G'] = 7,  ['H'] = 8,
+    ['I'] = 9,  ['J'] = 10, ['K'] = 11, ['L'] = 12, ['M'] = 13, ['N'] = 14, ['O'] = 15, ['P'] = 16,
+    ['Q'] = 17, ['R'] = 18, ['S'] = 19, ['T'] = 20, ['U'] = 21, ['V'] = 22, ['W'] = 23, ['X'] = 24,
+    ['Y'] = 25, ['Z'] = 26, ['a'] = 27, ['b'] = 28, ['c'] = 29, ['d'] = 30, ['e'] = 31, ['f'] = 32,
+    ['g'] = 33, ['h'] = 34, ['i'] = 35, ['j'] = 36, ['k'] = 37, ['l'] = 38, ['m'] = 39, ['n'] = 40,
+    ['o'] = 41, ['p'] = 42, ['q'] = 43, ['r'] = 44, ['s'] = 45, ['t'] = 46, ['u'] = 47, ['v'] = 48,
+    ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
+    ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63, ['-'] = 63,
+    ['/'] = 64, ['_'] = 64,
+};
+
 static int b64val(unsigned char c)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
+    return (int)b64tab[c] - 1;
 }
 
 static bool is_space(unsigned char c)

@@ -64,10 +64,21 @@ static char lc(char c)
     return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
 }
 
+/* word_char(): letters, digits, '_', '$' and every non-ASCII byte (identifiers in any script) */
+static const bool word_tab[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
 static bool word_char(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '$' || c >= 0x80;
+    return word_tab[c];
 }
 
 static bool space(unsigned char c)
@@ -130,8 +141,9 @@ static char keyword_type(const char *w)
 {
     if (w[0] < 'a' || w[0] > 'z' || w[1] == '\0')
         return 0;
+    /* the second letter rules out most of the bucket without a call */
     for (unsigned i = kw_first[w[0] - 'a']; i < kw_first[w[0] - 'a' + 1]; i++)
-        if (strcmp(keywords[i].w, w) == 0)
+        if (keywords[i].w[1] == w[1] && strcmp(keywords[i].w + 2, w + 2) == 0)
             return keywords[i].type;
     return 0;
 }
@@ -208,9 +220,9 @@ static bool next_tok(struct lexer *lx, struct tok *t)
             k++;
         set_word(t, s + i, k - i);
         lx->pos = k;
-        t->type = keyword_type(t->word);
-        if (t->type == 0)
-            t->type = 'b';
+        /* no keyword is longer than 9 letters */
+        const char kt = k - i <= 9 ? keyword_type(t->word) : 0;
+        t->type = kt != 0 ? kt : 'b';
         if (t->type != '&' && t->type != 'o') {
             /* a word right before '(' (inline comments allowed, not spaces) is a call */
             size_t q = lx->pos;
@@ -223,7 +235,7 @@ static bool next_tok(struct lexer *lx, struct tok *t)
             if (q < n && s[q] == '(')
                 t->type = t->type == 'E' || t->type == 'U' ? t->type : 'f';
         }
-        if (strcmp(t->word, "order") == 0 || strcmp(t->word, "group") == 0) {
+        if (kt == 'k' && (strcmp(t->word, "order") == 0 || strcmp(t->word, "group") == 0)) {
             struct lexer peek = *lx;
             struct tok nt;
             if (next_tok(&peek, &nt) && strcmp(nt.word, "by") == 0) {
@@ -598,6 +610,14 @@ static bool may_break(const char *text, size_t len, size_t p)
     return t == '&' || t == 'U' || t == 'E' || t == 'o' || (t == 'k' && strcmp(word, "or") == 0);
 }
 
+/* The position of the first quote (' or ") at or after p, or len. */
+static size_t next_quote(const char *text, size_t len, size_t p)
+{
+    while (p < len && text[p] != '\'' && text[p] != '"')
+        p++;
+    return p;
+}
+
 /* Does a statement verb follow one of the value's semicolons (spaces and inline comments
  * between)? Prose has semicolons too; stacked queries need a verb after one. */
 static bool verb_after_semicolon(const char *text, size_t len)
@@ -605,8 +625,8 @@ static bool verb_after_semicolon(const char *text, size_t len)
     const char *p = text, *end = text + len;
 
     while ((p = memchr(p, ';', (size_t)(end - p))) != NULL) {
-        struct lexer lx = {.s = text, .len = len, .pos = (size_t)(p - text) + 1,
-                           .exec_comment = false};
+        struct lexer lx = {
+            .s = text, .len = len, .pos = (size_t)(p - text) + 1, .exec_comment = false};
         struct tok t;
         if (next_tok(&lx, &t) && t.type == 'E')
             return true;
@@ -650,10 +670,10 @@ bool obs_sql_check(const char *text, size_t len, unsigned contexts, struct obs_s
             better(hit, &found, &v, T, first);
     }
     /* quote contexts: the value pasted inside '...' or "...", each quote a possible break */
-    for (size_t p = 0; (contexts & OBS_SQL_QUOTED) && p < len && quotes < SQL_MAX_QUOTES &&
-                       (!found || hit->confidence < 0.95);
-         p++) {
-        if ((text[p] != '\'' && text[p] != '"') || !may_break(text, len, p))
+    for (size_t p = (contexts & OBS_SQL_QUOTED) ? next_quote(text, len, 0) : len;
+         p < len && quotes < SQL_MAX_QUOTES && (!found || hit->confidence < 0.95);
+         p = next_quote(text, len, p + 1)) {
+        if (!may_break(text, len, p))
             continue;
         quotes++;
         struct lexer q = {.s = text, .len = len, .pos = p + 1, .exec_comment = false};

@@ -30,11 +30,9 @@ static bool is_tokenish(char c)
     return is_alnum(c) || c == '+' || c == '/' || c == '=' || c == '_' || c == '-' || c == '.';
 }
 
-/* Case-insensitive: does s[i..] start with the lower-case word w? */
-static bool starts_ci(const char *s, size_t len, size_t i, const char *w)
+/* Case-insensitive: does s[i..] start with the lower-case word w of n bytes? */
+static bool starts_ci(const char *s, size_t len, size_t i, const char *w, size_t n)
 {
-    size_t n = strlen(w);
-
     if (i + n > len)
         return false;
     for (size_t k = 0; k < n; k++)
@@ -44,24 +42,37 @@ static bool starts_ci(const char *s, size_t len, size_t i, const char *w)
 }
 
 /* Masks in place in buf[0, n): AWS access key ids, JWTs, bearer/basic credentials and the value
- * after password-like names; with all, any token-like run of 20+ characters. */
-static void mask_secrets(char *buf, size_t n, bool all)
+ * after password-like names; with all, any token-like run of 20+ characters. Only secrets that
+ * start before limit are looked for (what follows is not shown). */
+static void mask_secrets(char *buf, size_t n, size_t limit, bool all)
 {
-    static const char *const names[] = {"password", "passwd", "pwd",        "secret", "token",
-                                        "api_key",  "apikey", "access_key", "session"};
+    static const struct {
+        const char *w;
+        size_t n; /* strlen(w) */
+    } names[] = {{"password", 8}, {"passwd", 6}, {"pwd", 3},         {"secret", 6}, {"token", 5},
+                 {"api_key", 7},  {"apikey", 6}, {"access_key", 10}, {"session", 7}};
     size_t i = 0;
 
-    while (i < n) {
+    while (i < n && i < limit) {
         size_t run = 0;
         const char c0 = lower(buf[i]);
-        /* every secret below starts with one of these letters: skip the rest fast */
-        if (!all && c0 != 'a' && c0 != 'e' && c0 != 'b' && c0 != 'p' && c0 != 's' && c0 != 't') {
+        /* every secret below starts with one of these letters, and all but "bearer"/"basic"
+         * only where no letter or digit precedes: skip the rest fast */
+        static const bool first[256] = {
+            ['a'] = 1, ['b'] = 1, ['e'] = 1, ['p'] = 1, ['s'] = 1, ['t'] = 1,
+            ['A'] = 1, ['B'] = 1, ['E'] = 1, ['P'] = 1, ['S'] = 1, ['T'] = 1};
+        if (!all && !first[(unsigned char)buf[i]]) {
+            i++;
+            continue;
+        }
+        const bool word_start = i == 0 || !is_alnum(buf[i - 1]);
+        if (!all && !word_start && c0 != 'b') {
             i++;
             continue;
         }
         /* AKIA/ASIA + 16 upper-case alphanumerics */
-        if (i + 20 <= n && (memcmp(buf + i, "AKIA", 4) == 0 || memcmp(buf + i, "ASIA", 4) == 0) &&
-            (i == 0 || !is_alnum(buf[i - 1]))) {
+        if (word_start && buf[i] == 'A' && i + 20 <= n &&
+            (memcmp(buf + i, "AKIA", 4) == 0 || memcmp(buf + i, "ASIA", 4) == 0)) {
             bool ok = true;
             for (size_t k = 4; k < 20; k++)
                 if (!((buf[i + k] >= 'A' && buf[i + k] <= 'Z') ||
@@ -85,7 +96,8 @@ static void mask_secrets(char *buf, size_t n, bool all)
             }
         }
         /* "Bearer x", "Basic x" */
-        if (starts_ci(buf, n, i, "bearer ") || starts_ci(buf, n, i, "basic ")) {
+        if (c0 == 'b' &&
+            (starts_ci(buf, n, i, "bearer ", 7) || starts_ci(buf, n, i, "basic ", 6))) {
             size_t k = i + (lower(buf[i]) == 'b' && lower(buf[i + 1]) == 'e' ? 7 : 6);
             size_t s = k;
             while (k < n && is_tokenish(buf[k]))
@@ -97,10 +109,10 @@ static void mask_secrets(char *buf, size_t n, bool all)
             }
         }
         /* name=value, name: value, "name":"value" */
-        for (size_t w = 0; w < sizeof names / sizeof names[0]; w++) {
-            if (!starts_ci(buf, n, i, names[w]) || (i > 0 && is_alnum(buf[i - 1])))
+        for (size_t w = 0; word_start && w < sizeof names / sizeof names[0]; w++) {
+            if (names[w].w[0] != c0 || !starts_ci(buf, n, i, names[w].w, names[w].n))
                 continue;
-            size_t k = i + strlen(names[w]);
+            size_t k = i + names[w].n;
             while (k < n && (is_alnum(buf[k]) || buf[k] == '_'))
                 k++; /* password_hash, secretKey */
             while (k < n && (buf[k] == '"' || buf[k] == '\'' || buf[k] == ' '))
@@ -167,7 +179,8 @@ void obs_evidence(const char *text, size_t len, size_t start, size_t end, bool m
         end = start + EVIDENCE_WINDOW;
     memcpy(buf, text + start, end - start);
     n = end - start;
-    mask_secrets(buf, n, mask_all);
+    /* rendering never takes more input bytes than it writes */
+    mask_secrets(buf, n, cap - 1, mask_all);
     /* render: valid UTF-8 kept, control bytes and invalid bytes become '?' or ' ' */
     for (size_t i = 0; i < n && o + 1 < cap;) {
         const unsigned char c = (unsigned char)buf[i];

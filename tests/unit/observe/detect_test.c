@@ -571,6 +571,119 @@ static void test_many_leaves_are_bounded_by_the_event_budget(void **state)
     json_decref(ev);
 }
 
+/* ---- many strings in one scan (obs_inspect_strings, and every event) ---- */
+
+static size_t inspect_pair(const char *a, const char *b)
+{
+    struct obs_leaf l[2] = {{a, strlen(a), "a"}, {b, strlen(b), "b"}};
+
+    return obs_inspect_strings(det, scr, l, 2, got, OBS_CLASS_COUNT);
+}
+
+/* Strings whose concatenation (as is, or with a NUL between them as the scan buffer has) is an
+ * attack, though neither is one: inspected together they must still give nothing. */
+static void test_a_signature_never_spans_two_strings(void **state)
+{
+    static const char *const pairs[][2] = {
+        {"<img", "onerror=alert(1)"}, /* the event-handler expression accepts a NUL */
+        {"shell.php", ".jpg"},        /* the null-byte expression needs one */
+        {"{{7*", "7}}"},
+        {"1 un", "ion select 1"},
+        {"; ca", "t flag.txt"},
+        {"<scr", "ipt>alert(1)"},
+        {"$(whoa", "mi)"},
+    };
+    char joined[128];
+    (void)state;
+
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        size_t a = strlen(pairs[i][0]), b = strlen(pairs[i][1]);
+        assert_int_equal(inspect(pairs[i][0]), 0);
+        assert_int_equal(inspect(pairs[i][1]), 0);
+        /* the test can fail: joined, they are attacks */
+        memcpy(joined, pairs[i][0], a);
+        memcpy(joined + a, pairs[i][1], b);
+        bool direct = obs_inspect_string(det, scr, joined, a + b, "q", got, OBS_CLASS_COUNT) > 0;
+        joined[a] = '\0';
+        memcpy(joined + a + 1, pairs[i][1], b);
+        bool nul = obs_inspect_string(det, scr, joined, a + 1 + b, "q", got, OBS_CLASS_COUNT) > 0;
+        assert_true(direct || nul);
+        assert_int_equal(inspect_pair(pairs[i][0], pairs[i][1]), 0);
+    }
+    /* the same as leaves of one event */
+    json_t *ev = json_pack("{s:{}, s:s, s:{s:s, s:s}}", "requestContext", "httpMethod", "GET",
+                           "queryStringParameters", "a", "<img", "b", "onerror=alert(1)");
+    assert_int_equal(obs_inspect_event(det, scr, ev, got, OBS_CLASS_COUNT), 0);
+    json_decref(ev);
+}
+
+/* A match is the string's own: its location and evidence, what that string alone gives. */
+static void test_strings_together_match_as_each_alone(void **state)
+{
+    static const char *const inputs[] = {
+        "hello world", "1' OR '1'='1",     "<svg onload=alert(1)>",
+        "plain",       "../../etc/passwd", "http://169.254.169.254/latest/meta-data/",
+        "{{7*7}}",     "O'Brien",
+    };
+    enum { N = sizeof inputs / sizeof inputs[0] };
+    struct obs_leaf l[N];
+    char locs[N][8];
+    struct obs_match one[OBS_CLASS_COUNT];
+    (void)state;
+
+    for (size_t i = 0; i < N; i++) {
+        snprintf(locs[i], sizeof locs[i], "s%zu", i);
+        l[i] = (struct obs_leaf){inputs[i], strlen(inputs[i]), locs[i]};
+    }
+    size_t n = obs_inspect_strings(det, scr, l, N, got, OBS_CLASS_COUNT);
+    assert_int_equal(n, 5); /* sqli, xss, path traversal, ssrf, ssti */
+    for (size_t k = 0; k < n; k++) {
+        size_t i = (size_t)(got[k].location[1] - '0');
+        assert_true(i < N);
+        size_t m = obs_inspect_string(det, scr, inputs[i], strlen(inputs[i]), locs[i], one,
+                                      OBS_CLASS_COUNT);
+        const struct obs_match *alone = find(one, m, got[k].cls);
+        assert_non_null(alone);
+        assert_string_equal(alone->technique, got[k].technique);
+        assert_string_equal(alone->evidence, got[k].evidence);
+        assert_string_equal(alone->shape, got[k].shape);
+    }
+    /* one string: the same as obs_inspect_string() */
+    n = obs_inspect_strings(det, scr, &l[1], 1, got, OBS_CLASS_COUNT);
+    assert_int_equal(n, obs_inspect_string(det, scr, inputs[1], strlen(inputs[1]), locs[1], one,
+                                           OBS_CLASS_COUNT));
+    assert_memory_equal(got, one, n * sizeof got[0]);
+    assert_int_equal(obs_inspect_strings(det, scr, NULL, 0, got, OBS_CLASS_COUNT), 0);
+}
+
+/* More strings than one scan holds (by count and by bytes): attacks first and last are found,
+ * each with its own location and evidence. */
+static void test_strings_beyond_one_scan_are_all_inspected(void **state)
+{
+    enum { N = 3000 };
+    struct obs_leaf *l = calloc(N, sizeof *l);
+    char *filler = malloc(1000);
+    (void)state;
+    assert_non_null(l);
+    assert_non_null(filler);
+    memset(filler, 'a', 1000);
+    for (size_t i = 0; i < N; i++)
+        l[i] = (struct obs_leaf){filler, i % 2 ? 1000 : 3, "filler"};
+    l[0] = (struct obs_leaf){"<script>alert(1)</script>", 25, "first"};
+    l[N - 1] = (struct obs_leaf){"1' OR '1'='1", 12, "last"};
+    size_t n = obs_inspect_strings(det, scr, l, N, got, OBS_CLASS_COUNT);
+    assert_int_equal(n, 2);
+    const struct obs_match *x = find(got, n, OBS_XSS), *q = find(got, n, OBS_SQLI);
+    assert_non_null(x);
+    assert_non_null(q);
+    assert_string_equal(x->location, "first");
+    assert_non_null(strstr(x->evidence, "<script>"));
+    assert_string_equal(q->location, "last");
+    assert_non_null(strstr(q->evidence, "OR '1'='1"));
+    free(filler);
+    free(l);
+}
+
 /* ---- threads: one detector, one scratch per thread ---- */
 
 struct thread_arg {
@@ -819,6 +932,9 @@ int main(void)
         cmocka_unit_test(test_huge_string_is_inspected_on_its_first_cap_bytes),
         cmocka_unit_test(test_deep_json_and_garbage_do_not_crash),
         cmocka_unit_test(test_many_leaves_are_bounded_by_the_event_budget),
+        cmocka_unit_test(test_a_signature_never_spans_two_strings),
+        cmocka_unit_test(test_strings_together_match_as_each_alone),
+        cmocka_unit_test(test_strings_beyond_one_scan_are_all_inspected),
         cmocka_unit_test(test_threads_share_the_detector),
         cmocka_unit_test(test_corpus_recall_and_false_positive_rate),
         cmocka_unit_test(test_corpus_events),
