@@ -96,7 +96,7 @@ static void test_batches_split_into_candidates(void **state)
     const char *nd = "{\"a\":1}\n\n  {\"b\":2}\r\n[1]\n{oops\n";
     (void)state;
 
-    assert_int_equal(obs_batch_parse(nd, strlen(nd), true, &events, rej, &e), ERR_OK);
+    assert_int_equal(obs_batch_parse(nd, strlen(nd), true, &events, NULL, rej, &e), ERR_OK);
     assert_int_equal(json_array_size(events), 4);
     assert_true(json_is_object(json_array_get(events, 0)));
     assert_true(json_is_object(json_array_get(events, 1)));
@@ -105,16 +105,16 @@ static void test_batches_split_into_candidates(void **state)
     assert_int_equal(json_array_size(rej), 2);
     assert_int_equal(json_integer_value(json_object_get(json_array_get(rej, 0), "index")), 2);
     json_decref(events);
-    assert_int_equal(obs_batch_parse("{\"events\":[{},3]}", 17, false, &events, rej, &e), ERR_OK);
+    assert_int_equal(obs_batch_parse("{\"events\":[{},3]}", 17, false, &events, NULL, rej, &e), ERR_OK);
     assert_int_equal(json_array_size(events), 2);
     json_decref(events);
-    assert_int_equal(obs_batch_parse("{\"events\":[],\"x\":1}", 19, false, &events, rej, &e),
+    assert_int_equal(obs_batch_parse("{\"events\":[],\"x\":1}", 19, false, &events, NULL, rej, &e),
                      ERR_INVALID);
-    assert_int_equal(obs_batch_parse("{\"events\":[{}],\"events\":[]}", 28, false, &events, rej,
+    assert_int_equal(obs_batch_parse("{\"events\":[{}],\"events\":[]}", 28, false, &events, NULL, rej,
                                      &e),
                      ERR_INVALID);
-    assert_int_equal(obs_batch_parse("", 0, true, &events, rej, &e), ERR_INVALID);
-    assert_int_equal(obs_batch_parse("\n\n", 2, true, &events, rej, &e), ERR_INVALID);
+    assert_int_equal(obs_batch_parse("", 0, true, &events, NULL, rej, &e), ERR_INVALID);
+    assert_int_equal(obs_batch_parse("\n\n", 2, true, &events, NULL, rej, &e), ERR_INVALID);
     json_decref(rej);
 }
 
