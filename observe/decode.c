@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -87,13 +88,24 @@ out:
     return rc;
 }
 
+/* Random bytes for ids, drawn from OpenSSL a page at a time: one RAND_bytes call per UUID
+ * (it checks for a fork each time) was a visible share of ingesting a batch. */
+static _Thread_local unsigned char uuid_pool[4096];
+static _Thread_local size_t uuid_left;
+
 void obs_uuid_new(char out[37])
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char r[16];
     size_t p = 0;
-    if (RAND_bytes(r, sizeof r) != 1)
-        abort(); /* no randomness: nothing here can be made safe */
+    if (uuid_left < sizeof r) {
+        if (RAND_bytes(uuid_pool, sizeof uuid_pool) != 1)
+            abort(); /* no randomness: nothing here can be made safe */
+        uuid_left = sizeof uuid_pool;
+    }
+    memcpy(r, uuid_pool + sizeof uuid_pool - uuid_left, sizeof r);
+    OPENSSL_cleanse(uuid_pool + sizeof uuid_pool - uuid_left, sizeof r);
+    uuid_left -= sizeof r;
     r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
     r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
     for (int i = 0; i < 16; i++) {
@@ -203,6 +215,7 @@ struct fp {
     const unsigned char *s, *end;
     char *scratch; /* decoded strings that held escapes */
     size_t scap;
+    bool odd_number; /* a number PostgreSQL's numeric may refuse (see fp_number) */
 };
 
 static json_t *fp_value(struct fp *p, unsigned depth);
@@ -421,6 +434,16 @@ static json_t *fp_number(struct fp *p)
         return NULL;
     memcpy(num, b, n);
     num[n] = '\0';
+    /* jsonb stores numbers as numeric, which refuses more than 16383 digits after the point
+     * ("1e-16384"): text with such a number is not stored verbatim. Long or far-exponent
+     * numbers are flagged, which is conservative. */
+    if (n >= sizeof tmp)
+        p->odd_number = true;
+    else if (real && strpbrk(num, "eE") != NULL) {
+        long x = strtol(strpbrk(num, "eE") + 1, NULL, 10);
+        if (x > 300 || x < -300)
+            p->odd_number = true;
+    }
     errno = 0;
     if (!real) {
         long long x = strtoll(num, NULL, 10);
@@ -551,9 +574,10 @@ static json_t *fp_value(struct fp *p, unsigned depth)
     }
 }
 
-json_t *obs_json_loadb(const char *text, size_t len)
+/* obs_json_loadb; *verbatim tells whether the text may be stored in a jsonb column as it is. */
+static json_t *fp_load(const char *text, size_t len, bool *verbatim)
 {
-    struct fp p = {(const unsigned char *)text, (const unsigned char *)text + len, NULL, 0};
+    struct fp p = {(const unsigned char *)text, (const unsigned char *)text + len, NULL, 0, false};
     json_t *v = NULL;
 
     fp_ws(&p);
@@ -565,7 +589,14 @@ json_t *obs_json_loadb(const char *text, size_t len)
         v = NULL;
     }
     free(p.scratch);
+    *verbatim = !p.odd_number;
     return v;
+}
+
+json_t *obs_json_loadb(const char *text, size_t len)
+{
+    bool verbatim;
+    return fp_load(text, len, &verbatim);
 }
 
 /* ---- the parse arena ----
@@ -685,11 +716,11 @@ static void arena_reset(void)
     a->used = 0;
 }
 
-static json_t *arena_loadb(const char *text, size_t len)
+static json_t *arena_loadb(const char *text, size_t len, bool *verbatim)
 {
     json_t *v;
     arena.active = true;
-    v = obs_json_loadb(text, len);
+    v = fp_load(text, len, verbatim);
     arena.active = false;
     return v;
 }
@@ -846,6 +877,7 @@ static enum err_code parse_ndjson(const char *body, size_t len, json_t *events,
         size_t n = end - pos;
         const char *line = body + pos;
         json_t *v = NULL;
+        bool verbatim = false;
 
         pos = end + 1;
         while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
@@ -864,7 +896,7 @@ static enum err_code parse_ndjson(const char *body, size_t len, json_t *events,
         } else if (!depth_ok(line, n, OBS_JSON_MAX_DEPTH)) {
             reject(rejected, json_array_size(events), "JSON nested too deeply");
         } else {
-            v = arena_loadb(line, n);
+            v = arena_loadb(line, n, &verbatim);
             if (v == NULL)
                 reject(rejected, json_array_size(events), "malformed JSON line");
             else if (!json_is_object(v)) {
@@ -874,7 +906,7 @@ static enum err_code parse_ndjson(const char *body, size_t len, json_t *events,
             }
         }
         spans[json_array_size(events)].off = (size_t)(line - body);
-        spans[json_array_size(events)].len = v ? n : 0;
+        spans[json_array_size(events)].len = v && verbatim ? n : 0;
         if (json_array_append_new(events, v ? v : json_null()) != 0)
             return err_set(err, ERR_NOMEM, "out of memory");
     }
@@ -888,6 +920,7 @@ enum err_code obs_batch_parse(const char *body, size_t len, bool ndjson, json_t 
     json_error_t jerr;
     struct obs_span *sp = NULL;
     enum err_code rc = ERR_OK;
+    bool verbatim = false;
 
     arena_reset(); /* for callers that only decref'd the last batch */
     *events = json_array();
@@ -919,7 +952,7 @@ enum err_code obs_batch_parse(const char *body, size_t len, bool ndjson, json_t 
         rc = err_set(err, ERR_INVALID, "JSON nested too deeply");
         goto out;
     }
-    doc = arena_loadb(body, len);
+    doc = arena_loadb(body, len, &verbatim);
     if (doc == NULL) {
         /* Parsed again outside the arena only to say where it broke. */
         json_decref(json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr));
@@ -947,7 +980,7 @@ enum err_code obs_batch_parse(const char *body, size_t len, bool ndjson, json_t 
         rc = err_set(err, ERR_NOMEM, "out of memory");
         goto out;
     }
-    if (!element_spans(body, len, sp, json_array_size(arr)))
+    if (!verbatim || !element_spans(body, len, sp, json_array_size(arr)))
         memset(sp, 0, json_array_size(arr) * sizeof *sp); /* unknown: serialised instead */
     for (size_t i = 0; i < json_array_size(arr); i++) {
         json_t *v = json_array_get(arr, i);

@@ -420,6 +420,36 @@ static void test_only_ingest_keys_send_telemetry(void **state)
                      1);
 }
 
+/* Events are stored as sent, except what jsonb would refuse: a number with more than 16,383
+ * digits after the point is stored as the parsed value (0), and the batch is not lost. */
+static void test_bodies_are_stored_as_sent(void **state)
+{
+    char t[32], body[2048];
+    json_t *r = NULL;
+    long long before = count("events", "true");
+    (void)state;
+
+    obs_time(-20, t);
+    snprintf(body, sizeof body,
+             "{\"time\":\"%s\",\"type\":\"invocation\",\"account_id\":\"123456789012\","
+             "\"function_arn\":\"arn:aws:lambda:us-east-1:123456789012:function:orders\","
+             "\"request_id\":\"verbatim-1\",\"input\" : {\"n\":1.50,\"s\":\"caf\\u00e9 \\\"x\\\"\"}}\n"
+             "{\"time\":\"%s\",\"type\":\"invocation\",\"account_id\":\"123456789012\","
+             "\"function_arn\":\"arn:aws:lambda:us-east-1:123456789012:function:orders\","
+             "\"request_id\":\"verbatim-2\",\"input\":{\"tiny\":1e-16384}}\n",
+             t, t);
+    assert_int_equal(post(body, strlen(body), ndjson_hdr, &r), 202);
+    assert_int_equal(json_integer_value(json_object_get(r, "accepted")), 2);
+    json_decref(r);
+    assert_int_equal(count("events", "true"), before + 2);
+    /* jsonb keeps a number's scale: 1.50 as sent, where jansson would have written 1.5. */
+    assert_int_equal(count("events", "request_id = 'verbatim-1' AND body->>'n' = '1.50' AND "
+                                     "body->>'s' = 'café \"x\"'"),
+                     1);
+    assert_int_equal(count("events", "request_id = 'verbatim-2' AND (body->>'tiny')::float8 = 0"),
+                     1);
+}
+
 static void test_row_level_security_covers_every_partition(void **state)
 {
     char app[256], q[512];
@@ -496,6 +526,7 @@ int main(void)
         cmocka_unit_test(test_a_cloudtrail_record_delivered_twice_is_stored_once),
         cmocka_unit_test(test_bad_bodies_and_credentials),
         cmocka_unit_test(test_only_ingest_keys_send_telemetry),
+        cmocka_unit_test(test_bodies_are_stored_as_sent),
         cmocka_unit_test(test_row_level_security_covers_every_partition),
         cmocka_unit_test(test_no_202_without_a_commit),
     };

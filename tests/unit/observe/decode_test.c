@@ -237,6 +237,20 @@ static void test_spans_locate_events_and_members(void **state)
     assert_memory_equal(doc + sp[2].off + m.off, "\"m\"", m.len);
     obs_batch_free(events, sp);
 
+    /* Numbers that jsonb's numeric may refuse (more than 16383 digits after the point) keep an
+     * event from being stored verbatim: its span is unknown, so its parsed value is stored. */
+    {
+        static const char odd[] = "{\"input\":{\"a\":1e-16384}}\n{\"input\":{\"a\":1e-300}}\n"
+                                  "{\"input\":{\"a\":0.00000000000000000000000000000000000000000000000"
+                                  "00000000000000000000001}}";
+        assert_int_equal(obs_batch_parse(odd, sizeof odd - 1, true, &events, &sp, rej, &e),
+                         ERR_OK);
+        assert_int_equal(json_array_size(events), 3);
+        assert_int_equal(sp[0].len, 0);
+        assert_true(sp[1].len > 0);
+        assert_int_equal(sp[2].len, 0);
+        obs_batch_free(events, sp);
+    }
     /* A key spelt with escapes is not located (the value is serialised instead). */
     assert_false(obs_json_member("{\"inp\\u0075t\":1}", 16, "input", &m));
     json_decref(rej);
