@@ -226,11 +226,8 @@ static void fp_ws(struct fp *p)
         p->s++;
 }
 
-/* Length of the valid UTF-8 sequence of 2-4 bytes at s, or 0. */
-static size_t fp_utf8(const unsigned char *s, const unsigned char *end)
+size_t obs_utf8_char(const unsigned char *s, size_t avail)
 {
-    size_t avail = (size_t)(end - s);
-
     if (s[0] >= 0xc2 && s[0] <= 0xdf)
         return avail >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
     if (s[0] >= 0xe0 && s[0] <= 0xef) {
@@ -366,7 +363,7 @@ static bool fp_string(struct fp *p, const char **out, size_t *len)
         if (*s == '"')
             break;
         if (*s >= 0x80) {
-            size_t q = fp_utf8(s, p->end);
+            size_t q = obs_utf8_char(s, (size_t)(p->end - s));
             if (q == 0)
                 return false;
             s += q;

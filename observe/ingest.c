@@ -532,28 +532,6 @@ static int sb_dump_cb(const char *s, size_t n, void *data)
     return ((struct sbuf *)data)->failed ? -1 : 0;
 }
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0. */
-static size_t utf8_seq(const unsigned char *s)
-{
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf)
-        return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-    if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[0] == 0xe0 && s[1] < 0xa0) ||
-            (s[0] == 0xed && s[1] > 0x9f))
-            return 0;
-        return 3;
-    }
-    if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80 ||
-            (s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] > 0x8f))
-            return 0;
-        return 4;
-    }
-    return 0;
-}
-
 /* s as a JSON string. Strings of parsed events are valid UTF-8 already; detectors' excerpts
  * (check_utf8) may end inside a character, which becomes U+FFFD. */
 static void sb_str(struct sbuf *b, const char *s, bool check_utf8)
@@ -576,7 +554,7 @@ static void sb_str(struct sbuf *b, const char *s, bool check_utf8)
         if (c == '\0')
             break;
         if (c >= 0x80) { /* check_utf8 */
-            q = utf8_seq(u);
+            q = obs_utf8_char(u, strnlen((const char *)u, 4));
             if (q == 0) {
                 sb_lit(b, "\\ufffd");
                 u++;

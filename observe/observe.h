@@ -74,6 +74,10 @@ enum err_code obs_batch_parse(const char *body, size_t len, bool ndjson, json_t 
  * the same values, or NULL for exactly the texts jansson refuses. A new reference. */
 json_t *obs_json_loadb(const char *text, size_t len);
 
+/* Length of the valid UTF-8 sequence of 2-4 bytes at s (of avail bytes), or 0 when it is not
+ * one (an ASCII byte, overlong, a surrogate, past U+10FFFF, cut short). */
+size_t obs_utf8_char(const unsigned char *s, size_t avail);
+
 /* Frees what obs_batch_parse() returned and makes the thread's arena empty (NULL-safe). */
 void obs_batch_free(json_t *events, struct obs_span *spans);
 
