@@ -381,6 +381,11 @@ static enum err_code authenticate_token(struct api_req *req, const char *tok, st
         return rc;
     }
     snprintf(req->tenant_id, sizeof req->tenant_id, "%s", req->who.tenant_id);
+    /* Telemetry routes take ingest keys only (not a user's token nor an automation key of any
+     * role: telemetry is written by the shipper that holds the key), and ingest keys nothing
+     * else. The ingest role is held by pri_ keys alone (api_keys: kind ingest <=> role ingest). */
+    if (req->route->role == API_ROLE_INGEST && req->who.role != API_ROLE_INGEST)
+        return err_set(err, ERR_FORBIDDEN, "only an ingest key (pri_...) may send telemetry");
     if (req->who.role < req->route->role ||
         (req->who.role == API_ROLE_INGEST && req->route->role != API_ROLE_INGEST))
         return err_set(err, ERR_FORBIDDEN, "this needs the %s role",

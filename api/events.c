@@ -83,6 +83,7 @@ enum err_code api_events_ingest(struct api_req *req, struct err *err)
     const char *ct = header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
     struct obs_ingest_opts o = {0};
     json_t *events = NULL, *rejected = NULL, *resp = NULL;
+    struct obs_span *spans = NULL;
     const char *body;
     char *owned = NULL;
     size_t len;
@@ -107,20 +108,22 @@ enum err_code api_events_ingest(struct api_req *req, struct err *err)
         rc = err_set(err, ERR_NOMEM, "out of memory");
         goto out;
     }
-    rc = obs_batch_parse(body, len, ndjson, &events, rejected, err);
+    rc = obs_batch_parse(body, len, ndjson, &events, &spans, rejected, err);
     if (rc != ERR_OK)
         goto out;
     o.tenant_id = req->who.tenant_id;
     o.retention_days = req->app->cfg->event_retention_days;
     o.now_ms = wall_ms();
+    o.text = body;
+    o.spans = spans;
     api_sha256(body, len, o.body_hash);
     rc = obs_ingest(req->db, &o, events, rejected, &resp, err);
     rejected = NULL; /* stolen */
     if (rc == ERR_OK)
         rc = api_reply_json(req, 202, resp);
 out:
+    obs_batch_free(events, spans); /* on this thread: the events' nodes are its arena's */
     free(owned);
-    json_decref(events);
     json_decref(rejected);
     return rc;
 }

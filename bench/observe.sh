@@ -3,7 +3,7 @@
 #
 #   1. ingest: wrk posts batches of 500 events (POST /v1/events, NDJSON, an ingest key; payload
 #      detection on; every 202 means committed) for DURATION_S; events per second from the rows
-#      that are in the table afterwards
+#      that are in the table afterwards, and the CPU time the server and PostgreSQL spent per batch
 #   2. the baseline in the same run: psql \copy of the same rows (the events just ingested, with
 #      new ids) into the same table, as the superuser (COPY is refused under row-level security)
 #   3. correlation: 1,000,000 signals of one tenant (60 campaigns from 2,000 addresses, unique
@@ -131,10 +131,27 @@ done = function(summary, latency, requests)
   io.write(string.format("non202=%d\n", non202))
 end
 EOF
+# CPU time (clock ticks) of a process and its children, reaped or alive: on shared cores, the
+# work per batch is steadier than the wall time.
+pg_pid=$(head -1 "$pg_dir/data/postmaster.pid")
+tck=$(getconf CLK_TCK)
+cpu_ticks() {
+    local t c v
+    t=$(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat")
+    for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+        v=$(awk '{ print $14 + $15 }' "/proc/$c/stat" 2>/dev/null) || v=0
+        t=$((t + ${v:-0}))
+    done
+    echo "$t"
+}
 before=$(psql_su -c "SELECT count(*) FROM events")
+srv_c0=$(cpu_ticks "$srv_pid")
+pg_c0=$(cpu_ticks "$pg_pid")
 t0=$(date +%s.%N)
 wrk -t2 -c8 -d"${DURATION_S}s" --latency -s "$work/post.lua" "$base/v1/events" >"$work/wrk.txt" 2>&1
 t1=$(date +%s.%N)
+srv_c1=$(cpu_ticks "$srv_pid")
+pg_c1=$(cpu_ticks "$pg_pid")
 after=$(psql_su -c "SELECT count(*) FROM events")
 ingested=$((after - before))
 ingest_eps=$(awk -v n=$ingested -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
@@ -143,14 +160,21 @@ p50=$(awk '$1 == "50%" { print $2 }' "$work/wrk.txt")
 p99=$(awk '$1 == "99%" { print $2 }' "$work/wrk.txt")
 non202=$(awk -F= '/non202=/ { print $2 }' "$work/wrk.txt")
 signals=$(psql_su -c "SELECT count(*) FROM signals")
+# ms of CPU per batch of 500 (the batches: rows / 500; the server's also includes correlating
+# the batches' signals, as PostgreSQL's does)
+srv_ms=$(awk -v c=$((srv_c1 - srv_c0)) -v t="$tck" -v n="$ingested" 'BEGIN { printf "%.1f", c * 1000 / t / (n / 500) }')
+pg_ms=$(awk -v c=$((pg_c1 - pg_c0)) -v t="$tck" -v n="$ingested" 'BEGIN { printf "%.1f", c * 1000 / t / (n / 500) }')
 
 # ---- 2. the same rows with psql \copy ----------------------------------------------------------
 cols="tenant_id, time, event_id, type, account_id, region, function_arn, request_id, trace_id, source_ip, body, received_at"
 psql_su -c "\\copy (SELECT tenant_id, time, gen_random_uuid(), type, account_id, region, function_arn, request_id, trace_id, source_ip, body, received_at FROM events) TO pstdout" >"$work/rows.copy"
 rows=$(wc -l <"$work/rows.copy")
+pg_c0=$(cpu_ticks "$pg_pid")
 t0=$(date +%s.%N)
 psql_su -c "\\copy events ($cols) FROM pstdin" <"$work/rows.copy"
 t1=$(date +%s.%N)
+pg_c1=$(cpu_ticks "$pg_pid")
+copy_pg_ms=$(awk -v c=$((pg_c1 - pg_c0)) -v t="$tck" -v n="$rows" 'BEGIN { printf "%.1f", c * 1000 / t / (n / 500) }')
 copy_eps=$(awk -v n="$rows" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", n / (b - a) }')
 ratio=$(awk -v a="$ingest_eps" -v b="$copy_eps" 'BEGIN { printf "%.2f", a / b }')
 
@@ -198,7 +222,8 @@ mkdir -p bench/results
     echo "| measure | result |"
     echo "|---|---|"
     echo "| ingest: wrk -t2 -c8 ${DURATION_S}s, batches of 500 NDJSON events ($bytes bytes), detection on | $ingest_eps events/s committed ($ingested rows, $reqs requests, non-202: ${non202:-0}; p50 $p50, p99 $p99; $signals signals) |"
-    echo "| psql \\copy of the same $rows rows into events | $copy_eps rows/s |"
+    echo "| CPU per batch of 500 during ingest: server / PostgreSQL | $srv_ms ms / $pg_ms ms |"
+    echo "| psql \\copy of the same $rows rows into events | $copy_eps rows/s (PostgreSQL CPU $copy_pg_ms ms per 500 rows) |"
     echo "| ingest / copy | $ratio |"
     echo "| correlation of $SIGNALS signals (one job) | $corr_s s; $incidents incidents, $folded signals folded |"
     echo "| server VmHWM before / after correlation | $((hwm_before / 1024)) MiB / $((hwm_after / 1024)) MiB |"

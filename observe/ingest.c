@@ -478,11 +478,127 @@ static const char *const payload_rule[OBS_CLASS_COUNT] = {
     [OBS_XSS] = "payload.xss",
 };
 
+/* ---- rows as JSON text ----
+ * Rows travel to PostgreSQL as one JSON array per table. They are written here as text, once:
+ * building them as jansson trees and serialising those cost as much as parsing the batch, and an
+ * event's body goes in as the bytes it was sent in whenever they can be located. */
+
+#define SBUF_MAX ((size_t)256 << 20) /* the rows of the largest Firehose delivery fit */
+
+struct sbuf {
+    char *p;
+    size_t len, cap;
+    bool failed; /* out of memory or past SBUF_MAX: the text is unusable */
+};
+
+static bool sb_reserve(struct sbuf *b, size_t n)
+{
+    size_t cap;
+    char *np;
+
+    if (b->failed)
+        return false;
+    if (b->len + n + 1 <= b->cap)
+        return true;
+    cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + n + 1)
+        cap *= 2;
+    if (cap > SBUF_MAX || (np = realloc(b->p, cap)) == NULL) {
+        b->failed = true;
+        return false;
+    }
+    b->p = np;
+    b->cap = cap;
+    return true;
+}
+
+static void sb_put(struct sbuf *b, const char *s, size_t n)
+{
+    if (!sb_reserve(b, n))
+        return;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sb_lit(struct sbuf *b, const char *s)
+{
+    sb_put(b, s, strlen(s));
+}
+
+static int sb_dump_cb(const char *s, size_t n, void *data)
+{
+    sb_put(data, s, n);
+    return ((struct sbuf *)data)->failed ? -1 : 0;
+}
+
+/* s as a JSON string. Strings of parsed events are valid UTF-8 already; detectors' excerpts
+ * (check_utf8) may end inside a character, which becomes U+FFFD. */
+static void sb_str(struct sbuf *b, const char *s, bool check_utf8)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
+    size_t run = 0;
+
+    sb_put(b, "\"", 1);
+    for (;;) {
+        unsigned char c = u[run];
+        size_t q;
+        if (c >= 0x20 && c != '"' && c != '\\' && (c < 0x80 || !check_utf8)) {
+            run++;
+            continue;
+        }
+        sb_put(b, (const char *)u, run);
+        u += run;
+        run = 0;
+        if (c == '\0')
+            break;
+        if (c >= 0x80) { /* check_utf8 */
+            q = obs_utf8_char(u, strnlen((const char *)u, 4));
+            if (q == 0) {
+                sb_lit(b, "\\ufffd");
+                u++;
+            } else {
+                sb_put(b, (const char *)u, q);
+                u += q;
+            }
+            continue;
+        }
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            sb_put(b, e, 2);
+        } else {
+            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
+            sb_put(b, e, 6);
+        }
+        u++;
+    }
+    sb_put(b, "\"", 1);
+}
+
+/* ,"key":"value" - nothing when value is NULL (the column is then NULL). */
+static void sb_member(struct sbuf *b, const char *key, const char *value, bool check_utf8)
+{
+    if (value == NULL)
+        return;
+    sb_put(b, ",\"", 2);
+    sb_lit(b, key);
+    sb_put(b, "\":", 2);
+    sb_str(b, value, check_utf8);
+}
+
+struct sig_row {
+    char event_id[37];
+    size_t off, len; /* the row's text in batch.signals */
+};
+
 struct batch {
-    json_t *events;  /* rows for db_obs_events_insert */
-    json_t *signals; /* rows for db_obs_signals_insert */
-    json_t *sig_event; /* for each signal row, its event id (to drop duplicates' signals) */
-    json_t *key_rows;  /* access key addresses seen */
+    struct sbuf events;  /* "[row,row,..." for db_obs_events_insert */
+    size_t nevents;
+    struct sbuf signals; /* "row,row,..." for db_obs_signals_insert */
+    struct sig_row *sig; /* one per signal row: its event (to drop duplicates' signals) */
+    size_t nsig, capsig;
+    json_t *key_rows;    /* access key addresses seen */
     struct strset days;
     size_t accepted;
 };
@@ -523,21 +639,55 @@ static enum err_code add_signal(struct batch *b, const struct ev *e, const char 
                                 const struct obs_signal *s, const char *route,
                                 const char *source_ip, long long records, struct err *err)
 {
-    json_t *row = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:s, s:f, s:s, s:b, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?,"
-        " s:s?, s:s, s:s, s:s, s:I}",
-        "time", e->time, "event_id", event_id, "source", s->source, "rule_id", s->rule_id, "class",
-        s->cls, "technique", s->technique, "confidence", s->confidence, "severity", s->severity,
-        "weak", s->weak, "account_id", e->account, "function_arn",
-        e->fn ? e->fn : (s->resource[0] && strstr(s->resource, ":function:") ? s->resource : NULL),
-        "route", route && route[0] ? route : NULL, "source_ip", source_ip, "request_id",
-        e->request_id, "trace_id", e->trace_id, "principal",
-        s->principal[0] ? s->principal : NULL, "access_key_id",
-        s->access_key_id[0] ? s->access_key_id : NULL, "shape", s->shape, "location",
-        s->location, "evidence", s->evidence, "records", (json_int_t)records);
-    if (row == NULL || json_array_append_new(b->signals, row) != 0 ||
-        json_array_append_new(b->sig_event, json_string(event_id)) != 0)
+    struct sbuf *t = &b->signals;
+    char num[64];
+    size_t off;
+
+    if (b->nsig == b->capsig) {
+        size_t cap = b->capsig ? b->capsig * 2 : 64;
+        struct sig_row *n = realloc(b->sig, cap * sizeof *n);
+        if (n == NULL)
+            return err_set(err, ERR_NOMEM, "out of memory");
+        b->sig = n;
+        b->capsig = cap;
+    }
+    if (b->nsig > 0)
+        sb_put(t, ",", 1);
+    off = t->len;
+    sb_lit(t, "{\"time\":");
+    sb_str(t, e->time, false);
+    sb_member(t, "event_id", event_id, false);
+    sb_member(t, "source", s->source, true);
+    sb_member(t, "rule_id", s->rule_id, true);
+    sb_member(t, "class", s->cls, true);
+    sb_member(t, "technique", s->technique, true);
+    snprintf(num, sizeof num, ",\"confidence\":%.17g,\"weak\":%s",
+             s->confidence >= 0 && s->confidence <= 1 ? s->confidence : 0.0,
+             s->weak ? "true" : "false");
+    sb_lit(t, num);
+    sb_member(t, "severity", s->severity, true);
+    sb_member(t, "account_id", e->account, false);
+    sb_member(t, "function_arn",
+              e->fn ? e->fn
+                    : (s->resource[0] && strstr(s->resource, ":function:") ? s->resource : NULL),
+              true);
+    sb_member(t, "route", route && route[0] ? route : NULL, true);
+    sb_member(t, "source_ip", source_ip, true);
+    sb_member(t, "request_id", e->request_id, false);
+    sb_member(t, "trace_id", e->trace_id, false);
+    sb_member(t, "principal", s->principal[0] ? s->principal : NULL, true);
+    sb_member(t, "access_key_id", s->access_key_id[0] ? s->access_key_id : NULL, true);
+    sb_member(t, "shape", s->shape, true);
+    sb_member(t, "location", s->location, true);
+    sb_member(t, "evidence", s->evidence, true);
+    snprintf(num, sizeof num, ",\"records\":%lld}", records);
+    sb_lit(t, num);
+    if (t->failed)
         return err_set(err, ERR_NOMEM, "out of memory");
+    memcpy(b->sig[b->nsig].event_id, event_id, 37);
+    b->sig[b->nsig].off = off;
+    b->sig[b->nsig].len = t->len - off;
+    b->nsig++;
     return ERR_OK;
 }
 
@@ -793,11 +943,46 @@ static enum err_code plan_days(const struct obs_ingest_opts *o, json_t *events,
 
 static void batch_free(struct batch *b)
 {
-    json_decref(b->events);
-    json_decref(b->signals);
-    json_decref(b->sig_event);
+    free(b->events.p);
+    free(b->signals.p);
+    free(b->sig);
     json_decref(b->key_rows);
     strset_free(&b->days);
+}
+
+/* The event's row: its columns and, as body, the payload member's bytes as sent when they can
+ * be located in the request (o->text), else the parsed value serialised. */
+static enum err_code add_event(struct batch *b, const struct obs_ingest_opts *o, size_t index,
+                               const struct ev *v, const char *id, struct err *err)
+{
+    struct sbuf *t = &b->events;
+    struct obs_span body;
+    const struct obs_span *sp = o->spans != NULL ? &o->spans[index] : NULL;
+
+    sb_put(t, b->nevents == 0 ? "[" : ",", 1);
+    sb_lit(t, "{\"time\":");
+    sb_str(t, v->time, false);
+    sb_member(t, "event_id", id, false);
+    sb_member(t, "type", types[v->type].name, false);
+    sb_member(t, "account_id", v->account, false);
+    sb_member(t, "region", v->region, false);
+    sb_member(t, "function_arn", v->fn, false);
+    sb_member(t, "request_id", v->request_id, false);
+    sb_member(t, "trace_id", v->trace_id, false);
+    sb_member(t, "source_ip", v->source_ip, false);
+    sb_lit(t, ",\"body\":");
+    if (o->text != NULL && sp != NULL && sp->len > 0 &&
+        obs_json_member(o->text + sp->off, sp->len, types[v->type].payload, &body)) {
+        sb_put(t, o->text + sp->off + body.off, body.len);
+    } else if (json_dump_callback(v->payload, sb_dump_cb, t, JSON_COMPACT | JSON_ENCODE_ANY) !=
+               0) {
+        t->failed = true;
+    }
+    sb_put(t, "}", 1);
+    if (t->failed)
+        return err_set(err, ERR_NOMEM, "out of memory");
+    b->nevents++;
+    return ERR_OK;
 }
 
 /* Validates every candidate and runs detection; valid events become rows in b. */
@@ -825,7 +1010,6 @@ static enum err_code build(struct db_tx *tx, const struct obs_ingest_opts *o, js
         char buf[160], id[37];
         const char *why, *ct_id;
         struct obs_signal s;
-        json_t *row;
 
         if (json_is_null(e))
             continue; /* rejected while parsing */
@@ -841,14 +1025,9 @@ static enum err_code build(struct db_tx *tx, const struct obs_ingest_opts *o, js
             snprintf(id, sizeof id, "%s", ct_id); /* a record delivered twice is stored once */
         else
             obs_uuid_new(id);
-        row = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:O}", "time", v.time,
-                        "event_id", id, "type", types[v.type].name, "account_id", v.account,
-                        "region", v.region, "function_arn", v.fn, "request_id", v.request_id,
-                        "trace_id", v.trace_id, "source_ip", v.source_ip, "body", v.payload);
-        if (row == NULL || json_array_append_new(b->events, row) != 0) {
-            rc = err_set(err, ERR_NOMEM, "out of memory");
+        rc = add_event(b, o, i, &v, id, err);
+        if (rc != ERR_OK)
             goto out;
-        }
         b->accepted++;
         switch (v.type) {
         case EV_INVOCATION:
@@ -884,22 +1063,40 @@ out:
     return rc;
 }
 
-/* Drops the signals of events that were already stored (ids: the events written now). */
-static void drop_duplicate_signals(struct batch *b, const json_t *ids)
+/* The signal rows as one JSON array into *text (a new buffer; NULL when no row is left),
+ * without those of events that were already stored (ids: the events written now; NULL = all
+ * were). */
+static enum err_code signal_rows(const struct batch *b, const json_t *ids, char **text,
+                                 struct err *err)
 {
     struct strset written = {0};
-    json_t *kept = json_array();
-    size_t i;
+    struct sbuf t = {0};
+    size_t i, n = 0;
     json_t *v;
 
+    *text = NULL;
     json_array_foreach(ids, i, v)
-        strset_add(&written, json_string_value(v));
-    json_array_foreach(b->signals, i, v)
-        if (strset_has(&written, json_string_value(json_array_get(b->sig_event, i))))
-            json_array_append(kept, v);
-    json_decref(b->signals);
-    b->signals = kept;
+        if (!strset_add(&written, json_string_value(v)))
+            t.failed = true;
+    sb_put(&t, "[", 1);
+    for (i = 0; i < b->nsig; i++) {
+        if (ids != NULL && !strset_has(&written, b->sig[i].event_id))
+            continue;
+        if (n++ > 0)
+            sb_put(&t, ",", 1);
+        sb_put(&t, b->signals.p + b->sig[i].off, b->sig[i].len);
+    }
+    sb_put(&t, "]", 1);
     strset_free(&written);
+    if (t.failed) {
+        free(t.p);
+        return err_set(err, ERR_NOMEM, "out of memory");
+    }
+    if (n > 0)
+        *text = t.p;
+    else
+        free(t.p);
+    return ERR_OK;
 }
 
 static enum err_code store(struct db_tx *tx, const struct obs_ingest_opts *o, struct batch *b,
@@ -910,17 +1107,13 @@ static enum err_code store(struct db_tx *tx, const struct obs_ingest_opts *o, st
     long long inserted = 0;
     enum err_code rc = ERR_OK;
 
-    if (json_array_size(b->events) > 0) {
-        text = json_dumps(b->events, JSON_COMPACT);
-        if (text == NULL)
+    if (b->nevents > 0) {
+        sb_put(&b->events, "]", 1);
+        if (b->events.failed)
             return err_set(err, ERR_NOMEM, "out of memory");
-        rc = db_obs_events_insert(tx, text, json_array_size(b->events), &inserted, &ids, err);
-        free(text);
-        text = NULL;
+        rc = db_obs_events_insert(tx, b->events.p, b->nevents, &inserted, &ids, err);
         if (rc != ERR_OK)
             goto out;
-        if (ids != NULL)
-            drop_duplicate_signals(b, ids);
     }
     if (json_array_size(b->key_rows) > 0) {
         text = json_dumps(b->key_rows, JSON_COMPACT);
@@ -930,9 +1123,11 @@ static enum err_code store(struct db_tx *tx, const struct obs_ingest_opts *o, st
         if (rc != ERR_OK)
             goto out;
     }
-    if (json_array_size(b->signals) > 0) {
-        text = json_dumps(b->signals, JSON_COMPACT);
-        rc = text ? db_obs_signals_insert(tx, text, err) : err_set(err, ERR_NOMEM, "oom");
+    if (b->nsig > 0) {
+        rc = signal_rows(b, ids, &text, err);
+        if (rc != ERR_OK || text == NULL) /* NULL: every signal's event was stored before */
+            goto out;
+        rc = db_obs_signals_insert(tx, text, err);
         if (rc != ERR_OK)
             goto out;
         rc = db_obs_corr_enqueue(tx, o->tenant_id, CORR_DELAY_S, err);
@@ -953,11 +1148,8 @@ enum err_code obs_ingest(struct db_pool *db, const struct obs_ingest_opts *o, js
     enum err_code rc;
 
     *response = NULL;
-    b.events = json_array();
-    b.signals = json_array();
-    b.sig_event = json_array();
     b.key_rows = json_array();
-    if (!b.events || !b.signals || !b.sig_event || !b.key_rows) {
+    if (b.key_rows == NULL) {
         rc = err_set(err, ERR_NOMEM, "out of memory");
         goto out;
     }

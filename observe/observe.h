@@ -52,13 +52,38 @@ void obs_time_format(long long ms, char out[32]);
 enum err_code obs_base64_strict(const char *in, size_t len, size_t max, unsigned char **out,
                                 size_t *outlen, struct err *err);
 
+/* Where a value lies in a text: bytes [off, off + len); len 0 = unknown. */
+struct obs_span {
+    size_t off, len;
+};
+
 /* Splits a POST /v1/events body into candidate events: {"events": [...]} when ndjson is false,
  * else one JSON object per line (blank lines skipped). *events is a new array in request order;
  * an entry that cannot be an event (a line that does not parse, a non-object) is JSON null and
- * its reason is appended to rejected as {index, error}. A body that is not a batch at all is
- * ERR_INVALID; more than OBS_MAX_EVENTS events ERR_TOO_LARGE. */
+ * its reason is appended to rejected as {index, error}. *spans (spans may be NULL) gets a new
+ * array, one per event, of where each event's text lies in body, so that it can be stored as
+ * sent without serialising it again. A body that is not a batch at all is ERR_INVALID; more
+ * than OBS_MAX_EVENTS events ERR_TOO_LARGE.
+ * The events' nodes come from an arena of the calling thread: free them on that thread with
+ * obs_batch_free() once nothing refers to them (json_decref alone also works; the arena is then
+ * reused at the next parse). Other values never come from it. */
 enum err_code obs_batch_parse(const char *body, size_t len, bool ndjson, json_t **events,
-                              json_t *rejected, struct err *err);
+                              struct obs_span **spans, json_t *rejected, struct err *err);
+
+/* Parses an object or array as json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL) does, faster:
+ * the same values, or NULL for exactly the texts jansson refuses. A new reference. */
+json_t *obs_json_loadb(const char *text, size_t len);
+
+/* Length of the valid UTF-8 sequence of 2-4 bytes at s (of avail bytes), or 0 when it is not
+ * one (an ASCII byte, overlong, a surrogate, past U+10FFFF, cut short). */
+size_t obs_utf8_char(const unsigned char *s, size_t avail);
+
+/* Frees what obs_batch_parse() returned and makes the thread's arena empty (NULL-safe). */
+void obs_batch_free(json_t *events, struct obs_span *spans);
+
+/* The value of the top-level member name of the JSON object text[len] (text that a JSON parser
+ * accepted), matching the key as written: false when absent or spelt with escapes. */
+bool obs_json_member(const char *text, size_t len, const char *name, struct obs_span *out);
 
 /* ---- Firehose HTTP endpoint deliveries (observe/firehose.c) ---- */
 
@@ -143,6 +168,8 @@ struct obs_ingest_opts {
     unsigned char body_hash[32];  /* of the request body, for idempotency */
     unsigned retention_days;      /* events older than this are rejected */
     long long now_ms;             /* wall clock, epoch ms */
+    const char *text;             /* the body the events were parsed from, or NULL */
+    const struct obs_span *spans; /* each event's text in it (obs_batch_parse), or NULL */
 };
 
 /* Validates, inspects and stores candidate events (from obs_batch_parse or

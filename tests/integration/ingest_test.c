@@ -345,6 +345,111 @@ static void test_bad_bodies_and_credentials(void **state)
                      403);
 }
 
+/* Telemetry is written by ingest keys only: a user's token (the owner's) and an admin
+ * automation key are refused on both ingest routes, and store nothing; the same bodies with the
+ * ingest key are stored (so the refusals are about the credential, not the body). */
+static void test_only_ingest_keys_send_telemetry(void **state)
+{
+    char t[32], rec[1024], fh[2048], akey[200], id[64], *a = invocation(-5, "orders", "cred");
+    char *b64;
+    const char *hdrs[6];
+    json_t *r = NULL;
+    long long before = count("events", "true");
+    (void)state;
+
+    snprintf(rec, sizeof rec, "{\"events\":[%s]}", a);
+    free(a);
+    /* A prk_ key with the highest role a key can have. */
+    static const char prk_req[] = "{\"name\":\"ops\",\"role\":\"admin\"}";
+    assert_int_equal(obs_call(&srv, "POST", "/v1/api-keys", ten.token, NULL, prk_req,
+                              sizeof prk_req - 1, &r),
+                     201);
+    snprintf(akey, sizeof akey, "%s", obs_str(r, "key"));
+    json_decref(r);
+    assert_int_equal(strncmp(akey, "prk_", 4), 0);
+
+    assert_int_equal(post(rec, strlen(rec), NULL, NULL), 202);
+    before++;
+    const char *creds[] = {ten.token, akey};
+    for (size_t i = 0; i < 2; i++) {
+        r = NULL;
+        assert_int_equal(obs_call(&srv, "POST", "/v1/events", creds[i], NULL, rec, strlen(rec),
+                                  &r),
+                         403);
+        assert_int_equal(json_integer_value(json_object_get(r, "status")), 403);
+        assert_non_null(strstr(obs_str(r, "detail"), "ingest key"));
+        json_decref(r);
+    }
+
+    /* Firehose: the key travels in X-Amz-Firehose-Access-Key. */
+    obs_time(-5, t);
+    snprintf(rec, sizeof rec,
+             "{\"Records\":[{\"eventVersion\":\"1.08\",\"eventTime\":\"%s\",\"eventSource\":"
+             "\"lambda.amazonaws.com\",\"eventName\":\"GetFunction20150331v2\",\"awsRegion\":"
+             "\"us-east-1\",\"sourceIPAddress\":\"203.0.113.7\",\"userIdentity\":{\"type\":"
+             "\"IAMUser\",\"arn\":\"arn:aws:iam::123456789012:user/cred\"},\"eventID\":"
+             "\"0a1b2c3d-0000-4000-8000-00000000c4ed\",\"recipientAccountId\":\"123456789012\"}]}",
+             t);
+    b64 = obs_base64(rec, strlen(rec));
+    assert_non_null(b64);
+    snprintf(fh, sizeof fh,
+             "{\"requestId\":\"c0000000-0000-4000-8000-00000000c4ed\",\"timestamp\":1,"
+             "\"records\":[{\"data\":\"%s\"}]}",
+             b64);
+    free(b64);
+    const char *keys[] = {akey, ten.token, ten.ingest};
+    const long want[] = {403, 401 /* not even looked at: only API keys go in that header */, 200};
+    for (size_t i = 0; i < 3; i++) {
+        char u[256], k[1100];
+        struct h_resp resp;
+        snprintf(u, sizeof u, "%s/v1/ingest/firehose", srv.base);
+        snprintf(k, sizeof k, "X-Amz-Firehose-Access-Key: %s", keys[i]);
+        snprintf(id, sizeof id, "X-Amz-Firehose-Request-Id: cred-%zu", i);
+        hdrs[0] = "Content-Type: application/json";
+        hdrs[1] = id;
+        hdrs[2] = k;
+        hdrs[3] = NULL;
+        assert_int_equal(h_http("POST", u, hdrs, fh, strlen(fh), &resp), want[i]);
+        h_resp_free(&resp);
+        if (i < 2)
+            assert_int_equal(count("events", "true"), before);
+    }
+    /* Only the ingest key's deliveries were stored: the first batch and the record. */
+    assert_int_equal(count("events", "true"), before + 1);
+    assert_int_equal(count("events", "body->>'eventID' = '0a1b2c3d-0000-4000-8000-00000000c4ed'"),
+                     1);
+}
+
+/* Events are stored as sent, except what jsonb would refuse: a number with more than 16,383
+ * digits after the point is stored as the parsed value (0), and the batch is not lost. */
+static void test_bodies_are_stored_as_sent(void **state)
+{
+    char t[32], body[2048];
+    json_t *r = NULL;
+    long long before = count("events", "true");
+    (void)state;
+
+    obs_time(-20, t);
+    snprintf(body, sizeof body,
+             "{\"time\":\"%s\",\"type\":\"invocation\",\"account_id\":\"123456789012\","
+             "\"function_arn\":\"arn:aws:lambda:us-east-1:123456789012:function:orders\","
+             "\"request_id\":\"verbatim-1\",\"input\" : {\"n\":1.50,\"s\":\"caf\\u00e9 \\\"x\\\"\"}}\n"
+             "{\"time\":\"%s\",\"type\":\"invocation\",\"account_id\":\"123456789012\","
+             "\"function_arn\":\"arn:aws:lambda:us-east-1:123456789012:function:orders\","
+             "\"request_id\":\"verbatim-2\",\"input\":{\"tiny\":1e-16384}}\n",
+             t, t);
+    assert_int_equal(post(body, strlen(body), ndjson_hdr, &r), 202);
+    assert_int_equal(json_integer_value(json_object_get(r, "accepted")), 2);
+    json_decref(r);
+    assert_int_equal(count("events", "true"), before + 2);
+    /* jsonb keeps a number's scale: 1.50 as sent, where jansson would have written 1.5. */
+    assert_int_equal(count("events", "request_id = 'verbatim-1' AND body->>'n' = '1.50' AND "
+                                     "body->>'s' = 'café \"x\"'"),
+                     1);
+    assert_int_equal(count("events", "request_id = 'verbatim-2' AND (body->>'tiny')::float8 = 0"),
+                     1);
+}
+
 static void test_row_level_security_covers_every_partition(void **state)
 {
     char app[256], q[512];
@@ -420,6 +525,8 @@ int main(void)
         cmocka_unit_test(test_idempotency_key_stores_nothing_twice),
         cmocka_unit_test(test_a_cloudtrail_record_delivered_twice_is_stored_once),
         cmocka_unit_test(test_bad_bodies_and_credentials),
+        cmocka_unit_test(test_only_ingest_keys_send_telemetry),
+        cmocka_unit_test(test_bodies_are_stored_as_sent),
         cmocka_unit_test(test_row_level_security_covers_every_partition),
         cmocka_unit_test(test_no_202_without_a_commit),
     };
