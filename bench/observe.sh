@@ -74,8 +74,10 @@ free_port() {
 pg_port=$(free_port)
 scripts/pg.sh init "$pg_dir" "$pg_port" trust fast >/dev/null
 # The test clusters' 64 MB of shared buffers are far below a database server's (a quarter of
-# RAM is the usual advice); BENCH_SHARED_BUFFERS (default 1GB) sets them for this run.
-echo "shared_buffers = ${BENCH_SHARED_BUFFERS:-1GB}" >>"$pg_dir/data/postgresql.conf"
+# RAM is the usual advice); BENCH_SHARED_BUFFERS (e.g. 1GB) sets them for this run.
+if [ -n "${BENCH_SHARED_BUFFERS:-}" ]; then
+    echo "shared_buffers = $BENCH_SHARED_BUFFERS" >>"$pg_dir/data/postgresql.conf"
+fi
 scripts/pg.sh start "$pg_dir" >/dev/null
 scripts/pg.sh psql "$pg_dir" -d postgres -v owner_pw=x -v app_pw=x -v dbname=parapet \
     <scripts/db-init.sql >/dev/null
