@@ -247,8 +247,8 @@ static const struct db_stmt claim_stmt = {
     "              WHERE p.tenant_id = d.tenant_id AND p.integration_id = d.integration_id"
     "                AND p.subject_id = d.subject_id AND p.status IN ('pending', 'sending'))"
     "       ORDER BY d.delivery_id"
-    "       LIMIT CASE WHEN i.min_interval_ms > 0 THEN 1 WHEN i.kind = 'splunk' THEN $5::int"
-    "                  ELSE $4::int END"
+    "       LIMIT CASE WHEN i.min_interval_ms > 0 OR i.integration_id = ANY ($7::uuid[])"
+    "                  THEN 1 WHEN i.kind = 'splunk' THEN $5::int ELSE $4::int END"
     "       FOR UPDATE SKIP LOCKED) x"
     "   WHERE i.enabled AND (i.min_interval_ms = 0 OR i.next_send_at <= now())"
     "     AND NOT (i.integration_id = ANY ($3::uuid[]))"
@@ -270,7 +270,7 @@ static const struct db_stmt claim_stmt = {
     "           encode(i.secrets, 'hex'), e.kind, e.subject_id, e.severity, e.payload::text,"
     "           e.event_id, extract(epoch FROM e.created_at), d.attempts,"
     "           coalesce(j.issue_key, '')",
-    6};
+    7};
 
 void db_deliveries_free(struct db_delivery *d, size_t n)
 {
@@ -284,11 +284,11 @@ void db_deliveries_free(struct db_delivery *d, size_t n)
 
 enum err_code db_notify_claim(struct db_tx *tx, const char *worker, unsigned lease_s,
                               unsigned per_integration, unsigned per_batch,
-                              const char *exclude, unsigned total, struct db_delivery **out,
-                              size_t *n, struct err *err)
+                              const char *exclude, const char *probe, unsigned total,
+                              struct db_delivery **out, size_t *n, struct err *err)
 {
     char lease[16], per[16], batch[16], tot[16];
-    const char *p[6] = {worker, lease, exclude, per, batch, tot};
+    const char *p[7] = {worker, lease, exclude, per, batch, tot, probe};
     PGresult *r = NULL;
     struct db_delivery *d = NULL;
     enum err_code rc;

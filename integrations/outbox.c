@@ -116,7 +116,10 @@ struct batch {
 
 struct per_integration {
     char id[DB_ID_LEN];
-    unsigned n; /* deliveries in flight */
+    unsigned n;      /* deliveries in flight */
+    bool struggling; /* its last request failed in transport (timed out, refused): until one
+                      * is delivered again it gets a single delivery in flight, a probe, so a
+                      * hanging destination cannot hold the slots the others need */
 };
 
 struct intg_worker {
@@ -464,6 +467,9 @@ static void collect(struct intg_worker *w)
 
         unlink_flight(w, f);
         if (rc != ERR_OK) {
+            struct per_integration *p = per_get(w, it0->d.integration_id);
+            if (p != NULL)
+                p->struggling = true;
             for (size_t i = 0; i < f->n; i++)
                 fail(w, f->items[i], resp.refused, 0, err.detail, -1);
             goto next;
@@ -474,6 +480,11 @@ static void collect(struct intg_worker *w)
             net_response_free(&resp);
             launch(w, f);
             continue;
+        }
+        if (sr == SINK_DELIVERED) {
+            struct per_integration *p = per_get(w, it0->d.integration_id);
+            if (p != NULL)
+                p->struggling = false;
         }
         for (size_t i = 0; i < f->n; i++) {
             if (sr == SINK_DELIVERED)
@@ -541,14 +552,27 @@ static void flush(struct intg_worker *w)
     w->nbatches = keep;
 }
 
-/* Integrations with their share of the slots taken, as a uuid array literal. */
-static void excluded(struct intg_worker *w, unsigned cap, char *out, size_t n)
+/* As uuid array literals: the integrations with their share of the slots taken (a struggling
+ * one's share is one), and the struggling ones with none in flight (claimed one at a time). */
+static void excluded(struct intg_worker *w, unsigned cap, char *out, size_t n, char *probe,
+                     size_t pn)
 {
-    size_t o = 0;
+    size_t o = 0, q = 0;
 
+    probe[q++] = '{';
+    for (size_t i = 0; i < w->nper; i++) {
+        if (!w->per[i].struggling || w->per[i].n > 0 || q + DB_ID_LEN + 2 >= pn)
+            continue;
+        if (q > 1)
+            probe[q++] = ',';
+        memcpy(probe + q, w->per[i].id, strlen(w->per[i].id));
+        q += strlen(w->per[i].id);
+    }
+    probe[q++] = '}';
+    probe[q] = '\0';
     out[o++] = '{';
     for (size_t i = 0; i < w->nper; i++) {
-        if (w->per[i].n < cap || o + DB_ID_LEN + 2 >= n)
+        if (w->per[i].n < (w->per[i].struggling ? 1 : cap) || o + DB_ID_LEN + 2 >= n)
             continue;
         if (o > 1)
             out[o++] = ',';
@@ -570,7 +594,7 @@ static bool round_once(struct intg_worker *w)
     struct db_tx *tx = NULL;
     struct err err;
     bool worked = false;
-    char exclude[4096];
+    char exclude[4096], probe[4096];
 
     /* While busy the tenants found last time are served again; the list is refreshed once per
      * poll period (finding them scans every tenant's queue). */
@@ -603,10 +627,10 @@ static bool round_once(struct intg_worker *w)
         free_slots = cfg->notify_concurrency > w->inflight ? cfg->notify_concurrency - w->inflight
                                                            : 0;
         if (rc == ERR_OK && free_slots > 0) {
-            excluded(w, per_cap, exclude, sizeof exclude);
+            excluded(w, per_cap, exclude, sizeof exclude, probe, sizeof probe);
             rc = db_notify_claim(tx, w->name, lease, per_cap,
                                  SPLUNK_BATCH < free_slots ? SPLUNK_BATCH : free_slots, exclude,
-                                 free_slots, &d, &n, &err);
+                                 probe, free_slots, &d, &n, &err);
         }
         if (rc == ERR_OK) {
             rc = db_tx_commit(tx, &err);

@@ -900,6 +900,67 @@ static void test_a_hanging_destination_does_not_slow_the_others(void **state)
     json_decref(wait_delivery(hang_id, "delivered", 15000));
 }
 
+static long long sql_num(const char *q)
+{
+    char *v = sql_owner(q);
+    long long n = v != NULL ? strtoll(v, NULL, 10) : -1;
+    free(v);
+    return n;
+}
+
+/* A destination that keeps hanging holds one delivery in flight after its first timeout (a
+ * probe), not its full share of the slots, and gets everything once it answers again. */
+static void test_a_destination_that_keeps_hanging_is_probed_one_at_a_time(void **state)
+{
+    char body[1024], id[40], subjects[8][40], q[256];
+    long long deadline, most = 0;
+    (void)state;
+    fresh();
+
+    pd_body(body, sizeof body, NULL);
+    create(body, id);
+    assert_int_equal(h_fake_hooks_control(&fake, "{\"target\":\"pagerduty\",\"mode\":\"hang\","
+                                                 "\"hang_s\":20}"),
+                     204);
+    for (int i = 0; i < 8; i++) {
+        new_uuid(subjects[i]);
+        emit("incident.opened", subjects[i], "critical", incident_payload);
+    }
+    /* The first wave (all eight in flight) times out after 1.5 s. */
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM deliveries WHERE integration_id = '%s' AND attempts >= 1"
+             " AND status = 'pending'",
+             id);
+    deadline = h_now_ms() + 8000;
+    while (sql_num(q) < 1 && h_now_ms() < deadline)
+        h_sleep_ms(50);
+    assert_true(sql_num(q) >= 1);
+    /* From then on: at most one in flight, through retries and timeouts, for 4 s. */
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM deliveries WHERE integration_id = '%s' AND status = 'sending'",
+             id);
+    h_sleep_ms(300); /* the rest of the first wave is being recorded */
+    deadline = h_now_ms() + 4000;
+    while (h_now_ms() < deadline) {
+        long long n = sql_num(q);
+        if (n > most)
+            most = n;
+        h_sleep_ms(50);
+    }
+    assert_true(most >= 1); /* it was probed */
+    assert_int_equal(most, 1);
+    /* It answers again: everything is delivered. */
+    assert_int_equal(h_fake_hooks_control(&fake, "{\"target\":\"pagerduty\",\"mode\":\"ok\"}"),
+                     204);
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM deliveries WHERE integration_id = '%s' AND status = 'delivered'",
+             id);
+    deadline = h_now_ms() + 30000;
+    while (sql_num(q) < 8 && h_now_ms() < deadline)
+        h_sleep_ms(100);
+    assert_int_equal(sql_num(q), 8);
+}
+
 static void test_every_secret_stays_out_of_the_server_log(void **state)
 {
     static const char *const secrets[] = {SLACK_SECRET, PD_KEY, JIRA_TOKEN, JIRA_PAT,
@@ -1007,6 +1068,7 @@ int main(void)
         cmocka_unit_test(test_permanent_4xx_is_dead_lettered_and_can_be_retried),
         cmocka_unit_test(test_huge_and_garbage_answers_are_recorded_errors),
         cmocka_unit_test(test_a_hanging_destination_does_not_slow_the_others),
+        cmocka_unit_test(test_a_destination_that_keeps_hanging_is_probed_one_at_a_time),
         cmocka_unit_test(test_every_secret_stays_out_of_the_server_log),
         cmocka_unit_test(test_a_crash_between_commit_and_delivery_loses_and_repeats_nothing),
     };
