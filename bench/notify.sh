@@ -92,8 +92,11 @@ fake_port_of() {
 }
 fake_port=$(fake_port_of 0)
 hang_port=$(fake_port_of 1)
+# SECOND=ok makes the second destination healthy: the same fan-out (two deliveries per event)
+# without the hang, to tell the cost of the hang from the cost of the second destination.
 curl -sf -X POST -H 'Content-Type: application/json' \
-    -d '{"target":"all","mode":"hang","hang_s":600}' "http://127.0.0.1:$hang_port/_control"
+    -d "{\"target\":\"all\",\"mode\":\"${SECOND:-hang}\",\"hang_s\":600}" \
+    "http://127.0.0.1:$hang_port/_control"
 
 body='{"routing_key":"e93facc04764012d7bfb002500d5d1a6","event_action":"trigger","dedup_key":"0b1c","payload":{"summary":"[High] SQL injection against payments-webhook","source":"parapet","severity":"error"}}'
 cat >"$work/post.lua" <<LUA

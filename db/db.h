@@ -431,15 +431,22 @@ struct db_delivery {
 };
 void db_deliveries_free(struct db_delivery *d, size_t n); /* NULL-safe */
 
+/* Per-integration limits of one claim: ids (a uuid[] literal) and limits (an int[] literal of
+ * the same length); integrations in neither get at most unknown. */
+struct db_claim_windows {
+    const char *ids, *limits;
+    unsigned unknown;
+};
 /* Claims up to total due deliveries of the transaction's tenant under a lease of lease_s
- * (per integration at most per_integration, per_batch for batching sinks, 1 for rate-limited
- * ones and for those in probe; none of the integrations in exclude; both PostgreSQL uuid array
- * literals such as "{}"), in order within each story. *out (free with db_deliveries_free) has
+ * (per integration at most per_integration, per_batch for batching sinks, and at most its
+ * window; 1 for rate-limited ones; none of the integrations in exclude, a PostgreSQL uuid array
+ * literal such as "{}"), in order within each story. *out (free with db_deliveries_free) has
  * *n entries. */
 enum err_code db_notify_claim(struct db_tx *tx, const char *worker, unsigned lease_s,
                               unsigned per_integration, unsigned per_batch,
-                              const char *exclude, const char *probe, unsigned total,
-                              struct db_delivery **out, size_t *n, struct err *err);
+                              const char *exclude, const struct db_claim_windows *win,
+                              unsigned total, struct db_delivery **out, size_t *n,
+                              struct err *err);
 /* Records a batch of outcomes (JSON array of {id, status, http, error, delay_s, uncount}) for
  * deliveries worker holds; *n (may be NULL) gets how many changed. */
 enum err_code db_notify_record(struct db_tx *tx, const char *worker, const char *results_json,

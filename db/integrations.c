@@ -238,7 +238,10 @@ static const struct db_stmt claim_stmt = {
     "notify_claim",
     "WITH c AS ("
     "  SELECT x.delivery_id, x.integration_id, x.event_id, i.min_interval_ms"
-    "    FROM integrations i CROSS JOIN LATERAL ("
+    "    FROM integrations i"
+    "    LEFT JOIN LATERAL (SELECT u.l FROM unnest($7::uuid[], $8::int[]) AS u(id, l)"
+    "                        WHERE u.id = i.integration_id) w ON true"
+    "    CROSS JOIN LATERAL ("
     "      SELECT d.delivery_id, d.integration_id, d.event_id FROM deliveries d"
     "       WHERE d.tenant_id = i.tenant_id AND d.integration_id = i.integration_id"
     "         AND ((d.status = 'pending' AND d.next_attempt_at <= now())"
@@ -247,8 +250,9 @@ static const struct db_stmt claim_stmt = {
     "              WHERE p.tenant_id = d.tenant_id AND p.integration_id = d.integration_id"
     "                AND p.subject_id = d.subject_id AND p.status IN ('pending', 'sending'))"
     "       ORDER BY d.delivery_id"
-    "       LIMIT CASE WHEN i.min_interval_ms > 0 OR i.integration_id = ANY ($7::uuid[])"
-    "                  THEN 1 WHEN i.kind = 'splunk' THEN $5::int ELSE $4::int END"
+    "       LIMIT CASE WHEN i.min_interval_ms > 0 THEN 1"
+    "                  ELSE least(CASE WHEN i.kind = 'splunk' THEN $5::int ELSE $4::int END,"
+    "                             coalesce(w.l, $9::int)) END"
     "       FOR UPDATE SKIP LOCKED) x"
     "   WHERE i.enabled AND (i.min_interval_ms = 0 OR i.next_send_at <= now())"
     "     AND NOT (i.integration_id = ANY ($3::uuid[]))"
@@ -270,7 +274,7 @@ static const struct db_stmt claim_stmt = {
     "           encode(i.secrets, 'hex'), e.kind, e.subject_id, e.severity, e.payload::text,"
     "           e.event_id, extract(epoch FROM e.created_at), d.attempts,"
     "           coalesce(j.issue_key, '')",
-    7};
+    9};
 
 void db_deliveries_free(struct db_delivery *d, size_t n)
 {
@@ -284,11 +288,12 @@ void db_deliveries_free(struct db_delivery *d, size_t n)
 
 enum err_code db_notify_claim(struct db_tx *tx, const char *worker, unsigned lease_s,
                               unsigned per_integration, unsigned per_batch,
-                              const char *exclude, const char *probe, unsigned total,
-                              struct db_delivery **out, size_t *n, struct err *err)
+                              const char *exclude, const struct db_claim_windows *win,
+                              unsigned total, struct db_delivery **out, size_t *n,
+                              struct err *err)
 {
-    char lease[16], per[16], batch[16], tot[16];
-    const char *p[7] = {worker, lease, exclude, per, batch, tot, probe};
+    char lease[16], per[16], batch[16], tot[16], first[16];
+    const char *p[9] = {worker, lease, exclude, per, batch, tot, win->ids, win->limits, first};
     PGresult *r = NULL;
     struct db_delivery *d = NULL;
     enum err_code rc;
@@ -300,6 +305,7 @@ enum err_code db_notify_claim(struct db_tx *tx, const char *worker, unsigned lea
     snprintf(per, sizeof per, "%u", per_integration);
     snprintf(batch, sizeof batch, "%u", per_batch);
     snprintf(tot, sizeof tot, "%u", total);
+    snprintf(first, sizeof first, "%u", win->unknown);
     rc = db_run(tx, &claim_stmt, p, &r, err);
     if (rc != ERR_OK)
         goto out;

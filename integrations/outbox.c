@@ -114,12 +114,18 @@ struct batch {
     json_t *remember; /* [{integration_id, subject_id, issue_key}] */
 };
 
+/* Each destination has a window of deliveries it may have in flight, as TCP does: a new one
+ * starts at WINDOW_FIRST, each delivery doubles it up to the per-destination cap, and a request
+ * that fails in transport (timed out, refused) closes it to 1, a probe. A destination that hangs
+ * therefore holds a few slots until its first timeout and one after, not the share the healthy
+ * ones need. */
+#define WINDOW_FIRST 4
+
 struct per_integration {
     char id[DB_ID_LEN];
+    char tenant_id[DB_ID_LEN];
     unsigned n;      /* deliveries in flight */
-    bool struggling; /* its last request failed in transport (timed out, refused): until one
-                      * is delivered again it gets a single delivery in flight, a probe, so a
-                      * hanging destination cannot hold the slots the others need */
+    unsigned window; /* 0: not known yet (WINDOW_FIRST) */
 };
 
 struct intg_worker {
@@ -379,8 +385,10 @@ static struct item *prepare(struct intg_worker *w, const char *tenant_id, struct
     snprintf(it->tenant_id, sizeof it->tenant_id, "%s", tenant_id);
     w->inflight++;
     struct per_integration *p = per_get(w, it->d.integration_id);
-    if (p != NULL)
+    if (p != NULL) {
         p->n++;
+        snprintf(p->tenant_id, sizeof p->tenant_id, "%s", tenant_id);
+    }
     it->ops = sink_find(it->d.kind);
     if (it->ops == NULL) {
         finish(w, it, "dead", 0, "unknown integration kind", 0, false);
@@ -469,7 +477,7 @@ static void collect(struct intg_worker *w)
         if (rc != ERR_OK) {
             struct per_integration *p = per_get(w, it0->d.integration_id);
             if (p != NULL)
-                p->struggling = true;
+                p->window = 1;
             for (size_t i = 0; i < f->n; i++)
                 fail(w, f->items[i], resp.refused, 0, err.detail, -1);
             goto next;
@@ -484,7 +492,7 @@ static void collect(struct intg_worker *w)
         if (sr == SINK_DELIVERED) {
             struct per_integration *p = per_get(w, it0->d.integration_id);
             if (p != NULL)
-                p->struggling = false;
+                p->window = 2 * (p->window ? p->window : WINDOW_FIRST);
         }
         for (size_t i = 0; i < f->n; i++) {
             if (sr == SINK_DELIVERED)
@@ -552,35 +560,53 @@ static void flush(struct intg_worker *w)
     w->nbatches = keep;
 }
 
-/* As uuid array literals: the integrations with their share of the slots taken (a struggling
- * one's share is one), and the struggling ones with none in flight (claimed one at a time). */
-static void excluded(struct intg_worker *w, unsigned cap, char *out, size_t n, char *probe,
-                     size_t pn)
+/* Appends id (with a comma after the first) to a uuid[] or int[] literal being built in
+ * out[size] at *o; false when it does not fit. */
+static bool literal_add(char *out, size_t size, size_t *o, const char *item)
 {
-    size_t o = 0, q = 0;
+    size_t len = strlen(item);
+    if (*o + len + 3 >= size)
+        return false;
+    if (*o > 1)
+        out[(*o)++] = ',';
+    memcpy(out + *o, item, len);
+    *o += len;
+    return true;
+}
 
-    probe[q++] = '{';
+/* As array literals, for the tenant's integrations: those whose window is full (excluded from
+ * the claim), and for the others what is left of their window (ids[k] may take limits[k]
+ * more). A tenant has a handful of integrations: the buffers hold far more. */
+static void windows(struct intg_worker *w, const char *tenant_id, unsigned cap, char *excl,
+                    size_t en, char *ids, char *limits, size_t ln)
+{
+    size_t e = 1, a = 1, b = 1;
+
+    excl[0] = ids[0] = limits[0] = '{';
     for (size_t i = 0; i < w->nper; i++) {
-        if (!w->per[i].struggling || w->per[i].n > 0 || q + DB_ID_LEN + 2 >= pn)
+        struct per_integration *p = &w->per[i];
+        unsigned win = p->window ? p->window : WINDOW_FIRST;
+        char num[16];
+        if (strcmp(p->tenant_id, tenant_id) != 0)
             continue;
-        if (q > 1)
-            probe[q++] = ',';
-        memcpy(probe + q, w->per[i].id, strlen(w->per[i].id));
-        q += strlen(w->per[i].id);
-    }
-    probe[q++] = '}';
-    probe[q] = '\0';
-    out[o++] = '{';
-    for (size_t i = 0; i < w->nper; i++) {
-        if (w->per[i].n < (w->per[i].struggling ? 1 : cap) || o + DB_ID_LEN + 2 >= n)
+        if (win > cap)
+            win = p->window = cap;
+        if (p->n >= win) {
+            literal_add(excl, en, &e, p->id);
             continue;
-        if (o > 1)
-            out[o++] = ',';
-        memcpy(out + o, w->per[i].id, strlen(w->per[i].id));
-        o += strlen(w->per[i].id);
+        }
+        snprintf(num, sizeof num, "%u", win - p->n);
+        if (a + DB_ID_LEN + 3 < ln && b + sizeof num + 3 < ln / 4) {
+            literal_add(ids, ln, &a, p->id);
+            literal_add(limits, ln, &b, num);
+        }
     }
-    out[o++] = '}';
-    out[o] = '\0';
+    excl[e++] = '}';
+    excl[e] = '\0';
+    ids[a++] = '}';
+    ids[a] = '\0';
+    limits[b++] = '}';
+    limits[b] = '\0';
 }
 
 /* One pass over the tenants with work; true when it found any. */
@@ -594,7 +620,8 @@ static bool round_once(struct intg_worker *w)
     struct db_tx *tx = NULL;
     struct err err;
     bool worked = false;
-    char exclude[4096], probe[4096];
+    char exclude[4096], ids[4096], limits[1024];
+    _Static_assert(sizeof limits == sizeof ids / 4, "windows() sizes limits as ids / 4");
 
     /* While busy the tenants found last time are served again; the list is refreshed once per
      * poll period (finding them scans every tenant's queue). */
@@ -627,10 +654,11 @@ static bool round_once(struct intg_worker *w)
         free_slots = cfg->notify_concurrency > w->inflight ? cfg->notify_concurrency - w->inflight
                                                            : 0;
         if (rc == ERR_OK && free_slots > 0) {
-            excluded(w, per_cap, exclude, sizeof exclude, probe, sizeof probe);
+            struct db_claim_windows win = {ids, limits, WINDOW_FIRST};
+            windows(w, tenants[t], per_cap, exclude, sizeof exclude, ids, limits, sizeof ids);
             rc = db_notify_claim(tx, w->name, lease, per_cap,
                                  SPLUNK_BATCH < free_slots ? SPLUNK_BATCH : free_slots, exclude,
-                                 probe, free_slots, &d, &n, &err);
+                                 &win, free_slots, &d, &n, &err);
         }
         if (rc == ERR_OK) {
             rc = db_tx_commit(tx, &err);
