@@ -447,6 +447,10 @@ enum err_code db_notify_claim(struct db_tx *tx, const char *worker, unsigned lea
                               const char *exclude, const struct db_claim_windows *win,
                               unsigned total, struct db_delivery **out, size_t *n,
                               struct err *err);
+/* Deletes the outbox events older than days whose deliveries have all ended (delivered or
+ * dead), with those deliveries, across tenants; *deleted gets how many events. */
+enum err_code db_outbox_retention(struct db_tx *tx, unsigned days, long long *deleted,
+                                  struct err *err);
 /* Records a batch of outcomes (JSON array of {id, status, http, error, delay_s, uncount}) for
  * deliveries worker holds; *n (may be NULL) gets how many changed. */
 enum err_code db_notify_record(struct db_tx *tx, const char *worker, const char *results_json,

@@ -385,3 +385,23 @@ enum err_code db_jira_remember(struct db_tx *tx, const char *integration_id,
     const char *p[3] = {integration_id, subject_id, issue_key};
     return db_exec_count(tx, &remember_stmt, p, NULL, err);
 }
+
+static const struct db_stmt outbox_retention_stmt = {
+    "outbox_retention", "SELECT outbox_retention($1::int)", 1};
+
+enum err_code db_outbox_retention(struct db_tx *tx, unsigned days, long long *deleted,
+                                  struct err *err)
+{
+    char d[16];
+    const char *p[1] = {d};
+    PGresult *r = NULL;
+    enum err_code rc;
+
+    *deleted = 0;
+    snprintf(d, sizeof d, "%u", days);
+    rc = db_run(tx, &outbox_retention_stmt, p, &r, err);
+    if (rc == ERR_OK && PQntuples(r) == 1)
+        *deleted = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return rc;
+}

@@ -39,13 +39,18 @@ static unsigned heartbeat_period(const struct config *cfg)
     return cfg->heartbeat_period_s;
 }
 
+/* System tables after PARAPET_RETENTION_DAYS; notification history (outbox events whose
+ * deliveries have ended) after PARAPET_EVENT_RETENTION_DAYS, like telemetry. */
 static enum err_code job_retention(const struct worker_job *wj, struct db_tx *tx, struct err *err)
 {
-    long long deleted = 0;
+    long long deleted = 0, notified = 0;
     enum err_code rc = db_retention_run(tx, wj->cfg->retention_days, &deleted, err);
     if (rc == ERR_OK)
-        log_event(LOG_INFO, NULL, "job.retention", "{s:I, s:i}", "deleted", (json_int_t)deleted,
-                  "days", (int)wj->cfg->retention_days);
+        rc = db_outbox_retention(tx, wj->cfg->event_retention_days, &notified, err);
+    if (rc == ERR_OK)
+        log_event(LOG_INFO, NULL, "job.retention", "{s:I, s:i, s:I, s:i}", "deleted",
+                  (json_int_t)deleted, "days", (int)wj->cfg->retention_days, "outbox_events",
+                  (json_int_t)notified, "outbox_days", (int)wj->cfg->event_retention_days);
     return rc;
 }
 

@@ -961,6 +961,47 @@ static void test_a_destination_that_keeps_hanging_is_probed_one_at_a_time(void *
     assert_int_equal(sql_num(q), 8);
 }
 
+/* Notification history is kept for the retention period: an old event whose deliveries have all
+ * ended (delivered, dead) goes with them; one with a delivery still pending stays however old,
+ * and so do recent ones. */
+static void test_old_notification_history_is_deleted(void **state)
+{
+    static const char *const cases[][2] = {
+        {"40", "delivered"}, {"40", "dead"}, {"40", "pending"}, {"1", "delivered"}};
+    char body[1024], id[40], q[1024], app[256], admin[256], *v;
+    (void)state;
+    fresh();
+
+    pd_body(body, sizeof body, NULL);
+    create(body, id);
+    h_db_admin_url(db, admin, sizeof admin);
+    h_db_url(db, false, app, sizeof app);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        snprintf(q, sizeof q,
+                 "WITH e AS (INSERT INTO events_outbox (tenant_id, kind, subject_id, severity,"
+                 " payload, created_at, dispatched_at) VALUES ('%s', 'incident.opened',"
+                 " gen_random_uuid(), 'high', '{\"title\":\"old\"}', now() - interval '%s days',"
+                 " now() - interval '%s days') RETURNING event_id, subject_id)"
+                 " INSERT INTO deliveries (tenant_id, integration_id, event_id, subject_id, status,"
+                 " attempts, next_attempt_at) SELECT '%s', '%s', event_id, subject_id, '%s', 1,"
+                 " now() + interval '1 day' FROM e", /* the worker leaves it alone */
+                 tenant, cases[k][0], cases[k][0], tenant, id, cases[k][1]);
+        assert_int_equal(h_sql_exec(admin, q, false), 0);
+    }
+    v = h_sql(app, "SELECT outbox_retention(30)");
+    assert_non_null(v);
+    assert_string_equal(v, "2");
+    free(v);
+    snprintf(q, sizeof q,
+             "SELECT string_agg(status, ',' ORDER BY status) FROM deliveries"
+             " WHERE integration_id = '%s'",
+             id);
+    v = sql_owner(q);
+    assert_non_null(v);
+    assert_string_equal(v, "delivered,pending"); /* the recent one and the unfinished one */
+    free(v);
+}
+
 static void test_every_secret_stays_out_of_the_server_log(void **state)
 {
     static const char *const secrets[] = {SLACK_SECRET, PD_KEY, JIRA_TOKEN, JIRA_PAT,
@@ -1069,6 +1110,7 @@ int main(void)
         cmocka_unit_test(test_huge_and_garbage_answers_are_recorded_errors),
         cmocka_unit_test(test_a_hanging_destination_does_not_slow_the_others),
         cmocka_unit_test(test_a_destination_that_keeps_hanging_is_probed_one_at_a_time),
+        cmocka_unit_test(test_old_notification_history_is_deleted),
         cmocka_unit_test(test_every_secret_stays_out_of_the_server_log),
         cmocka_unit_test(test_a_crash_between_commit_and_delivery_loses_and_repeats_nothing),
     };
