@@ -243,6 +243,15 @@ unsigned config_load(struct config *c, bool need_db, FILE *errors)
                         "characters\n");
         bad++;
     }
+    c->metrics_token = dup_env("PARAPET_METRICS_TOKEN");
+    if (c->metrics_token != NULL &&
+        (strlen(c->metrics_token) < 16 || strlen(c->metrics_token) > 256 ||
+         strspn(c->metrics_token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                  "0123456789-._~+/=") != strlen(c->metrics_token))) {
+        fprintf(errors, "PARAPET_METRICS_TOKEN: expected 16-256 characters of a bearer token "
+                        "(letters, digits, -._~+/=)\n");
+        bad++;
+    }
     c->template_url = dup_env("PARAPET_TEMPLATE_URL");
     if (c->template_url != NULL &&
         (strncmp(c->template_url, "https://", 8) != 0 || strlen(c->template_url) > 1024)) {
@@ -341,6 +350,10 @@ void config_free(struct config *c)
     free(c->template_url);
     free(c->advisory_dir);
     free(c->dashboard_url);
+    if (c->metrics_token != NULL) {
+        OPENSSL_cleanse(c->metrics_token, strlen(c->metrics_token));
+        free(c->metrics_token);
+    }
     OPENSSL_cleanse(c->secret_key_previous, sizeof c->secret_key_previous);
     if (c->jwt_key_previous != NULL) {
         OPENSSL_cleanse(c->jwt_key_previous, strlen(c->jwt_key_previous));

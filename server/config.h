@@ -57,6 +57,7 @@ struct config {
     unsigned notify_max_attempts;  /* PARAPET_NOTIFY_MAX_ATTEMPTS, default 12 */
     unsigned notify_timeout_ms;    /* PARAPET_NOTIFY_TIMEOUT_MS, default 10000 */
     char *dashboard_url;           /* PARAPET_DASHBOARD_URL: links in notifications */
+    char *metrics_token;           /* PARAPET_METRICS_TOKEN: /metrics needs it as a bearer token */
     unsigned event_retention_days; /* PARAPET_EVENT_RETENTION_DAYS, default 30 */
 };
 

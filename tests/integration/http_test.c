@@ -17,10 +17,12 @@
 static struct h_server srv;
 static char db[64];
 
+#define METRICS_TOKEN "scrape-3f9c1e0b7a5d4c2e"
+
 static int setup(void **state)
 {
     static const char *const env[] = {"PARAPET_CONN_TIMEOUT=2", "PARAPET_PER_IP_LIMIT=64",
-                                      NULL};
+                                      "PARAPET_METRICS_TOKEN=" METRICS_TOKEN, NULL};
     (void)state;
     h_db_new("http", db);
     return h_server_start(&srv, db, NULL, env);
@@ -354,7 +356,25 @@ static void test_metrics_count_requests_by_route_and_status(void **state)
     assert_int_equal(h_http("GET", u, NULL, NULL, 0, &r), 200);
     h_resp_free(&r);
     url(u, sizeof u, "/metrics");
-    assert_int_equal(h_http("GET", u, NULL, NULL, 0, &r), 200);
+    /* Only with the configured bearer token. */
+    {
+        static const char *const none[] = {NULL};
+        static const char *const wrong[] = {"Authorization: Bearer scrape-3f9c1e0b7a5d4c2f", NULL};
+        static const char *const user[] = {"Authorization: Bearer " METRICS_TOKEN "x", NULL};
+        const char *const *bad[] = {none, wrong, user};
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            json_t *p;
+            h_http("GET", u, bad[i], NULL, 0, &r);
+            p = assert_problem(&r, 401);
+            assert_null(strstr(r.body, "parapet_http_requests_total"));
+            json_decref(p);
+            h_resp_free(&r);
+        }
+    }
+    {
+        static const char *const ok[] = {"Authorization: Bearer " METRICS_TOKEN, NULL};
+        assert_int_equal(h_http("GET", u, ok, NULL, 0, &r), 200);
+    }
     assert_non_null(
         strstr(r.body, "parapet_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"} "));
     assert_non_null(strstr(r.body, "parapet_http_requests_total{method=\"\",route=\"unmatched\""

@@ -33,6 +33,7 @@ static const char *const env_vars[] = {
     "PARAPET_SECRET_KEY_PREVIOUS", "PARAPET_NOTIFY_CONCURRENCY",
     "PARAPET_NOTIFY_POLL_MS", "PARAPET_NOTIFY_MAX_ATTEMPTS",
     "PARAPET_NOTIFY_TIMEOUT_MS", "PARAPET_DASHBOARD_URL",
+    "PARAPET_METRICS_TOKEN",
 };
 
 static int clean_env(void **state)
@@ -625,6 +626,11 @@ static void test_notification_settings_are_checked(void **state)
     expect_one_problem("PARAPET_NOTIFY_MAX_ATTEMPTS", "0");
     expect_one_problem("PARAPET_NOTIFY_TIMEOUT_MS", "99");
     expect_one_problem("PARAPET_DASHBOARD_URL", "ftp://x");
+    expect_accepted("PARAPET_METRICS_TOKEN", "prometheus-scrape-7f3a9c", &c);
+    assert_string_equal(c.metrics_token, "prometheus-scrape-7f3a9c");
+    config_free(&c);
+    expect_one_problem("PARAPET_METRICS_TOKEN", "short");
+    expect_one_problem("PARAPET_METRICS_TOKEN", "has spaces in the token value");
 }
 
 static void test_other_numeric_settings_are_range_checked(void **state)
