@@ -437,6 +437,23 @@ enum err_code db_exec_json(struct db_tx *tx, const struct db_stmt *st,
     return rc;
 }
 
+enum err_code db_exec_int(struct db_tx *tx, const struct db_stmt *st, unsigned arg,
+                          long long *out, struct err *err)
+{
+    char a[16];
+    const char *p[1] = {a};
+    PGresult *r = NULL;
+    enum err_code rc;
+
+    *out = 0;
+    snprintf(a, sizeof a, "%u", arg);
+    rc = db_run(tx, st, p, &r, err);
+    if (rc == ERR_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+        *out = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return rc;
+}
+
 enum err_code db_list_json(struct db_tx *tx, const struct db_stmt *st, int limit,
                                const char *after, json_t **items, char *next, size_t nextlen,
                                struct err *err)

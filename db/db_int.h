@@ -39,6 +39,11 @@ enum err_code db_exec_found(struct db_tx *tx, const struct db_stmt *st, const ch
 enum err_code db_exec_json(struct db_tx *tx, const struct db_stmt *st, const char *const *params,
                            json_t **out, struct err *err);
 
+/* Runs st with $1 = arg, which returns at most one row of one integer, into *out (0 when there
+ * is no row or it is NULL). */
+enum err_code db_exec_int(struct db_tx *tx, const struct db_stmt *st, unsigned arg,
+                          long long *out, struct err *err);
+
 /* Runs st with ($1 = limit + 1, $2 = cursor) for a keyset page: each row is (JSON text, cursor
  * value). *items is a new array of at most limit items; next gets the cursor of the last item
  * when a further page exists, else "". */

@@ -392,16 +392,5 @@ static const struct db_stmt outbox_retention_stmt = {
 enum err_code db_outbox_retention(struct db_tx *tx, unsigned days, long long *deleted,
                                   struct err *err)
 {
-    char d[16];
-    const char *p[1] = {d};
-    PGresult *r = NULL;
-    enum err_code rc;
-
-    *deleted = 0;
-    snprintf(d, sizeof d, "%u", days);
-    rc = db_run(tx, &outbox_retention_stmt, p, &r, err);
-    if (rc == ERR_OK && PQntuples(r) == 1)
-        *deleted = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return rc;
+    return db_exec_int(tx, &outbox_retention_stmt, days, deleted, err);
 }

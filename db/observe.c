@@ -201,17 +201,7 @@ static const struct db_stmt retention_stmt = {
 enum err_code db_obs_retention(struct db_tx *tx, unsigned days, long long *dropped,
                                struct err *err)
 {
-    char d[16];
-    const char *p[1] = {d};
-    PGresult *r = NULL;
-    enum err_code rc;
-
-    snprintf(d, sizeof d, "%u", days);
-    rc = db_run(tx, &retention_stmt, p, &r, err);
-    if (rc == ERR_OK && PQntuples(r) == 1)
-        *dropped = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return rc;
+    return db_exec_int(tx, &retention_stmt, days, dropped, err);
 }
 
 /* ---- correlation ---- */
