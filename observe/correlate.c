@@ -19,6 +19,7 @@
 #include "observe/observe.h"
 
 #include "db/db.h"
+#include "server/sbuf.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -585,76 +586,51 @@ static void inc_from_json(struct inc *i, const json_t *j)
     snprintf(i->target, sizeof i->target, "%s", json_string_value(json_object_get(j, "target")));
 }
 
-/* Appends decimal v and a comma to a growing buffer. */
-static bool append_num(char **buf, size_t *n, size_t *cap, long long v)
+/* Postgres array literals written into an sbuf that holds only the literal: "{", elements (each
+ * after the first with its comma), "}". */
+static void lit_open(struct sbuf *b)
 {
-    if (*n + 24 > *cap) {
-        size_t nc = *cap ? *cap * 2 : 4096;
-        char *nb = realloc(*buf, nc);
-        if (nb == NULL)
-            return false;
-        *buf = nb;
-        *cap = nc;
-    }
-    *n += (size_t)snprintf(*buf + *n, *cap - *n, "%s%lld", *n == 1 ? "" : ",", v);
-    return true;
+    b->len = 0;
+    sb_put(b, "{", 1);
 }
 
-static char *array_start(size_t *n, size_t *cap)
+static bool lit_empty(const struct sbuf *b)
 {
-    char *b = malloc(4096);
-    if (b == NULL)
-        return NULL;
-    b[0] = '{';
-    b[1] = '\0';
-    *n = 1;
-    *cap = 4096;
-    return b;
+    return b->len <= 1;
 }
 
-static bool array_end(char **b, size_t *n, size_t *cap)
+static void lit_sep(struct sbuf *b)
 {
-    if (*n + 2 > *cap) {
-        char *nb = realloc(*b, *cap + 2);
-        if (nb == NULL)
-            return false;
-        *b = nb;
-        *cap += 2;
-    }
-    (*b)[(*n)++] = '}';
-    (*b)[*n] = '\0';
-    return true;
+    if (!lit_empty(b))
+        sb_put(b, ",", 1);
 }
 
-/* Appends s as a quoted element of a Postgres array literal (with its comma). */
-static bool append_text(char **buf, size_t *n, size_t *cap, const char *s)
+static void lit_num(struct sbuf *b, long long v)
 {
-    size_t need = *n + 2 * strlen(s) + 5;
-    char *p;
-    if (need > *cap) {
-        size_t nc = *cap ? *cap * 2 : 4096;
-        char *nb;
-        while (nc < need)
-            nc *= 2;
-        nb = realloc(*buf, nc);
-        if (nb == NULL)
-            return false;
-        *buf = nb;
-        *cap = nc;
+    lit_sep(b);
+    sb_printf(b, "%lld", v);
+}
+
+/* s as a quoted element. */
+static void lit_text(struct sbuf *b, const char *s)
+{
+    lit_sep(b);
+    sb_put(b, "\"", 1);
+    for (size_t run; *s; s += run) {
+        run = strcspn(s, "\"\\");
+        sb_put(b, s, run);
+        if (s[run] != '\0') {
+            sb_put(b, "\\", 1);
+            sb_put(b, s + run, 1);
+            run++;
+        }
     }
-    p = *buf + *n;
-    if (*n > 1)
-        *p++ = ',';
-    *p++ = '"';
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            *p++ = '\\';
-        *p++ = *s;
-    }
-    *p++ = '"';
-    *p = '\0';
-    *n = (size_t)(p - *buf);
-    return true;
+    sb_put(b, "\"", 1);
+}
+
+static void lit_close(struct sbuf *b)
+{
+    sb_put(b, "}", 1);
 }
 
 /* Whether a signal's trace (or request) id must be looked up among earlier signals: it has one,
@@ -674,55 +650,59 @@ static bool needs_origin(struct run *r, const struct db_obs_signal *s, uint64_t 
 static enum err_code load_origins(struct run *r, const struct db_obs_sigbatch *b,
                                   struct db_obs_sigbatch *origins, struct err *err)
 {
-    size_t n1 = 0, c1 = 0, n2 = 0, c2 = 0;
-    char *traces = array_start(&n1, &c1), *requests = array_start(&n2, &c2);
+    struct sbuf traces = {0}, requests = {0};
     struct map seen = {0};
     enum err_code rc = ERR_OK;
-    bool ok = traces != NULL && requests != NULL, any = false;
+    bool ok = true;
 
+    lit_open(&traces);
+    lit_open(&requests);
     for (size_t i = 0; ok && i < b->n; i++) {
         const struct db_obs_signal *s = &b->rows[i];
         uint64_t tk;
         if (!needs_origin(r, s, &tk) || map_get(&seen, tk) >= 0)
             continue;
-        ok = map_put(&seen, tk, 1) &&
-             (s->trace_id != NULL ? append_text(&traces, &n1, &c1, s->trace_id)
-                                  : append_text(&requests, &n2, &c2, s->request_id));
-        any = true;
+        ok = map_put(&seen, tk, 1);
+        if (s->trace_id != NULL)
+            lit_text(&traces, s->trace_id);
+        else
+            lit_text(&requests, s->request_id);
     }
-    ok = ok && array_end(&traces, &n1, &c1) && array_end(&requests, &n2, &c2);
-    if (!ok)
+    lit_close(&traces);
+    lit_close(&requests);
+    if (!ok || traces.failed || requests.failed)
         rc = err_set(err, ERR_NOMEM, "out of memory");
-    else if (any)
-        rc = db_obs_corr_origins(r->tx, traces, requests, b->rows[0].xid, b->rows[0].signal_id,
-                                 origins, err);
+    else if (traces.len > 2 || requests.len > 2) /* not both "{}" */
+        rc = db_obs_corr_origins(r->tx, traces.p, requests.p, b->rows[0].xid,
+                                 b->rows[0].signal_id, origins, err);
     map_clear(&seen);
-    free(traces);
-    free(requests);
+    free(traces.p);
+    free(requests.p);
     return rc;
 }
 
 /* Adds a key to a lookup list (a bigint[] literal) unless it is known or listed already. */
-static bool want_key(struct run *r, struct map *seen, char **text, size_t *n, size_t *cap,
-                     uint64_t key)
+static bool want_key(struct run *r, struct map *seen, struct sbuf *text, uint64_t key)
 {
     if (map_get(seen, key) >= 0 || map_get(&r->keys, key) >= 0)
         return true;
-    return map_put(seen, key, 1) && append_num(text, n, cap, (long long)key);
+    lit_num(text, (long long)key);
+    return map_put(seen, key, 1);
 }
 
 /* Looks up the listed keys: the open incidents they lead to join the run, the keys the map. */
-static enum err_code lookup(struct run *r, char **text, size_t *n, size_t *cap, struct err *err)
+static enum err_code lookup(struct run *r, struct sbuf *text, struct err *err)
 {
     json_t *found = NULL, *e;
     enum err_code rc;
     size_t i;
 
-    if (*n == 1)
+    if (lit_empty(text))
         return ERR_OK; /* nothing listed */
-    if (!array_end(text, n, cap))
+    lit_close(text);
+    if (text->failed)
         return err_set(err, ERR_NOMEM, "out of memory");
-    rc = db_obs_corr_lookup(r->tx, *text, &found, err);
+    rc = db_obs_corr_lookup(r->tx, text->p, &found, err);
     json_array_foreach(found, i, e)
     {
         const json_t *ij = json_object_get(e, "incident");
@@ -753,34 +733,31 @@ static enum err_code lookup(struct run *r, char **text, size_t *n, size_t *cap, 
 static enum err_code load_keys(struct run *r, const struct db_obs_sigbatch *b, struct err *err)
 {
     struct db_obs_sigbatch origins = {0};
-    size_t n = 0, cap = 0;
-    char *text = array_start(&n, &cap);
+    struct sbuf text = {0};
     enum err_code rc = ERR_OK;
     struct map seen = {0};
-    bool ok = text != NULL;
+    bool ok = true;
     size_t i;
 
+    lit_open(&text);
     for (i = 0; ok && i < b->n; i++) {
         uint64_t k[4];
         bool stored;
         size_t nk = link_keys(&b->rows[i], k, &stored);
         k[nk++] = repeat_key(&b->rows[i]);
         for (size_t j = stored ? 0 : 1; ok && j < nk; j++)
-            ok = want_key(r, &seen, &text, &n, &cap, k[j]);
+            ok = want_key(r, &seen, &text, k[j]);
     }
-    rc = ok ? lookup(r, &text, &n, &cap, err) : err_set(err, ERR_NOMEM, "out of memory");
+    rc = ok ? lookup(r, &text, err) : err_set(err, ERR_NOMEM, "out of memory");
     if (rc == ERR_OK)
         rc = load_origins(r, b, &origins, err);
     if (rc != ERR_OK || origins.n == 0)
         goto out;
     /* The earlier signals' repeat keys. */
-    text[0] = '{';
-    text[1] = '\0';
-    n = 1;
-    for (i = 0; ok && i < origins.n; i++) {
-        ok = want_key(r, &seen, &text, &n, &cap, repeat_key(&origins.rows[i]));
-    }
-    rc = ok ? lookup(r, &text, &n, &cap, err) : err_set(err, ERR_NOMEM, "out of memory");
+    lit_open(&text);
+    for (i = 0; ok && i < origins.n; i++)
+        ok = want_key(r, &seen, &text, repeat_key(&origins.rows[i]));
+    rc = ok ? lookup(r, &text, err) : err_set(err, ERR_NOMEM, "out of memory");
     /* A trace or request id leads where its earlier signal's repeat key leads. */
     for (i = 0; rc == ERR_OK && i < origins.n; i++) {
         uint64_t k[3];
@@ -794,7 +771,7 @@ static enum err_code load_keys(struct run *r, const struct db_obs_sigbatch *b, s
     }
 out:
     map_clear(&seen);
-    free(text);
+    free(text.p);
     db_obs_sigbatch_free(&origins);
     return rc;
 }
@@ -977,43 +954,25 @@ static char *ids_literal(struct run *r, int *pos)
     return s;
 }
 
-/* Appends len bytes of s to a growing NUL-terminated buffer. */
-static bool append_raw(char **buf, size_t *n, size_t *cap, const char *s, size_t len)
-{
-    if (*n + len + 1 > *cap) {
-        size_t nc = *cap ? *cap * 2 : 4096;
-        char *nb;
-        while (nc < *n + len + 1)
-            nc *= 2;
-        nb = realloc(*buf, nc);
-        if (nb == NULL)
-            return false;
-        *buf = nb;
-        *cap = nc;
-    }
-    memcpy(*buf + *n, s, len);
-    *n += len;
-    (*buf)[*n] = '\0';
-    return true;
-}
-
 /* The signals each touched incident took in this batch, one chunk row per incident: a text[]
  * literal whose element k is the bigint[] literal of the signals of the incident at position
  * k + 1 of ids, in folding order; the weak ones also as a bigint[] literal. */
 static enum err_code write_pairs(struct run *r, const char *ids, const int *pos, struct err *err)
 {
-    size_t npos = r->ninc + 1, n1, c1, n2, c2;
+    size_t npos = r->ninc + 1;
     size_t *end = calloc(npos + 1, sizeof *end);
     long long *sorted = malloc((r->npairs + 1) * sizeof *sorted);
-    char *a = array_start(&n1, &c1), *w = array_start(&n2, &c2);
+    struct sbuf a = {0}, w = {0};
     enum err_code rc = ERR_OK;
-    bool ok = end != NULL && sorted != NULL && a != NULL && w != NULL;
+    bool ok = end != NULL && sorted != NULL;
 
+    lit_open(&a);
+    lit_open(&w);
     /* A stable counting sort of the pairs by their incident's position (1-based, dense). */
     for (size_t i = 0; ok && i < r->npairs; i++) {
         end[pos[r->pairs[i].inc]]++;
         if (r->pairs[i].weak)
-            ok = append_num(&w, &n2, &c2, r->pairs[i].signal_id);
+            lit_num(&w, r->pairs[i].signal_id);
     }
     for (size_t k = 0, sum = 0; ok && k <= npos; k++) {
         size_t c = end[k];
@@ -1023,49 +982,51 @@ static enum err_code write_pairs(struct run *r, const char *ids, const int *pos,
     for (size_t i = 0; ok && i < r->npairs; i++)
         sorted[end[pos[r->pairs[i].inc]]++] = r->pairs[i].signal_id; /* now: ends */
     for (size_t k = 1, from = end[0]; ok && k <= npos && from < r->npairs; k++) {
-        ok = append_raw(&a, &n1, &c1, n1 > 1 ? ",\"{" : "\"{", n1 > 1 ? 3 : 2);
-        for (size_t i = from; ok && i < end[k]; i++) {
-            char num[24];
-            int len = snprintf(num, sizeof num, "%s%lld", i == from ? "" : ",", sorted[i]);
-            ok = append_raw(&a, &n1, &c1, num, (size_t)len);
-        }
-        ok = ok && append_raw(&a, &n1, &c1, "}\"", 2);
+        lit_sep(&a);
+        sb_lit(&a, "\"{");
+        for (size_t i = from; i < end[k]; i++)
+            sb_printf(&a, "%s%lld", i == from ? "" : ",", sorted[i]);
+        sb_lit(&a, "}\"");
         from = end[k];
     }
-    ok = ok && array_end(&a, &n1, &c1) && array_end(&w, &n2, &c2);
-    if (!ok)
+    lit_close(&a);
+    lit_close(&w);
+    if (!ok || a.failed || w.failed)
         rc = err_set(err, ERR_NOMEM, "out of memory");
     else if (r->npairs > 0)
-        rc = db_obs_incident_signals(r->tx, ids, a, w, err);
+        rc = db_obs_incident_signals(r->tx, ids, a.p, w.p, err);
     free(end);
     free(sorted);
-    free(a);
-    free(w);
+    free(a.p);
+    free(w.p);
     return rc;
 }
 
 static enum err_code write_keys(struct run *r, const char *ids, const int *pos, struct err *err)
 {
-    size_t n1, c1, n2, c2, n3, c3, count = 0;
-    char *k = array_start(&n1, &c1), *x = array_start(&n2, &c2), *m = array_start(&n3, &c3);
+    struct sbuf k = {0}, x = {0}, m = {0};
     enum err_code rc = ERR_OK;
-    bool ok = k != NULL && x != NULL && m != NULL;
 
-    for (size_t i = 0; ok && i < r->nkw; i++) {
+    lit_open(&k);
+    lit_open(&x);
+    lit_open(&m);
+    for (size_t i = 0; i < r->nkw; i++) {
         if (!r->kw[i].persist || r->kw[i].inc < 0 || r->kw[i].ms == 0 || pos[r->kw[i].inc] == 0)
             continue; /* looked up, or loaded and not changed */
-        ok = append_num(&k, &n1, &c1, (long long)r->kw[i].key) &&
-             append_num(&x, &n2, &c2, pos[r->kw[i].inc]) && append_num(&m, &n3, &c3, r->kw[i].ms);
-        count++;
+        lit_num(&k, (long long)r->kw[i].key);
+        lit_num(&x, pos[r->kw[i].inc]);
+        lit_num(&m, r->kw[i].ms);
     }
-    ok = ok && array_end(&k, &n1, &c1) && array_end(&x, &n2, &c2) && array_end(&m, &n3, &c3);
-    if (!ok)
+    lit_close(&k);
+    lit_close(&x);
+    lit_close(&m);
+    if (k.failed || x.failed || m.failed)
         rc = err_set(err, ERR_NOMEM, "out of memory");
-    else if (count > 0)
-        rc = db_obs_incident_keys(r->tx, ids, k, x, m, err);
-    free(k);
-    free(x);
-    free(m);
+    else if (k.len > 2)
+        rc = db_obs_incident_keys(r->tx, ids, k.p, x.p, m.p, err);
+    free(k.p);
+    free(x.p);
+    free(m.p);
     return rc;
 }
 

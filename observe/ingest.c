@@ -5,6 +5,7 @@
 
 #include "db/db.h"
 #include "observe/detect.h"
+#include "server/sbuf.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -482,49 +483,6 @@ static const char *const payload_rule[OBS_CLASS_COUNT] = {
  * Rows travel to PostgreSQL as one JSON array per table. They are written here as text, once:
  * building them as jansson trees and serialising those cost as much as parsing the batch, and an
  * event's body goes in as the bytes it was sent in whenever they can be located. */
-
-#define SBUF_MAX ((size_t)256 << 20) /* the rows of the largest Firehose delivery fit */
-
-struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool failed; /* out of memory or past SBUF_MAX: the text is unusable */
-};
-
-static bool sb_reserve(struct sbuf *b, size_t n)
-{
-    size_t cap;
-    char *np;
-
-    if (b->failed)
-        return false;
-    if (b->len + n + 1 <= b->cap)
-        return true;
-    cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + n + 1)
-        cap *= 2;
-    if (cap > SBUF_MAX || (np = realloc(b->p, cap)) == NULL) {
-        b->failed = true;
-        return false;
-    }
-    b->p = np;
-    b->cap = cap;
-    return true;
-}
-
-static void sb_put(struct sbuf *b, const char *s, size_t n)
-{
-    if (!sb_reserve(b, n))
-        return;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_lit(struct sbuf *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
 
 static int sb_dump_cb(const char *s, size_t n, void *data)
 {

@@ -2,8 +2,8 @@
 
 #include "api/api.h"
 #include "db/db.h"
+#include "server/sbuf.h"
 
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,43 +76,6 @@ void metrics_job_done(const char *outcome)
         atomic_fetch_add_explicit(&jobs_retried, 1, memory_order_relaxed);
 }
 
-struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (b->oom)
-        return;
-    for (;;) {
-        va_start(ap, fmt);
-        n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = true;
-            return;
-        }
-        if ((size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t ncap = b->cap * 2 + (size_t)n;
-        char *np = realloc(b->p, ncap);
-        if (np == NULL) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = ncap;
-    }
-}
-
 static void route_label(size_t slot, char *out, size_t n)
 {
     if (slot == 0)
@@ -124,7 +87,7 @@ static void route_label(size_t slot, char *out, size_t n)
 
 int metrics_render(struct db_pool *db, char **out, size_t *len)
 {
-    struct sbuf b = {.p = malloc(16384), .len = 0, .cap = 16384, .oom = false};
+    struct sbuf b = {.p = malloc(16384), .len = 0, .cap = 16384, .failed = false};
     char label[256];
     struct db_pool_stats ps;
     struct db_job_counts jc;
@@ -219,7 +182,7 @@ int metrics_render(struct db_pool *db, char **out, size_t *len)
               "parapet_jobs_processed_total{outcome=\"retried\"} %llu\n",
               db_up ? 1 : 0, atomic_load(&jobs_succeeded), atomic_load(&jobs_failed),
               atomic_load(&jobs_retried));
-    if (b.oom) {
+    if (b.failed) {
         free(b.p);
         return -1;
     }

@@ -272,7 +272,9 @@ static void test_two_tenants_campaigns_never_merge(void **state)
 static void test_injection_then_execution_on_one_trace_is_one_story(void **state)
 {
     struct body b = {0};
-    const char *trace = "Root=1-67891233-abcdef012345678912345678";
+    /* A client-chosen trace id with Postgres array-literal metacharacters (quote, backslash,
+     * braces, comma; JSON-escaped here): it must still join the two batches. */
+    const char *trace = "Root=1-67891233-ab\\\"{cd},ef\\\\012345678912345678";
     json_t *list, *inc, *fns;
     (void)state;
 
