@@ -1678,7 +1678,7 @@ static bool fault_line(struct fake *f, char **tok, size_t n, const char **why)
     x->remaining = -1;
     if (n > at) {
         if (strcmp(tok[at], "always") != 0) {
-            if (!awsf_parse_ulong(tok[at], 1, 1000000, &v)) {
+            if (!fake_parse_ulong(tok[at], 1, 1000000, &v)) {
                 *why = "the fault count must be 1..1000000 or 'always'";
                 return false;
             }
@@ -1787,7 +1787,7 @@ static bool config_line(struct fake *f, char *line, const char **why)
             }
         }
     } else if (strcmp(tok[0], "throttle") == 0 && n == 2) {
-        if (!awsf_parse_ulong(tok[1], 0, 1000000, &v)) {
+        if (!fake_parse_ulong(tok[1], 0, 1000000, &v)) {
             *why = "throttle takes a count";
             return false;
         }
@@ -1799,7 +1799,7 @@ static bool config_line(struct fake *f, char *line, const char **why)
                 break;
         }
         if (s == sizeof service_names / sizeof service_names[0] ||
-            !awsf_parse_ulong(tok[2], 0, 1000000, &v)) {
+            !fake_parse_ulong(tok[2], 0, 1000000, &v)) {
             *why = "throttle takes [sts|iam|lambda|apigateway|s3] and a count";
             return false;
         }
@@ -1812,23 +1812,23 @@ static bool config_line(struct fake *f, char *line, const char **why)
             return false;
         }
     } else if (strcmp(tok[0], "synthetic") == 0 && n == 2) {
-        if (!awsf_parse_ulong(tok[1], 1, 1000000, &f->synthetic)) {
+        if (!fake_parse_ulong(tok[1], 1, 1000000, &f->synthetic)) {
             *why = "synthetic takes a count of functions, 1..1000000";
             return false;
         }
     } else if (strcmp(tok[0], "delay_ms") == 0 && n == 2) {
-        if (!awsf_parse_ulong(tok[1], 0, 60000, &f->delay_ms)) {
+        if (!fake_parse_ulong(tok[1], 0, 60000, &f->delay_ms)) {
             *why = "delay_ms takes 0..60000 milliseconds";
             return false;
         }
     } else if (strcmp(tok[0], "retry_after") == 0 && n == 2) {
-        if (!awsf_parse_ulong(tok[1], 0, 3600, &v)) {
+        if (!fake_parse_ulong(tok[1], 0, 3600, &v)) {
             *why = "retry_after takes 0..3600 seconds";
             return false;
         }
         f->retry_after = (unsigned)v;
     } else if (strcmp(tok[0], "code_expire_s") == 0 && n == 2) {
-        if (!awsf_parse_ulong(tok[1], 1, 604800, &v)) {
+        if (!fake_parse_ulong(tok[1], 1, 604800, &v)) {
             *why = "code_expire_s takes 1..604800 seconds";
             return false;
         }
@@ -1841,14 +1841,14 @@ static bool config_line(struct fake *f, char *line, const char **why)
     } else if (strcmp(tok[0], "short_pages") == 0 && n == 1) {
         f->short_pages = true;
     } else if (strcmp(tok[0], "huge_bytes") == 0 && n == 2) {
-        if (!awsf_parse_ulong(tok[1], 1, 1024UL * 1024 * 1024, &v)) {
+        if (!fake_parse_ulong(tok[1], 1, 1024UL * 1024 * 1024, &v)) {
             *why = "huge_bytes takes 1..1073741824";
             return false;
         }
         f->huge_bytes = v;
         return fault_line(f, tok, n, why);
     } else if (strcmp(tok[0], "expire_s") == 0 && n == 2) {
-        if (!awsf_parse_ulong(tok[1], 1, 43200, &v)) {
+        if (!fake_parse_ulong(tok[1], 1, 43200, &v)) {
             *why = "expire_s takes 1..43200 seconds";
             return false;
         }
@@ -1939,7 +1939,7 @@ int main(int argc, char **argv)
     pthread_mutex_init(&f.mu, NULL);
     for (int i = 1; i < argc; i++) {
         if (i + 1 < argc && strcmp(argv[i], "--port") == 0) {
-            if (!awsf_parse_ulong(argv[++i], 0, 65535, &port)) {
+            if (!fake_parse_ulong(argv[++i], 0, 65535, &port)) {
                 usage();
                 return 2;
             }

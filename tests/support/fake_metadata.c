@@ -31,7 +31,6 @@
 #include "tests/support/lib/fake_server.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <microhttpd.h>
@@ -285,10 +284,7 @@ int main(int argc, char **argv)
         }
         i++;
         if (strcmp(a, "--port") == 0) {
-            char *end = NULL;
-            errno = 0;
-            port = strtoul(v, &end, 10);
-            if (errno != 0 || *end != '\0' || v[0] == '\0' || port > 65535) {
+            if (!fake_parse_ulong(v, 0, 65535, &port)) {
                 usage();
                 return 2;
             }

@@ -12,6 +12,8 @@
 #ifndef PARAPET_AWS_FAKE_H
 #define PARAPET_AWS_FAKE_H
 
+#include "tests/support/lib/fake_server.h"
+
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -77,8 +79,6 @@ char *awsf_token_new(const char *kind, size_t index);
 bool awsf_token_parse(const char *token, const char *kind, size_t *index);
 /* The page size to answer for a request of max items (c->short_pages halves it). */
 unsigned long awsf_page_size(const struct awsf_call *c, unsigned long max);
-/* Unsigned decimal in [lo, hi]. */
-bool awsf_parse_ulong(const char *s, unsigned long lo, unsigned long hi, unsigned long *out);
 
 /* Fills out[0..n) with characters of alphabet (length alen <= 256), uniformly, and NULs out[n].
  * false when the random generator fails. */

@@ -119,7 +119,7 @@ static bool page(const struct awsf_call *c, size_t n, size_t *start, size_t *end
     unsigned long max = v1 ? V1_DEFAULT_LIMIT : V2_DEFAULT_MAX;
 
     *start = 0;
-    if (lim != NULL && !awsf_parse_ulong(lim, 1, v1 ? V1_MAX_LIMIT : V2_MAX_MAX, &max)) {
+    if (lim != NULL && !fake_parse_ulong(lim, 1, v1 ? V1_MAX_LIMIT : V2_MAX_MAX, &max)) {
         awsf_fail(rp, 400, "BadRequestException",
                   v1 ? "Invalid limit: %.32s" : "Invalid maxResults: %.32s", lim);
         return false;

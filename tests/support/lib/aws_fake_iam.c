@@ -157,7 +157,7 @@ static bool page(const struct awsf_call *c, size_t n, size_t *start, size_t *end
     unsigned long max = DEFAULT_MAX_ITEMS;
 
     *start = 0;
-    if (mi != NULL && !awsf_parse_ulong(mi, 1, 1000, &max)) {
+    if (mi != NULL && !fake_parse_ulong(mi, 1, 1000, &max)) {
         awsf_fail(rp, 400, "ValidationError",
                   "1 validation error detected: Value '%.32s' at 'maxItems' failed to satisfy "
                   "constraint: Member must have value between 1 and 1000",

@@ -115,7 +115,7 @@ static bool page(const struct awsf_call *c, const char *kind, size_t total, size
     unsigned long max = per_page;
 
     *start = 0;
-    if (mi != NULL && !awsf_parse_ulong(mi, 1, MAX_ITEMS, &max)) {
+    if (mi != NULL && !fake_parse_ulong(mi, 1, MAX_ITEMS, &max)) {
         awsf_fail(rp, 400, "InvalidParameterValueException",
                   "1 validation error detected: Value '%.32s' at 'maxItems' failed to satisfy "
                   "constraint: Member must have value between 1 and 10000",

@@ -121,7 +121,7 @@ void awsf_code_download(const struct awsf_code_signer *f, const char *method, co
         (expires = awsf_param(&q, "X-Amz-Expires")) == NULL ||
         (sig = awsf_param(&q, "X-Amz-Signature")) == NULL ||
         awsf_param(&q, "X-Amz-Credential") == NULL || awsf_param(&q, "X-Amz-Algorithm") == NULL ||
-        !awsf_parse_amz_date(date, &when) || !awsf_parse_ulong(expires, 1, 604800, &exp)) {
+        !awsf_parse_amz_date(date, &when) || !fake_parse_ulong(expires, 1, 604800, &exp)) {
         awsf_params_free(&q);
         awsf_fail(rp, 403, "AccessDenied",
                   "Query-string authentication version 4 requires the X-Amz-Algorithm, "

@@ -344,20 +344,6 @@ bool awsf_parse_amz_date(const char *s, time_t *out)
     return true;
 }
 
-bool awsf_parse_ulong(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
-{
-    char *end;
-    unsigned long v;
-
-    if (s == NULL || *s == '\0' || strspn(s, "0123456789") != strlen(s) || strlen(s) > 12)
-        return false;
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < lo || v > hi)
-        return false;
-    *out = v;
-    return true;
-}
 
 unsigned long awsf_page_size(const struct awsf_call *c, unsigned long max)
 {
@@ -428,7 +414,7 @@ bool awsf_token_parse(const char *token, const char *kind, size_t *index)
         return false;
     memcpy(digits, raw + 4 + klen, dl);
     digits[dl] = '\0';
-    if (!awsf_parse_ulong(digits, 0, 100000000, &v))
+    if (!fake_parse_ulong(digits, 0, 100000000, &v))
         return false;
     *index = (size_t)v;
     return true;

@@ -8,8 +8,24 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+
+bool fake_parse_ulong(const char *s, unsigned long lo, unsigned long hi, unsigned long *out)
+{
+    char *end;
+    unsigned long v;
+
+    if (s == NULL || *s == '\0' || strspn(s, "0123456789") != strlen(s) || strlen(s) > 12)
+        return false;
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
 
 int fake_open_log(const char *name, const char *path)
 {

@@ -21,6 +21,9 @@ struct fake_server {
     void *(*uri_log)(void *cls, const char *uri, struct MHD_Connection *con); /* may be NULL */
 };
 
+/* Unsigned decimal in [lo, hi] (command-line and query values of the fakes). */
+bool fake_parse_ulong(const char *s, unsigned long lo, unsigned long hi, unsigned long *out);
+
 /* Opens path for appending (created 0600); -1 with a message on stderr when it cannot. */
 int fake_open_log(const char *name, const char *path);
 
