@@ -275,6 +275,27 @@ static char *sql_owner(const char *q)
     return h_sql(url, q);
 }
 
+static long long sql_num(const char *q)
+{
+    char *v = sql_owner(q);
+    long long n = v != NULL ? strtoll(v, NULL, 10) : -1;
+    free(v);
+    return n;
+}
+
+/* Waits up to ms until want deliveries of the integration are delivered; returns how many are. */
+static long long wait_delivered(const char *id, long long want, int ms)
+{
+    char q[256];
+    long long deadline = h_now_ms() + ms, n;
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM deliveries WHERE integration_id = '%s' AND status = 'delivered'",
+             id);
+    while ((n = sql_num(q)) < want && h_now_ms() < deadline)
+        h_sleep_ms(50);
+    return n;
+}
+
 /* The delivery of an integration (newest first), via the API. */
 static json_t *deliveries(const char *id)
 {
@@ -604,24 +625,8 @@ static void jira_flow(const char *config, int version, const char *auth)
     emit("incident.escalated", subject, "critical", incident_payload);
     emit("incident.resolved", subject, "critical", "{\"title\":\"resolved\"}");
     json_decref(wait_delivery(id, "delivered", 8000));
-    /* Wait for all four. */
-    {
-        long long deadline = h_now_ms() + 8000;
-        for (;;) {
-            snprintf(q, sizeof q,
-                     "SELECT count(*) FROM deliveries WHERE integration_id = '%s'"
-                     " AND status = 'delivered'",
-                     id);
-            v = sql_owner(q);
-            bool done = v != NULL && strcmp(v, "4") == 0;
-            free(v);
-            if (done)
-                break;
-            if (h_now_ms() > deadline)
-                fail_msg("JIRA deliveries did not all arrive");
-            h_sleep_ms(50);
-        }
-    }
+    if (wait_delivered(id, 4, 8000) != 4) /* all four */
+        fail_msg("JIRA deliveries did not all arrive");
     snprintf(q, sizeof q, "SELECT issue_key FROM jira_issues WHERE integration_id = '%s'", id);
     v = sql_owner(q);
     assert_non_null(v);
@@ -900,14 +905,6 @@ static void test_a_hanging_destination_does_not_slow_the_others(void **state)
     json_decref(wait_delivery(hang_id, "delivered", 15000));
 }
 
-static long long sql_num(const char *q)
-{
-    char *v = sql_owner(q);
-    long long n = v != NULL ? strtoll(v, NULL, 10) : -1;
-    free(v);
-    return n;
-}
-
 /* A destination that keeps hanging holds one delivery in flight after its first timeout (a
  * probe), not its full share of the slots, and gets everything once it answers again. */
 static void test_a_destination_that_keeps_hanging_is_probed_one_at_a_time(void **state)
@@ -952,13 +949,7 @@ static void test_a_destination_that_keeps_hanging_is_probed_one_at_a_time(void *
     /* It answers again: everything is delivered. */
     assert_int_equal(h_fake_hooks_control(&fake, "{\"target\":\"pagerduty\",\"mode\":\"ok\"}"),
                      204);
-    snprintf(q, sizeof q,
-             "SELECT count(*) FROM deliveries WHERE integration_id = '%s' AND status = 'delivered'",
-             id);
-    deadline = h_now_ms() + 30000;
-    while (sql_num(q) < 8 && h_now_ms() < deadline)
-        h_sleep_ms(100);
-    assert_int_equal(sql_num(q), 8);
+    assert_int_equal(wait_delivered(id, 8, 30000), 8);
 }
 
 /* Notification history is kept for the retention period: an old event whose deliveries have all
@@ -1063,23 +1054,8 @@ static void test_a_crash_between_commit_and_delivery_loses_and_repeats_nothing(v
     assert_int_equal(h_fake_hooks_control(&fake, "{\"target\":\"pagerduty\",\"mode\":\"ok\"}"),
                      204);
     assert_int_equal(start_server(), 0);
-    {
-        long long deadline = h_now_ms() + 30000;
-        for (;;) {
-            snprintf(q, sizeof q,
-                     "SELECT count(*) FROM deliveries WHERE integration_id = '%s'"
-                     " AND status = 'delivered'",
-                     id);
-            v = sql_owner(q);
-            bool done = v != NULL && strcmp(v, "40") == 0;
-            free(v);
-            if (done)
-                break;
-            if (h_now_ms() > deadline)
-                fail_msg("not every delivery arrived after the restart");
-            h_sleep_ms(100);
-        }
-    }
+    if (wait_delivered(id, 40, 30000) != 40)
+        fail_msg("not every delivery arrived after the restart");
     for (int i = 0; i < 40; i++) {
         const char *n[] = {"\"target\":\"pagerduty\"", "\"status\":202", needle, NULL};
         json_t *l;
