@@ -8,17 +8,23 @@
 
 bool sb_reserve(struct sbuf *b, size_t n)
 {
-    size_t cap;
+    size_t max = b->max ? b->max : SBUF_MAX, cap;
     char *np;
 
     if (b->failed)
         return false;
     if (b->len + n + 1 <= b->cap)
         return true;
-    cap = b->cap ? b->cap : 4096;
+    if (b->len + n + 1 > max) {
+        b->failed = true;
+        return false;
+    }
+    cap = b->cap ? b->cap : 1024;
     while (cap < b->len + n + 1)
         cap *= 2;
-    if (cap > SBUF_MAX || (np = realloc(b->p, cap)) == NULL) {
+    if (cap > max)
+        cap = max;
+    if ((np = realloc(b->p, cap)) == NULL) {
         b->failed = true;
         return false;
     }

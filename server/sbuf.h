@@ -1,6 +1,6 @@
 /* sbuf - a growing NUL-terminated text buffer, shared by every module that writes text in pieces
- * (metrics, ingest rows, correlation's array literals). A failure (out of memory, or past
- * SBUF_MAX) is sticky: later writes do nothing and the text must not be used. Zero-initialised
+ * (metrics, ingest rows, correlation's array literals, the test fakes' answers). A failure (out
+ * of memory, or past max) is sticky: later writes do nothing and the text must not be used. Zero-initialised
  * is empty; free p when done. */
 #ifndef PARAPET_SBUF_H
 #define PARAPET_SBUF_H
@@ -13,6 +13,7 @@
 struct sbuf {
     char *p;
     size_t len, cap;
+    size_t max; /* bytes it may hold, NUL included; 0 = SBUF_MAX */
     bool failed;
 };
 

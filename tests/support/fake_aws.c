@@ -811,7 +811,7 @@ static void assume_role(struct fake *f, const struct awsf_params *form, const st
     time_t now = time(NULL);
     long lifetime;
     char expiration[32], assumed_arn[2300], assumed_id[128];
-    struct awsf_sb b = {.max = MAX_XML};
+    struct sbuf b = {.max = MAX_XML};
 
     if (arn == NULL) {
         validation(rp, NULL, "roleArn", NULL);
@@ -895,18 +895,18 @@ static void assume_role(struct fake *f, const struct awsf_params *form, const st
     snprintf(assumed_arn, sizeof assumed_arn, "arn:aws:sts::%s:assumed-role/%s/%s", ro->account,
              ro->name, session);
     snprintf(assumed_id, sizeof assumed_id, "%s:%s", ro->id, session);
-    awsf_sb_puts(&b, "<AssumeRoleResponse xmlns=\"" STS_NS "\">\n  <AssumeRoleResult>\n"
+    sb_lit(&b, "<AssumeRoleResponse xmlns=\"" STS_NS "\">\n  <AssumeRoleResult>\n"
                      "    <AssumedRoleUser>\n");
     awsf_sb_elem(&b, "      ", "Arn", assumed_arn);
     awsf_sb_elem(&b, "      ", "AssumedRoleId", assumed_id);
-    awsf_sb_puts(&b, "    </AssumedRoleUser>\n    <Credentials>\n");
+    sb_lit(&b, "    </AssumedRoleUser>\n    <Credentials>\n");
     awsf_sb_elem(&b, "      ", "AccessKeyId", t->akid);
     awsf_sb_elem(&b, "      ", "SecretAccessKey", t->secret);
     awsf_sb_elem(&b, "      ", "SessionToken", t->token);
     awsf_sb_elem(&b, "      ", "Expiration", expiration);
-    awsf_sb_puts(&b, "    </Credentials>\n  </AssumeRoleResult>\n  <ResponseMetadata>\n");
+    sb_lit(&b, "    </Credentials>\n  </AssumeRoleResult>\n  <ResponseMetadata>\n");
     awsf_sb_elem(&b, "    ", "RequestId", rid);
-    awsf_sb_puts(&b, "  </ResponseMetadata>\n</AssumeRoleResponse>\n");
+    sb_lit(&b, "  </ResponseMetadata>\n</AssumeRoleResponse>\n");
     if (b.failed) {
         if (b.p != NULL)
             free_wiped(b.p);
@@ -919,16 +919,16 @@ static void assume_role(struct fake *f, const struct awsf_params *form, const st
 
 static void get_caller_identity(const struct caller *c, const char *rid, struct awsf_reply *rp)
 {
-    struct awsf_sb b = {.max = MAX_XML};
+    struct sbuf b = {.max = MAX_XML};
 
-    awsf_sb_puts(&b,
+    sb_lit(&b,
                  "<GetCallerIdentityResponse xmlns=\"" STS_NS "\">\n  <GetCallerIdentityResult>\n");
     awsf_sb_elem(&b, "    ", "Arn", c->arn);
     awsf_sb_elem(&b, "    ", "UserId", c->user_id);
     awsf_sb_elem(&b, "    ", "Account", c->account);
-    awsf_sb_puts(&b, "  </GetCallerIdentityResult>\n  <ResponseMetadata>\n");
+    sb_lit(&b, "  </GetCallerIdentityResult>\n  <ResponseMetadata>\n");
     awsf_sb_elem(&b, "    ", "RequestId", rid);
-    awsf_sb_puts(&b, "  </ResponseMetadata>\n</GetCallerIdentityResponse>\n");
+    sb_lit(&b, "  </ResponseMetadata>\n</GetCallerIdentityResponse>\n");
     if (b.failed) {
         free(b.p);
         awsf_fail(rp, 500, "InternalFailure", "The request processing has failed.");

@@ -12,6 +12,7 @@
 #ifndef PARAPET_AWS_FAKE_H
 #define PARAPET_AWS_FAKE_H
 
+#include "server/sbuf.h"
 #include "tests/support/lib/fake_server.h"
 
 #include <jansson.h>
@@ -26,22 +27,14 @@ struct awsf_reply; /* its answer (below) */
 
 /* ---- text buffers ------------------------------------------------------------------------ */
 
-/* Growable text, capped at max bytes (0 = 64 MiB); failed is set on overflow or no memory. */
-struct awsf_sb {
-    char *p;
-    size_t len, cap, max;
-    bool failed;
-};
-
-void awsf_sb_put(struct awsf_sb *b, const char *s, size_t n);
-void awsf_sb_puts(struct awsf_sb *b, const char *s);
-void awsf_sb_printf(struct awsf_sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Text is written into server/sbuf.h buffers (max bytes, 0 = SBUF_MAX); these add AWS's
+ * escapings. */
 /* s as XML element text ('&', '<', '>' escaped, control bytes replaced by '?'). */
-void awsf_sb_xml(struct awsf_sb *b, const char *s);
+void awsf_sb_xml(struct sbuf *b, const char *s);
 /* indent "<tag>escaped text</tag>\n". */
-void awsf_sb_elem(struct awsf_sb *b, const char *indent, const char *tag, const char *text);
+void awsf_sb_elem(struct sbuf *b, const char *indent, const char *tag, const char *text);
 /* s percent-encoded as RFC 3986 (every byte but A-Z a-z 0-9 - _ . ~ as %XX, upper-case hex). */
-void awsf_sb_pct(struct awsf_sb *b, const char *s);
+void awsf_sb_pct(struct sbuf *b, const char *s);
 
 /* ---- parameters (form bodies and query strings) ------------------------------------------ */
 
@@ -138,7 +131,7 @@ bool awsf_code_signer_init(struct awsf_code_signer *s, const struct awsf_world *
 void awsf_code_signer_wipe(struct awsf_code_signer *s);
 /* Appends fn's presigned package URL on http://<host> (the request's Host) to out. */
 bool awsf_code_url(const struct awsf_code_signer *s, const char *host, const struct awsf_fn *fn,
-                   struct awsf_sb *out);
+                   struct sbuf *out);
 /* Answers GET /snapshots/...: the zip when the query is exactly what awsf_code_url() signed for
  * host (NULL: no single Host header) and has not expired (fake: S3 would accept an equivalent
  * re-encoding; clients must not re-encode); S3 error codes otherwise. name[200] gets the

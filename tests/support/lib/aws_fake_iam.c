@@ -54,7 +54,7 @@ static void missing(struct awsf_reply *rp, const char *member)
 }
 
 /* A parsed JSON document as IAM sends it: serialised, then percent-encoded. */
-static void put_doc(struct awsf_sb *b, const char *indent, const char *tag, const json_t *doc)
+static void put_doc(struct sbuf *b, const char *indent, const char *tag, const json_t *doc)
 {
     char *s = json_is_string(doc) ? strdup(json_string_value(doc))
                                   : json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -63,13 +63,13 @@ static void put_doc(struct awsf_sb *b, const char *indent, const char *tag, cons
         b->failed = true;
         return;
     }
-    awsf_sb_printf(b, "%s<%s>", indent, tag);
+    sb_printf(b, "%s<%s>", indent, tag);
     awsf_sb_pct(b, s);
-    awsf_sb_printf(b, "</%s>\n", tag);
+    sb_printf(b, "</%s>\n", tag);
     free(s);
 }
 
-static void put_str(struct awsf_sb *b, const char *indent, const char *tag, const json_t *o,
+static void put_str(struct sbuf *b, const char *indent, const char *tag, const json_t *o,
                     const char *key, const char *dflt)
 {
     const char *v = json_string_value(json_object_get(o, key));
@@ -97,16 +97,16 @@ static const char *arn_path(const char *arn, const char *kind, char out[256])
     return out;
 }
 
-static void open_result(struct awsf_sb *b, const char *op)
+static void open_result(struct sbuf *b, const char *op)
 {
-    awsf_sb_printf(b, "<%sResponse xmlns=\"" IAM_NS "\">\n  <%sResult>\n", op, op);
+    sb_printf(b, "<%sResponse xmlns=\"" IAM_NS "\">\n  <%sResult>\n", op, op);
 }
 
-static void close_result(struct awsf_sb *b, const struct awsf_call *c, struct awsf_reply *rp)
+static void close_result(struct sbuf *b, const struct awsf_call *c, struct awsf_reply *rp)
 {
-    awsf_sb_printf(b, "  </%sResult>\n  <ResponseMetadata>\n", c->op);
+    sb_printf(b, "  </%sResult>\n  <ResponseMetadata>\n", c->op);
     awsf_sb_elem(b, "    ", "RequestId", c->rid);
-    awsf_sb_printf(b, "  </ResponseMetadata>\n</%sResponse>\n", c->op);
+    sb_printf(b, "  </ResponseMetadata>\n</%sResponse>\n", c->op);
     if (b->failed) {
         free(b->p);
         awsf_fail(rp, 500, "ServiceFailure", "fake_aws: response too large");
@@ -173,15 +173,15 @@ static bool page(const struct awsf_call *c, size_t n, size_t *start, size_t *end
     return true;
 }
 
-static void truncation(struct awsf_sb *b, const struct awsf_call *c, size_t end, size_t n)
+static void truncation(struct sbuf *b, const struct awsf_call *c, size_t end, size_t n)
 {
     char *t;
 
     if (end >= n) {
-        awsf_sb_puts(b, "    <IsTruncated>false</IsTruncated>\n");
+        sb_lit(b, "    <IsTruncated>false</IsTruncated>\n");
         return;
     }
-    awsf_sb_puts(b, "    <IsTruncated>true</IsTruncated>\n");
+    sb_lit(b, "    <IsTruncated>true</IsTruncated>\n");
     t = awsf_token_new(c->op, end);
     if (t == NULL) {
         b->failed = true;
@@ -193,7 +193,7 @@ static void truncation(struct awsf_sb *b, const struct awsf_call *c, size_t end,
 
 static void get_role(const struct awsf_call *c, const json_t *r, struct awsf_reply *rp)
 {
-    struct awsf_sb b = {0};
+    struct sbuf b = {0};
     const char *name = json_string_value(json_object_get(r, "RoleName"));
     const json_t *trust = json_object_get(r, "AssumeRolePolicyDocument");
     const json_t *pb = json_object_get(r, "PermissionsBoundary"),
@@ -208,11 +208,11 @@ static void get_role(const struct awsf_call *c, const json_t *r, struct awsf_rep
                                  "Statement", "Effect", "Allow", "Principal", "Service",
                                  "lambda.amazonaws.com", "Action", "sts:AssumeRole");
     open_result(&b, c->op);
-    awsf_sb_puts(&b, "    <Role>\n");
+    sb_lit(&b, "    <Role>\n");
     put_str(&b, "      ", "Path", r, "Path",
             arn_path(json_string_value(json_object_get(r, "Arn")), ":role", path));
     put_doc(&b, "      ", "AssumeRolePolicyDocument", trust);
-    awsf_sb_printf(&b, "      <MaxSessionDuration>%lld</MaxSessionDuration>\n",
+    sb_printf(&b, "      <MaxSessionDuration>%lld</MaxSessionDuration>\n",
                    json_is_integer(json_object_get(r, "MaxSessionDuration"))
                        ? (long long)json_integer_value(json_object_get(r, "MaxSessionDuration"))
                        : 3600LL);
@@ -222,25 +222,25 @@ static void get_role(const struct awsf_call *c, const json_t *r, struct awsf_rep
     put_str(&b, "      ", "Arn", r, "Arn", arn);
     put_str(&b, "      ", "CreateDate", r, "CreateDate", "2025-11-03T10:20:02Z");
     if (json_is_object(pb)) {
-        awsf_sb_puts(&b, "      <PermissionsBoundary>\n");
+        sb_lit(&b, "      <PermissionsBoundary>\n");
         put_str(&b, "        ", "PermissionsBoundaryType", pb, "PermissionsBoundaryType", "Policy");
         put_str(&b, "        ", "PermissionsBoundaryArn", pb, "PermissionsBoundaryArn", "");
-        awsf_sb_puts(&b, "      </PermissionsBoundary>\n");
+        sb_lit(&b, "      </PermissionsBoundary>\n");
     }
     if (json_is_array(tags) && json_array_size(tags) > 0) {
         size_t i;
         json_t *t;
-        awsf_sb_puts(&b, "      <Tags>\n");
+        sb_lit(&b, "      <Tags>\n");
         json_array_foreach(tags, i, t)
         {
-            awsf_sb_puts(&b, "        <member>\n");
+            sb_lit(&b, "        <member>\n");
             put_str(&b, "          ", "Key", t, "Key", "");
             put_str(&b, "          ", "Value", t, "Value", "");
-            awsf_sb_puts(&b, "        </member>\n");
+            sb_lit(&b, "        </member>\n");
         }
-        awsf_sb_puts(&b, "      </Tags>\n");
+        sb_lit(&b, "      </Tags>\n");
     }
-    awsf_sb_puts(&b, "      <RoleLastUsed/>\n    </Role>\n");
+    sb_lit(&b, "      <RoleLastUsed/>\n    </Role>\n");
     json_decref(dflt);
     close_result(&b, c, rp);
 }
@@ -250,7 +250,7 @@ static void list_attached(const struct awsf_call *c, const json_t *r, struct aws
     const json_t *all = json_object_get(r, "AttachedPolicies");
     const char *prefix = awsf_param(c->q, "PathPrefix");
     json_t *sel = json_array(), *p;
-    struct awsf_sb b = {0};
+    struct sbuf b = {0};
     size_t i, start, end;
 
     json_array_foreach(all, i, p)
@@ -267,15 +267,15 @@ static void list_attached(const struct awsf_call *c, const json_t *r, struct aws
         return;
     }
     open_result(&b, c->op);
-    awsf_sb_puts(&b, "    <AttachedPolicies>\n");
+    sb_lit(&b, "    <AttachedPolicies>\n");
     for (i = start; i < end; i++) {
         p = json_array_get(sel, i);
-        awsf_sb_puts(&b, "      <member>\n");
+        sb_lit(&b, "      <member>\n");
         put_str(&b, "        ", "PolicyName", p, "PolicyName", "");
         put_str(&b, "        ", "PolicyArn", p, "PolicyArn", "");
-        awsf_sb_puts(&b, "      </member>\n");
+        sb_lit(&b, "      </member>\n");
     }
-    awsf_sb_puts(&b, "    </AttachedPolicies>\n");
+    sb_lit(&b, "    </AttachedPolicies>\n");
     truncation(&b, c, end, json_array_size(sel));
     json_decref(sel);
     close_result(&b, c, rp);
@@ -284,16 +284,16 @@ static void list_attached(const struct awsf_call *c, const json_t *r, struct aws
 static void list_inline(const struct awsf_call *c, const json_t *r, struct awsf_reply *rp)
 {
     const json_t *all = json_object_get(r, "InlinePolicies");
-    struct awsf_sb b = {0};
+    struct sbuf b = {0};
     size_t start, end;
 
     if (!page(c, json_array_size(all), &start, &end, rp))
         return;
     open_result(&b, c->op);
-    awsf_sb_puts(&b, "    <PolicyNames>\n");
+    sb_lit(&b, "    <PolicyNames>\n");
     for (size_t i = start; i < end; i++)
         put_str(&b, "      ", "member", json_array_get(all, i), "PolicyName", "");
-    awsf_sb_puts(&b, "    </PolicyNames>\n");
+    sb_lit(&b, "    </PolicyNames>\n");
     truncation(&b, c, end, json_array_size(all));
     close_result(&b, c, rp);
 }
@@ -302,7 +302,7 @@ static void get_role_policy(const struct awsf_call *c, const json_t *r, struct a
 {
     const char *name = awsf_param(c->q, "PolicyName");
     const json_t *p, *found = NULL;
-    struct awsf_sb b = {0};
+    struct sbuf b = {0};
     size_t i;
 
     if (name == NULL) {
@@ -330,20 +330,20 @@ static void get_role_policy(const struct awsf_call *c, const json_t *r, struct a
 static void get_policy(const struct awsf_call *c, const json_t *p, struct awsf_reply *rp)
 {
     const char *arn = awsf_param(c->q, "PolicyArn");
-    struct awsf_sb b = {0};
+    struct sbuf b = {0};
     char id[32], path[256];
 
     awsf_derived_id("ANPA", arn, 17, id, sizeof id);
     open_result(&b, c->op);
-    awsf_sb_puts(&b, "    <Policy>\n");
+    sb_lit(&b, "    <Policy>\n");
     put_str(&b, "      ", "PolicyName", p, "PolicyName", "");
     put_str(&b, "      ", "DefaultVersionId", p, "DefaultVersionId", "v1");
     awsf_sb_elem(&b, "      ", "PolicyId", id);
     awsf_sb_elem(&b, "      ", "Path", arn_path(arn, ":policy", path));
     awsf_sb_elem(&b, "      ", "Arn", arn);
-    awsf_sb_printf(&b, "      <AttachmentCount>%lld</AttachmentCount>\n",
+    sb_printf(&b, "      <AttachmentCount>%lld</AttachmentCount>\n",
                    (long long)json_integer_value(json_object_get(p, "Count")));
-    awsf_sb_puts(&b, "      <PermissionsBoundaryUsageCount>0</PermissionsBoundaryUsageCount>\n"
+    sb_lit(&b, "      <PermissionsBoundaryUsageCount>0</PermissionsBoundaryUsageCount>\n"
                      "      <IsAttachable>true</IsAttachable>\n"
                      "      <CreateDate>2025-01-01T00:00:00Z</CreateDate>\n"
                      "      <UpdateDate>2025-06-01T00:00:00Z</UpdateDate>\n    </Policy>\n");
@@ -355,7 +355,7 @@ static void get_policy_version(const struct awsf_call *c, const json_t *p, struc
     const char *v = awsf_param(c->q, "VersionId");
     const char *dflt = json_string_value(json_object_get(p, "DefaultVersionId"));
     const json_t *doc = json_object_get(p, "Document");
-    struct awsf_sb b = {0};
+    struct sbuf b = {0};
 
     if (v == NULL) {
         missing(rp, "versionId");
@@ -368,10 +368,10 @@ static void get_policy_version(const struct awsf_call *c, const json_t *p, struc
         return;
     }
     open_result(&b, c->op);
-    awsf_sb_puts(&b, "    <PolicyVersion>\n");
+    sb_lit(&b, "    <PolicyVersion>\n");
     put_doc(&b, "      ", "Document", doc);
     awsf_sb_elem(&b, "      ", "VersionId", v);
-    awsf_sb_puts(&b, "      <IsDefaultVersion>true</IsDefaultVersion>\n"
+    sb_lit(&b, "      <IsDefaultVersion>true</IsDefaultVersion>\n"
                      "      <CreateDate>2025-06-01T00:00:00Z</CreateDate>\n"
                      "    </PolicyVersion>\n");
     close_result(&b, c, rp);

@@ -240,7 +240,7 @@ static void get_function(const struct awsf_call *c, const struct awsf_fn *fn, st
             o, "Code",
             json_pack("{s:s, s:s}", "RepositoryType", "ECR", "ImageUri", uri ? uri : ""));
     } else {
-        struct awsf_sb b = {0};
+        struct sbuf b = {0};
         if (c->code == NULL || !awsf_code_url(c->code, c->host, fn, &b) || b.failed) {
             free(b.p);
             json_decref(o);

@@ -35,17 +35,17 @@ static const char *const lower_message[] = {
 /* The Query protocol's XML error (STS, IAM). */
 static char *xml_error(const char *ns, const struct awsf_reply *rp, const char *rid)
 {
-    struct awsf_sb b = {.max = 64 * 1024};
+    struct sbuf b = {.max = 64 * 1024};
 
-    awsf_sb_puts(&b, "<ErrorResponse xmlns=\"");
-    awsf_sb_puts(&b, ns);
-    awsf_sb_puts(&b, "\">\n  <Error>\n");
+    sb_lit(&b, "<ErrorResponse xmlns=\"");
+    sb_lit(&b, ns);
+    sb_lit(&b, "\">\n  <Error>\n");
     awsf_sb_elem(&b, "    ", "Type", rp->status >= 500 ? "Receiver" : "Sender");
     awsf_sb_elem(&b, "    ", "Code", rp->code);
     awsf_sb_elem(&b, "    ", "Message", rp->message);
-    awsf_sb_puts(&b, "  </Error>\n");
+    sb_lit(&b, "  </Error>\n");
     awsf_sb_elem(&b, "  ", "RequestId", rid);
-    awsf_sb_puts(&b, "</ErrorResponse>\n");
+    sb_lit(&b, "</ErrorResponse>\n");
     if (b.failed) {
         free(b.p);
         return NULL;
@@ -56,14 +56,14 @@ static char *xml_error(const char *ns, const struct awsf_reply *rp, const char *
 /* An S3 error, as the code download answers. */
 static char *s3_error(const struct awsf_reply *rp, const char *rid)
 {
-    struct awsf_sb b = {.max = 64 * 1024};
+    struct sbuf b = {.max = 64 * 1024};
 
-    awsf_sb_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>");
+    sb_lit(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>");
     awsf_sb_elem(&b, "", "Code", rp->code);
     awsf_sb_elem(&b, "", "Message", rp->message);
     awsf_sb_elem(&b, "", "RequestId", rid);
     awsf_sb_elem(&b, "", "HostId", "ZmFrZV9hd3MgaG9zdCBpZA==");
-    awsf_sb_puts(&b, "</Error>\n");
+    sb_lit(&b, "</Error>\n");
     if (b.failed) {
         free(b.p);
         return NULL;

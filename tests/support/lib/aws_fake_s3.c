@@ -61,15 +61,15 @@ static bool presign(const struct awsf_code_signer *f, const char *host, const st
 }
 
 bool awsf_code_url(const struct awsf_code_signer *s, const char *host, const struct awsf_fn *fn,
-                   struct awsf_sb *out)
+                   struct sbuf *out)
 {
     struct cloud_sigv4_result res;
     char path[512];
 
     if (host == NULL || s->w == NULL || !presign(s, host, fn, time(NULL), s->expire_s, &res, path))
         return false;
-    awsf_sb_printf(out, "http://%s%s?", host, path);
-    awsf_sb_puts(out, res.query);
+    sb_printf(out, "http://%s%s?", host, path);
+    sb_lit(out, res.query);
     cloud_sigv4_result_free(&res);
     return true;
 }

@@ -1,4 +1,4 @@
-/* aws_fake_util - text buffers, form/query parameters, ids, times and page tokens shared by the
+/* aws_fake_util - text escapings, form/query parameters, ids, times and page tokens shared by the
  * fake AWS services (see aws_fake.h). */
 #include "aws_fake.h"
 #include "server/text.h"
@@ -13,111 +13,57 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SB_DEFAULT_MAX ((size_t)64 * 1024 * 1024)
-
 const char awsf_upper_alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const char awsf_base64_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/* ---- text buffers ------------------------------------------------------------------------ */
+/* ---- text escapings ---------------------------------------------------------------------- */
 
-void awsf_sb_put(struct awsf_sb *b, const char *s, size_t n)
-{
-    size_t max = b->max ? b->max : SB_DEFAULT_MAX;
-
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        char *np;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        if (cap > max) {
-            if (b->len + n + 1 > max) {
-                b->failed = true;
-                return;
-            }
-            cap = max;
-        }
-        np = realloc(b->p, cap);
-        if (np == NULL) {
-            b->failed = true;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-void awsf_sb_puts(struct awsf_sb *b, const char *s)
-{
-    awsf_sb_put(b, s, strlen(s));
-}
-
-void awsf_sb_printf(struct awsf_sb *b, const char *fmt, ...)
-{
-    char buf[1024];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof buf) {
-        b->failed = true;
-        return;
-    }
-    awsf_sb_put(b, buf, (size_t)n);
-}
-
-void awsf_sb_xml(struct awsf_sb *b, const char *s)
+void awsf_sb_xml(struct sbuf *b, const char *s)
 {
     for (; *s != '\0'; s++) {
         switch (*s) {
         case '&':
-            awsf_sb_puts(b, "&amp;");
+            sb_lit(b, "&amp;");
             break;
         case '<':
-            awsf_sb_puts(b, "&lt;");
+            sb_lit(b, "&lt;");
             break;
         case '>':
-            awsf_sb_puts(b, "&gt;");
+            sb_lit(b, "&gt;");
             break;
         default:
             /* Control bytes are not allowed in XML 1.0 text; echoed input may hold them. */
             if ((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n' && *s != '\r')
-                awsf_sb_put(b, "?", 1);
+                sb_put(b, "?", 1);
             else
-                awsf_sb_put(b, s, 1);
+                sb_put(b, s, 1);
         }
     }
 }
 
-void awsf_sb_elem(struct awsf_sb *b, const char *indent, const char *tag, const char *text)
+void awsf_sb_elem(struct sbuf *b, const char *indent, const char *tag, const char *text)
 {
-    awsf_sb_puts(b, indent);
-    awsf_sb_puts(b, "<");
-    awsf_sb_puts(b, tag);
-    awsf_sb_puts(b, ">");
+    sb_lit(b, indent);
+    sb_lit(b, "<");
+    sb_lit(b, tag);
+    sb_lit(b, ">");
     awsf_sb_xml(b, text);
-    awsf_sb_puts(b, "</");
-    awsf_sb_puts(b, tag);
-    awsf_sb_puts(b, ">\n");
+    sb_lit(b, "</");
+    sb_lit(b, tag);
+    sb_lit(b, ">\n");
 }
 
-void awsf_sb_pct(struct awsf_sb *b, const char *s)
+void awsf_sb_pct(struct sbuf *b, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
 
     for (const unsigned char *c = (const unsigned char *)s; *c != '\0'; c++) {
         if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
             *c == '-' || *c == '_' || *c == '.' || *c == '~') {
-            awsf_sb_put(b, (const char *)c, 1);
+            sb_put(b, (const char *)c, 1);
         } else {
             char e[3] = {'%', hex[*c >> 4], hex[*c & 0xf]};
-            awsf_sb_put(b, e, 3);
+            sb_put(b, e, 3);
         }
     }
 }
